@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Build the static site into dist/ (or --out DIR).
+
+    python build.py [--out DIR]
+
+Renders web/templates/*.j2 once per language in web/i18n/, pre-computing the
+default estimate with the same core the browser runs (calc.api.handle), zips
+the calc package reproducibly (calc-<sha256[:8]>.zip), publishes it as a
+pure-Python wheel under wheels/, copies the pinned Pyodide core from
+node_modules/pyodide by an allow-list and writes build-info.json.  Two builds
+of the same tree are byte-identical: no timestamps, sorted zip entries.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import math
+import re
+import shutil
+import sys
+import tomllib
+import zipfile
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+WEB = ROOT / "web"
+DIST = ROOT / "dist"
+CALC = ROOT / "calc"
+PYODIDE_SRC = ROOT / "node_modules" / "pyodide"
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+LANGS = ("en", "zh")  # the first one is served at the root, the others under /<lang>/
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+GIB = 2**30
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options: only the output folder."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DIST, help="output folder (default: dist/)")
+    return parser.parse_args(argv)
+
+
+def fail(message: str) -> None:
+    """Stop the build with a message that says what to do."""
+    raise SystemExit(f"build.py: error: {message}")
+
+
+def versions() -> dict:
+    """The calc version (pyproject.toml) and the Pyodide version (its package.json): read once, here."""
+    for name in ("package.json", *PYODIDE_FILES):
+        if not (PYODIDE_SRC / name).is_file():
+            fail(f"node_modules/pyodide/{name} missing: run `npm ci`")
+    pyodide = json.loads((PYODIDE_SRC / "package.json").read_text("utf-8"))["version"]
+    calc = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+    return {"calc": calc, "pyodide": pyodide}
+
+
+def call_core(request: dict) -> dict:
+    """Run one request through calc.api.handle, exactly as the page does; fail loudly on ok:false."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from calc.api import handle
+    except ImportError as exc:
+        fail(f"cannot import calc.api ({exc})")
+    finally:
+        sys.path.remove(str(ROOT))
+    answer = handle(request)
+    if not answer.get("ok"):
+        fail(f"calc.api.handle({request!r}) failed: {answer.get('error')}")
+    return answer
+
+
+def fmt_gib(value: float, digits: int = 1) -> str:
+    """Bytes as GiB with grouping, rounded half-up like Intl.NumberFormat (en-US and zh-CN agree)."""
+    return fmt_num(value / GIB, digits)
+
+
+def fmt_num(value: float, digits: int = 0) -> str:
+    """A number with a fixed count of decimals and thousands separators, as Intl.NumberFormat writes it."""
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{exact:,.{digits}f}"
+
+
+def fmt_pct(fraction: float) -> str:
+    """A fraction as a whole percentage ("12%"), as Intl.NumberFormat's percent style writes it."""
+    return fmt_num(Decimal(fraction) * 100, 0) + "%"
+
+
+def source_url(source) -> str | None:
+    """The URL in a source entry (a URL, or text holding one); web/js/render.js sourceUrl does the same."""
+    text = source if isinstance(source, str) else (source or {}).get("url", "") if isinstance(source, dict) else ""
+    match = re.search(r"https?://\S+", text or "")
+    return match.group(0) if match else None
+
+
+def spec_source(spec: dict, key: str) -> str | None:
+    """The source URL of one spec fact, where the core names one (fact_sources, or sources as a mapping)."""
+    sources = spec.get("fact_sources") or spec.get("sources")
+    return source_url(sources.get(key)) if isinstance(sources, dict) else None
+
+
+def spec_source_list(spec: dict) -> list[str]:
+    """Every distinct source URL of the spec card, in order."""
+    sources = spec.get("sources") or []
+    entries = sources.values() if isinstance(sources, dict) else sources
+    return list(dict.fromkeys(u for u in map(source_url, entries) if u))
+
+
+def environment():
+    """The Jinja environment: strict undefined, autoescape, number filters."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(gib=fmt_gib, num=fmt_num, pct=fmt_pct, log2=math.log2,
+                       fill=lambda text, **params: text.format_map(params))
+    env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list)
+    return env
+
+
+def load_strings() -> dict[str, dict]:
+    """UI strings per language from web/i18n/<lang>.toml."""
+    return {lang: tomllib.loads((WEB / "i18n" / f"{lang}.toml").read_text("utf-8")) for lang in LANGS}
+
+
+def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
+    """index.html for every language ({path: html}): form from the catalog op, first result from estimate."""
+    env, strings, pages = environment(), load_strings(), {}
+    catalog = call_core({"op": "catalog"})
+    defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
+    for lang in LANGS:
+        result = call_core({**defaults, "op": "estimate", "lang": lang})
+        prefix = "" if lang == LANGS[0] else "../"
+        page = env.get_template("index.html.j2").render(
+            lang=lang, langs=LANGS, t=strings[lang], strings=strings[lang], prefix=prefix, info=info,
+            calc_zip=calc_zip, catalog=catalog, defaults=defaults, result=result,
+            gpu_names={g["id"]: g["name"] for g in catalog["gpus"]})
+        pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
+    return pages
+
+
+def package_files() -> list[tuple[str, bytes]]:
+    """(archive name, content) for every file of calc/, sorted, without caches."""
+    files = [p for p in CALC.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and p.suffix != ".pyc" and not p.name.startswith(".")]
+    if not (CALC / "api.py").is_file():
+        fail("calc/api.py missing")
+    return [(p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in sorted(files)]
+
+
+def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
+    """A reproducible zip: entries in the given order, fixed timestamps and permissions."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in entries:
+            member = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            member.external_attr = 0o644 << 16
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, data, compresslevel=9)
+    return buffer.getvalue()
+
+
+def bundle_calc() -> tuple[str, bytes]:
+    """calc-<sha256[:8]>.zip, what the page unpacks: (name, content)."""
+    data = write_zip(package_files())
+    return f"calc-{hashlib.sha256(data).hexdigest()[:8]}.zip", data
+
+
+def build_wheel(out: Path, version: str) -> str:
+    """Write wheels/llm_vram_calc-<version>-py3-none-any.whl (for micropip) and return its path in dist."""
+    dist_info = f"llm_vram_calc-{version}.dist-info"
+    meta = {
+        "METADATA": f"Metadata-Version: 2.1\nName: llm-vram-calc\nVersion: {version}\nRequires-Python: >=3.11\n"
+                    "Summary: How much GPU memory a large language model needs, and which GPUs can run it.\n",
+        "WHEEL": "Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    entries = package_files() + [(f"{dist_info}/{k}", v.encode()) for k, v in meta.items()]
+    record = "".join(
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
+        for name, data in entries) + f"{dist_info}/RECORD,,\n"
+    entries.append((f"{dist_info}/RECORD", record.encode()))
+    path = f"wheels/llm_vram_calc-{version}-py3-none-any.whl"
+    (out / "wheels").mkdir(parents=True, exist_ok=True)
+    (out / path).write_bytes(write_zip(entries))
+    return path
+
+
+def copy_pyodide(out: Path) -> None:
+    """Copy the allow-listed Pyodide core files into pyodide/."""
+    (out / "pyodide").mkdir(parents=True, exist_ok=True)
+    for name in PYODIDE_FILES:
+        shutil.copyfile(PYODIDE_SRC / name, out / "pyodide" / name)
+
+
+def copy_assets(out: Path) -> None:
+    """Copy web/css and web/js as they are (no bundler, no minifier)."""
+    for folder in ("css", "js"):
+        for path in sorted((WEB / folder).rglob("*")):
+            if path.is_file():
+                target = out / path.relative_to(WEB)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build everything into a fresh output folder; return 0 (errors exit with a message)."""
+    args = parse_args(argv)
+    out: Path = args.out.resolve()
+    info = versions()
+    calc_zip, calc_data = bundle_calc()
+    pages = render_pages(info, calc_zip)  # everything that can fail runs before the old output goes
+    if out.exists() and any(out.iterdir()):
+        if not (out / "build-info.json").is_file():
+            fail(f"{out} is not empty and holds no earlier build: refusing to delete it")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    copy_pyodide(out)
+    (out / calc_zip).write_bytes(calc_data)
+    wheel = build_wheel(out, info["calc"])
+    copy_assets(out)
+    for path, text in pages.items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text(text, "utf-8")
+    build_info = {**info, "calc_zip": calc_zip, "wheel": wheel, "langs": list(LANGS),
+                  "pyodide_files": list(PYODIDE_FILES)}
+    (out / "build-info.json").write_text(json.dumps(build_info, indent=2, sort_keys=True) + "\n", "utf-8")
+    print(f"built {out} (calc {info['calc']}, pyodide {info['pyodide']}, {calc_zip})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

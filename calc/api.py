@@ -1,0 +1,117 @@
+"""The one boundary: a JSON request in, a JSON result out; errors come back as data.
+
+The page (through Pyodide), the CLI and the tests all call :func:`handle` (plain
+dicts) or :func:`handle_json` (text).  Every number is in bytes, tokens,
+parameters or seconds; units are chosen by whoever displays them.
+
+Request (every key optional except where noted; unknown keys are an error)::
+
+    {"op": "estimate",                 # "estimate" (default) | "catalog" | "model"
+     "model": "qwen3-coder-480b-a35b-instruct",   # slug or HF repo id, case-insensitive
+     "config": {...} | "<config.json text>",      # a custom model instead of "model"
+     "quant": "native",                # weight format id, see `python -m calc quants`
+     "bpw": 4.0,                       # bits per weight, only for quant "exl2"
+     "kv_cache": "f16",                # KV-cache type; default: the engine's own default
+     "context": 8192,                  # tokens per sequence
+     "batch": 1,                       # sequences held at once
+     "engine": "llama.cpp",            # "llama.cpp" | "vllm" | "transformers"
+     "gpu": "rtx-4090", "gpus": 1,     # the GPU setup the result is checked against
+     "flash_attention": true,          # llama.cpp only
+     "ubatch": 512,                    # llama.cpp only: physical batch of the compute buffer
+     "gpu_memory_utilization": 0.9,    # vllm only
+     "max_num_batched_tokens": 8192,   # vllm only
+     "lang": "en",                     # "en" | "zh": language of warning texts
+     "curve": true,                    # include memory-against-context points
+     "recommend": true}                # include the recommended GPU setups
+
+Result of "estimate" (``ok`` true)::
+
+    {"ok": true, "schema": 1, "op": "estimate",
+     "request": {...every field, defaults filled in...},
+     "model": {"id", "repo", "name", "total_params", "active_params",
+               "official_total_params", "official_active_params", "custom", "spec": {...}},
+     "format": {"id", "label", "bits_per_weight"},
+     "kv_cache": {"id", "label"},
+     "memory": {"weights_bytes", "kv_cache_bytes", "activations_bytes",
+                "overhead_bytes", "total_bytes"},
+     "kv_cache_bytes_per_token": int,
+     "per_gpu": [{"gpu_index", "weights_bytes", "kv_cache_bytes", "activations_bytes",
+                  "overhead_bytes", "total_bytes", "capacity_bytes"}],
+     "fit": {"gpu", "gpus", "capacity_bytes", "used_bytes", "fits", "headroom_bytes"},
+     "max_context": int | null, "max_batch": int | null, "best_format": str | null,
+     "kv_capacity_tokens": int | null, "max_concurrency": float | null,   # vllm
+     "speed": {"decode_tokens_per_s", "prefill_seconds", "basis"},
+     "recommendations": [{"gpu", "name", "vendor", "count", "capacity_bytes",
+                          "used_bytes", "headroom_fraction", "price_usd"}],
+     "curve": [{"context", "weights_bytes", "kv_cache_bytes", "activations_bytes",
+                "overhead_bytes", "total_bytes"}],
+     "warnings": [{"code", "params", "text"}]}
+
+Failure::
+
+    {"ok": false, "schema": 1, "error": {"code", "field", "message"}}
+"""
+
+from __future__ import annotations
+
+import json
+
+from calc import catalog
+from calc.errors import CalcError
+from calc.estimate import estimate, resolve_model
+from calc.model import describe, model_rows_summary
+from calc.request import DEFAULTS, Request, parse_request
+
+SCHEMA = 1
+
+
+def _catalog() -> dict:
+    """Everything the page's form lists: models, formats, KV types, engines, GPUs, and the defaults."""
+    return {
+        "defaults": dict(DEFAULTS),
+        "models": model_rows_summary(),
+        "formats": [{"id": f.id, "label": f.label, "family": f.family, "engines": list(f.engines)}
+                    for f in catalog.formats().values()],
+        "kv_types": [{"id": k.id, "label": k.label, "engines": list(k.engines)} for k in catalog.kv_types().values()],
+        "engines": [{"id": e.id, "label": e.label, "default_kv_cache": e.default_kv_cache} for e in catalog.engines().values()],
+        "gpus": [{"id": g.id, "name": g.name, "vendor": g.vendor, "segment": g.segment, "memory_bytes": g.memory_bytes,
+                  "usable_bytes": g.usable_bytes, "bandwidth_bytes_per_s": g.bandwidth_bytes_per_s,
+                  "bf16_tflops": g.bf16_tflops, "price_usd": g.price_usd or None, "source": g.source}
+                 for g in catalog.gpus().values()],
+    }
+
+
+def _run(req: Request) -> dict:
+    if req.op == "catalog":
+        return _catalog()
+    if req.op == "model":
+        return {"model": describe(resolve_model(req))}
+    result = estimate(req)
+    request = req.as_dict()
+    request["kv_cache"] = result["kv_cache"]["id"]
+    return {"request": request, **result}
+
+
+def handle(request) -> dict:
+    """A request dict -> a result dict; never raises (errors come back as ``ok: false``)."""
+    try:
+        req = parse_request(request)
+        body = _run(req)
+    except CalcError as exc:
+        return {"ok": False, "schema": SCHEMA, "error": exc.as_dict()}
+    except RecursionError:
+        return {"ok": False, "schema": SCHEMA, "error": {"code": "bad_config", "field": "config",
+                                                           "message": "config.json is nested too deeply"}}
+    return {"ok": True, "schema": SCHEMA, "op": req.op, **body}
+
+
+def handle_json(text: str) -> str:
+    """JSON text in, JSON text out: the function the page calls through Pyodide."""
+    try:
+        request = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as exc:
+        answer = {"ok": False, "schema": SCHEMA, "error": {"code": "bad_json", "field": None,
+                                                            "message": f"the request is not valid JSON: {str(exc)[:120]}"}}
+    else:
+        answer = handle(request)
+    return json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

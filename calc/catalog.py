@@ -1,0 +1,250 @@
+"""The catalogs: models, GPUs, weight formats, storage types, KV-cache types, engines.
+
+Each is a data file in calc/data with a source on every row, loaded once on first use,
+validated, and indexed by lowercase id.  A bad row raises CatalogError naming the file and row.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+
+class CatalogError(Exception):
+    """A data file row is malformed (a bug in the shipped data, not in user input)."""
+
+
+def _read(name: str) -> bytes:
+    return resources.files("calc").joinpath("data", name).read_bytes()
+
+
+def _toml(name: str, table: str) -> list[dict]:
+    rows = tomllib.loads(_read(name).decode("utf-8")).get(table)
+    if not isinstance(rows, list) or not rows:
+        raise CatalogError(f"{name}: no [[{table}]] rows")
+    return rows
+
+
+def _require(name: str, row: dict, keys: tuple) -> None:
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise CatalogError(f"{name}: row {row.get('id')!r} lacks {', '.join(missing)}")
+
+
+def _index(name: str, rows: list) -> dict:
+    out = {}
+    for row in rows:
+        key = row.id.lower()
+        if key in out:
+            raise CatalogError(f"{name}: duplicate id {row.id!r}")
+        out[key] = row
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dtype:
+    id: str
+    block_elems: int
+    block_bytes: int
+    per_row_bytes: int = 0
+    per_col_bytes: int = 0
+    tile_rows: int = 0
+    tile_scale_bytes: int = 0
+    source: str = ""
+
+    def tensor_bytes(self, rows: int, cols: int, count: int = 1) -> int:
+        """Bytes of `count` [rows x cols] tensors.
+
+        rows * (ceil(cols / block_elems) * block_bytes + per_row_bytes) + cols * per_col_bytes,
+        plus tile_scale_bytes per (tile_rows x block_elems) tile for 2-D block scales (FP8 128x128).
+        """
+        blocks = -(-cols // self.block_elems)
+        size = rows * (blocks * self.block_bytes + self.per_row_bytes) + cols * self.per_col_bytes
+        if self.tile_rows:
+            size += -(-rows // self.tile_rows) * blocks * self.tile_scale_bytes
+        return count * size
+
+
+@lru_cache(maxsize=None)
+def dtypes() -> dict[str, Dtype]:
+    rows = []
+    for r in _toml("dtypes.toml", "dtype"):
+        _require("dtypes.toml", r, ("id", "block_elems", "block_bytes", "source"))
+        rows.append(Dtype(**r))
+    return _index("dtypes.toml", rows)
+
+
+@dataclass(frozen=True)
+class Format:
+    id: str
+    label: str
+    family: str
+    engines: tuple
+    source: str
+    linear: str = ""
+    embed: str = ""
+    head: str = ""
+    other: str = ""
+    base: str = ""
+    rules: dict = field(default_factory=dict)
+    embed_on_host: bool = False
+
+    @property
+    def is_gguf(self) -> bool:
+        return self.family == "gguf"
+
+
+@lru_cache(maxsize=None)
+def formats() -> dict[str, Format]:
+    known = dtypes()
+    rows = []
+    for r in _toml("formats.toml", "format"):
+        _require("formats.toml", r, ("id", "label", "family", "engines", "source"))
+        r = dict(r, engines=tuple(r["engines"]))
+        fmt = Format(**r)
+        used = [fmt.base] if fmt.is_gguf else [fmt.linear, fmt.embed, fmt.head, fmt.other]
+        used += [rule.split("=", 1)[1] for rules in fmt.rules.values() for rule in rules]
+        bad = [d for d in used if d and d != "bpw" and d not in known]
+        if bad or (fmt.family not in ("native", "gguf") and not fmt.linear) or (fmt.is_gguf and not fmt.base):
+            raise CatalogError(f"formats.toml: row {fmt.id!r} names unknown or missing storage types {bad}")
+        rows.append(fmt)
+    return _index("formats.toml", rows)
+
+
+@dataclass(frozen=True)
+class KvType:
+    id: str
+    label: str
+    dtype: str
+    engines: tuple
+    source: str
+
+
+@lru_cache(maxsize=None)
+def kv_types() -> dict[str, KvType]:
+    rows = []
+    for r in _toml("kv_types.toml", "kv"):
+        _require("kv_types.toml", r, ("id", "label", "dtype", "engines", "source"))
+        if r["dtype"] not in dtypes():
+            raise CatalogError(f"kv_types.toml: row {r['id']!r} names unknown dtype {r['dtype']!r}")
+        rows.append(KvType(**dict(r, engines=tuple(r["engines"]))))
+    return _index("kv_types.toml", rows)
+
+
+@dataclass(frozen=True)
+class Engine:
+    id: str
+    label: str
+    default_kv_cache: str
+    split: str
+    mla_cache: str
+    mla_v_cached: bool
+    state_dtype: str
+    source: str
+    flash_attention: bool = False
+    ubatch: int = 0
+    ctx_pad: int = 1
+    embeddings_on_host: bool = False
+    block_size: int = 1
+    gpu_memory_utilization: float = 1.0
+    large_gpu_bytes: int = 0
+    max_num_batched_tokens: int = 0
+    max_num_batched_tokens_large: int = 0
+    max_num_seqs: int = 0
+    max_num_seqs_large: int = 0
+    non_torch_bytes: int = 0
+    cuda_graph_bytes: int = 0
+    overhead_bytes: int = 0
+
+
+@lru_cache(maxsize=None)
+def engines() -> dict[str, Engine]:
+    rows = []
+    for r in _toml("engines.toml", "engine"):
+        _require("engines.toml", r, ("id", "label", "default_kv_cache", "split", "mla_cache", "state_dtype", "source"))
+        rows.append(Engine(**r))
+    return _index("engines.toml", rows)
+
+
+@dataclass(frozen=True)
+class Gpu:
+    id: str
+    name: str
+    vendor: str
+    segment: str
+    memory_bytes: int
+    bandwidth_bytes_per_s: float
+    source: str
+    bf16_tflops: float = 0.0
+    usable_fraction: float = 1.0
+    price_usd: float = 0.0
+    released: str = ""
+
+    @property
+    def usable_bytes(self) -> int:
+        """Memory a model may use: all of it on discrete GPUs, the wired-memory limit on Apple."""
+        return int(self.memory_bytes * self.usable_fraction)
+
+
+_GPU_FIELDS = {f for f in Gpu.__dataclass_fields__}
+
+
+@lru_cache(maxsize=None)
+def gpus() -> dict[str, Gpu]:
+    rows = []
+    for r in _toml("gpus.toml", "gpu"):
+        _require("gpus.toml", r, ("id", "name", "vendor", "segment", "memory_bytes", "bandwidth_bytes_per_s", "source"))
+        gpu = Gpu(**{k: v for k, v in r.items() if k in _GPU_FIELDS})
+        if gpu.memory_bytes <= 0 or gpu.bandwidth_bytes_per_s <= 0 or not 0 < gpu.usable_fraction <= 1:
+            raise CatalogError(f"gpus.toml: row {gpu.id!r} has a non-positive size or bandwidth")
+        rows.append(gpu)
+    return _index("gpus.toml", rows)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """A catalog model: its config.json plus the facts a model page shows."""
+
+    id: str
+    repo: str
+    name: str
+    family: str
+    config: dict
+    official: dict
+    sources: tuple
+    notes: tuple
+
+
+@lru_cache(maxsize=None)
+def models() -> dict[str, ModelRow]:
+    data = json.loads(_read("models.json"))
+    rows = []
+    for r in data["models"]:
+        _require("models.json", r, ("id", "repo", "config", "sources"))
+        if not r["sources"]:
+            raise CatalogError(f"models.json: row {r['id']!r} has no source")
+        rows.append(ModelRow(id=r["id"], repo=r["repo"], name=r.get("name") or r["repo"].split("/")[-1],
+                             family=r.get("family", ""), config=r["config"], official=r.get("official", {}),
+                             sources=tuple(r["sources"]), notes=tuple(r.get("notes", ()))))
+    index = _index("models.json", rows)
+    by_repo = {row.repo.lower(): row for row in rows}
+    return {**by_repo, **index}
+
+
+def model_rows() -> list[ModelRow]:
+    """Each catalog model once, in file order."""
+    seen, out = set(), []
+    for row in models().values():
+        if row.id not in seen:
+            seen.add(row.id)
+            out.append(row)
+    return out
+
+
+DEFAULT_MODEL = "qwen3-coder-480b-a35b-instruct"

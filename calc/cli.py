@@ -1,0 +1,141 @@
+"""The command line: ``python -m calc estimate | models | gpus | quants`` (``--json`` on each).
+
+Every command goes through :func:`calc.api.handle`, the same call the page makes.  Bad input exits
+with status 2 and one line naming the problem; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from calc.api import handle
+from calc.units import fmt_gib, fmt_params, fmt_tokens
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other input error here
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m calc", description="How much GPU memory a large language model needs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    e = sub.add_parser("estimate", help="memory breakdown, fit and recommendations for one setup")
+    e.add_argument("--model", required=True, help="catalog slug, Hugging Face repo id, or path to a config.json")
+    e.add_argument("--quant", default="q4_k_m", help="weight format (see `quants`)")
+    e.add_argument("--bpw", type=float, help="bits per weight, for --quant exl2")
+    e.add_argument("--context", type=int, default=32768, help="tokens per sequence")
+    e.add_argument("--kv-cache", default="auto", help="KV-cache type (default: the engine's)")
+    e.add_argument("--batch", type=int, default=1, help="sequences held at once")
+    e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
+    e.add_argument("--gpu", help="GPU id (see `gpus`); default: none, recommendations only")
+    e.add_argument("--gpus", type=int, default=1, help="number of GPUs of --gpu")
+    e.add_argument("--no-flash-attention", action="store_true", help="llama.cpp: -fa off")
+    e.add_argument("--ubatch", type=int, help="llama.cpp: n_ubatch")
+    e.add_argument("--gpu-memory-utilization", type=float, help="vLLM: fraction of each GPU it reserves")
+    e.add_argument("--max-num-batched-tokens", type=int, help="vLLM: tokens of the profiling pass")
+    e.add_argument("--lang", default="en", help="language of the warnings: en | zh")
+    e.add_argument("--json", action="store_true", help="print the full result as JSON")
+    for name, text in (("models", "the model catalog"), ("gpus", "the GPU catalog"), ("quants", "weight formats and KV-cache types")):
+        sub.add_parser(name, help=text).add_argument("--json", action="store_true")
+    return p
+
+
+def _request(args: argparse.Namespace) -> dict:
+    req = {"quant": args.quant, "context": args.context, "batch": args.batch, "engine": args.engine,
+           "kv_cache": args.kv_cache, "gpu": args.gpu, "lang": args.lang, "curve": False}
+    model = args.model
+    if model.endswith(".json") or os.path.sep in model and os.path.isfile(model):
+        if not os.path.isfile(model):
+            raise SystemExit(f"python -m calc: error: --model: no such file {model!r}")
+        with open(model, encoding="utf-8") as fh:
+            req["config"] = fh.read()
+    else:
+        req["model"] = model
+    if args.gpu:
+        req["gpus"] = args.gpus
+    optional = {"bpw": args.bpw, "ubatch": args.ubatch, "gpu_memory_utilization": args.gpu_memory_utilization,
+                "max_num_batched_tokens": args.max_num_batched_tokens}
+    req.update({k: v for k, v in optional.items() if v is not None})
+    if args.no_flash_attention:
+        req["flash_attention"] = False
+    return req
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _print_estimate(r: dict) -> None:
+    m, mem = r["model"], r["memory"]
+    print(f"{m['name']}  ({fmt_params(m['total_params'])} total, {fmt_params(m['active_params'])} active)")
+    req = r["request"]
+    print(f"{r['format']['label']} ({r['format']['bits_per_weight']} bpw), KV {r['kv_cache']['label']}, "
+          f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']}")
+    rows = [["weights", fmt_gib(mem["weights_bytes"])], ["KV cache", fmt_gib(mem["kv_cache_bytes"])],
+            ["activations", fmt_gib(mem["activations_bytes"])], ["overhead", fmt_gib(mem["overhead_bytes"])],
+            ["total", fmt_gib(mem["total_bytes"])]]
+    print(_table(rows))
+    print(f"KV cache per token: {r['kv_cache_bytes_per_token']:,} bytes")
+    fit = r["fit"]
+    if fit:
+        verdict = "fits" if fit["fits"] else "does NOT fit"
+        print(f"{fit['gpus']} x {fit['gpu_name']}: {verdict}, fullest GPU {fmt_gib(fit['used_bytes'])} of {fmt_gib(fit['capacity_bytes'])}")
+        if r["max_context"]:
+            print(f"longest context that fits: {r['max_context']:,} tokens")
+        if r["kv_capacity_tokens"] is not None:
+            print(f"vLLM KV capacity: {r['kv_capacity_tokens']:,} tokens, {r['max_concurrency']}x concurrency")
+        s = r["speed"]
+        if s["decode_tokens_per_s"]:
+            print(f"decode (bandwidth roofline, an upper bound): {s['decode_tokens_per_s']:,} tokens/s")
+    for w in r["warnings"]:
+        print(f"warning: {w['text']}")
+    recs = r["recommendations"][:10]
+    if recs:
+        print("\nrecommended GPU setups:")
+        print(_table([[f"{x['count']} x {x['name']}", fmt_gib(x["capacity_bytes"] * x["count"]),
+                       f"{x['headroom_fraction']:.0%} free", f"${x['price_usd']:,.0f}" if x["price_usd"] else ""] for x in recs]))
+
+
+def _print_list(command: str, cat: dict) -> None:
+    if command == "models":
+        rows = [[m["id"], m["repo"], fmt_params(m["total_params"]), fmt_params(m["active_params"]),
+                 fmt_tokens(m["context_length"])] for m in cat["models"]]
+        print(_table([["id", "repo", "total", "active", "context"], *rows]))
+    elif command == "gpus":
+        rows = [[g["id"], g["name"], fmt_gib(g["memory_bytes"]), f"{g['bandwidth_bytes_per_s'] / 1e9:,.0f} GB/s"]
+                for g in cat["gpus"]]
+        print(_table([["id", "name", "memory", "bandwidth"], *rows]))
+    else:
+        print(_table([["format", "label", "engines"], *[[f["id"], f["label"], ", ".join(f["engines"])] for f in cat["formats"]]]))
+        print()
+        print(_table([["kv-cache", "label", "engines"], *[[k["id"], k["label"], ", ".join(k["engines"])] for k in cat["kv_types"]]]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "estimate":
+        answer = handle(_request(args))
+    else:
+        answer = handle({"op": "catalog"})
+    if not answer["ok"]:
+        err = answer["error"]
+        where = f" ({err['field']})" if err.get("field") else ""
+        print(f"python -m calc: error{where}: {err['message']}", file=sys.stderr)
+        return 2
+    if args.command == "estimate":
+        if args.json:
+            print(json.dumps(answer, indent=2, ensure_ascii=False))
+        else:
+            _print_estimate(answer)
+    elif args.json:
+        key = {"models": "models", "gpus": "gpus"}.get(args.command)
+        body = answer[key] if key else {"formats": answer["formats"], "kv_types": answer["kv_types"]}
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        _print_list(args.command, answer)
+    return 0

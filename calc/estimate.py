@@ -1,0 +1,201 @@
+"""One estimate: resolve the request, build the memory plan, and answer everything a user asks.
+
+The result is plain data (see calc/api.py for its shape); nothing here formats units.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict
+
+from calc import catalog, i18n, recommend
+from calc.catalog import Engine
+from calc.formats import effective_bpw, weight_bytes
+from calc.memory.kv_cache import layer_kv
+from calc.memory.plan import Parts, Plan, Settings, block_floor, split_shape, total_parts
+from calc.model import Model, catalog_model, custom_model, describe
+from calc.request import Request
+from calc.speed import speed
+from calc.units import fmt_gib, fmt_tokens
+
+_TORCH_TO_KV = {"bfloat16": "bf16", "float16": "f16", "float32": "f32"}
+
+# Context points of the memory-against-context chart: powers of two from 1k to 1M, plus the request.
+CURVE_POINTS = tuple(1 << k for k in range(10, 21))
+
+_PLANS: OrderedDict = OrderedDict()
+_PLAN_CACHE_SIZE = 256
+
+
+def resolve_model(req: Request) -> Model:
+    return custom_model(req.config) if req.config is not None else catalog_model(req.model)
+
+
+def kv_type_id(req: Request, model: Model, engine: Engine) -> str:
+    """The KV type: as asked, or the engine's default ("auto" = the model's 16-bit dtype)."""
+    kv = req.kv_cache if req.kv_cache != "auto" else engine.default_kv_cache
+    if kv == "auto":
+        kv = _TORCH_TO_KV.get(model.arch.dtype.lower(), "bf16")
+        kv = "bf16" if kv == "f32" else kv
+    return kv
+
+
+def settings_for(req: Request, engine: Engine, gpu: Gpu | None) -> Settings:
+    """Engine knobs: the request's, else the engine's defaults (vLLM's depend on GPU size)."""
+    large = gpu is not None and engine.large_gpu_bytes and gpu.memory_bytes >= engine.large_gpu_bytes and "a100" not in gpu.id
+    return Settings(
+        flash_attention=engine.flash_attention if req.flash_attention is None else req.flash_attention,
+        ubatch=req.ubatch or engine.ubatch,
+        gpu_memory_utilization=req.gpu_memory_utilization or engine.gpu_memory_utilization,
+        max_num_batched_tokens=req.max_num_batched_tokens or (engine.max_num_batched_tokens_large if large else engine.max_num_batched_tokens),
+        max_num_seqs=req.max_num_seqs or (engine.max_num_seqs_large if large else engine.max_num_seqs),
+    )
+
+
+def build_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
+    """The memory plan of a (model, format, KV type, engine, settings), cached."""
+    key = (id(model), model.id, format_id, bpw, kv_id, engine.id, st)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        _PLANS.move_to_end(key)
+        return plan
+    dtypes = catalog.dtypes()
+    kv = catalog.kv_types()[kv_id]
+    k_type = dtypes[kv.dtype]
+    # llama.cpp refuses a quantized V cache without flash attention (a warning says so); the
+    # estimate keeps the requested type.
+    v_type = k_type
+    state = dtypes["f32"] if engine.state_dtype == "f32" else dtypes[_TORCH_TO_KV.get(model.arch.dtype.lower(), "bf16")]
+    weights = weight_bytes(model.arch, model.tensors, format_id, bpw)
+    fmt = catalog.formats()[format_id]
+    plan = Plan(model.arch, weights, layer_kv(model.arch, engine, k_type, v_type, state), engine, fmt, st)
+    _PLANS[key] = plan
+    if len(_PLANS) > _PLAN_CACHE_SIZE:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+def _parts_dict(p: Parts) -> dict:
+    return {"weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache, "activations_bytes": p.activations,
+            "overhead_bytes": p.overhead, "total_bytes": p.total}
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings
+
+
+def _warnings(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None) -> list[dict]:
+    a = model.arch
+    out = []
+
+    def add(code: str, **params) -> None:
+        out.append({"code": code, "params": params, "text": i18n.t(code, req.lang, params)})
+
+    native = model.official.get("context_length") if isinstance(model.official.get("context_length"), int) else a.max_context
+    native = max(native, a.max_context)
+    if req.context > native:
+        add("context_exceeds_native", context=req.context, native=native, context_text=fmt_tokens(req.context), native_text=fmt_tokens(native))
+    kv = catalog.kv_types()[kv_id]
+    if engine.id not in kv.engines:
+        allowed = ", ".join(k.label for k in catalog.kv_types().values() if engine.id in k.engines)
+        add("kv_type_unsupported", engine=engine.label, kv=kv.label, allowed=allowed)
+    if engine.id == "llama.cpp" and kv.dtype not in ("f32", "f16", "bf16") and not plan.settings.flash_attention:
+        add("quant_v_needs_flash", kv=kv.label)
+    fmt = catalog.formats()[req.quant]
+    if engine.id not in fmt.engines:
+        add("format_engine", engine=engine.label, format=fmt.label)
+    tp, _ = split_shape(engine, req.gpus)
+    if engine.split == "tensor" and tp > 1 and (a.heads % tp or (a.kv_heads % tp and tp % a.kv_heads)):
+        add("split_unsupported", heads=a.heads, kv_heads=a.kv_heads, tp=tp)
+    if cap is not None and max(p.total for p in per_gpu) > cap:
+        need = max(p.total for p in per_gpu)
+        add("does_not_fit", need=need, capacity=cap, need_text=fmt_gib(need), capacity_text=fmt_gib(cap))
+    if engine.embeddings_on_host:
+        add("embeddings_on_host", size=plan.weights.embed, size_text=fmt_gib(plan.weights.embed))
+    if engine.id == "vllm" and cap is not None:
+        add("vllm_reserves", reserved=cap, reserved_text=fmt_gib(cap))
+    if a.mla and engine.mla_cache == "full":
+        latent = a.mla.kv_lora_rank + a.mla.qk_rope_head_dim
+        full = a.heads * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim + a.mla.v_head_dim)
+        add("mla_decompressed", ratio=round(full / latent))
+    if a.multimodal:
+        add("text_only")
+    if model.custom:
+        add("custom_model")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def estimate(req: Request) -> dict:
+    """The full answer for one request."""
+    model = resolve_model(req)
+    engine = catalog.engines()[req.engine]
+    gpu = catalog.gpus()[req.gpu] if req.gpu else None
+    st = settings_for(req, engine, gpu)
+    kv_id = kv_type_id(req, model, engine)
+    plan = build_plan(model, req.quant, req.bpw, kv_id, engine, st)
+    per_gpu = plan.per_gpu(req.context, req.batch, req.gpus if gpu else 1)
+    total = total_parts(per_gpu)
+    cap = recommend.capacity_bytes(gpu, engine, st.gpu_memory_utilization) if gpu else None
+    fmt = catalog.formats()[req.quant]
+    result = {
+        "model": describe(model),
+        "format": {"id": fmt.id, "label": fmt.label, "bits_per_weight": round(effective_bpw(plan.weights, model.params.total), 3)},
+        "kv_cache": {"id": kv_id, "label": catalog.kv_types()[kv_id].label},
+        "engine": {"id": engine.id, "label": engine.label, "settings": asdict(st)},
+        "memory": _parts_dict(total),
+        "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
+        "per_gpu": [dict(_parts_dict(p), gpu_index=i, capacity_bytes=cap) for i, p in enumerate(per_gpu)],
+        "fit": None, "max_context": None, "max_batch": None, "best_format": None,
+        "kv_capacity_tokens": None, "max_concurrency": None,
+    }
+    if gpu:
+        worst = max(p.total for p in per_gpu)
+        result["fit"] = {"gpu": gpu.id, "gpu_name": gpu.name, "gpus": req.gpus, "capacity_bytes": cap,
+                         "used_bytes": worst, "fits": worst <= cap, "headroom_bytes": cap - worst}
+        result["max_context"] = recommend.max_context(plan, req.batch, req.gpus, cap, model.arch.max_context)
+        result["max_batch"] = recommend.max_batch(plan, req.context, req.gpus, cap)
+        result["best_format"] = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
+        if engine.id == "vllm":
+            result.update(_vllm_capacity(plan, per_gpu, cap, req.context))
+    result["speed"] = speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache)
+    result["recommendations"] = recommend.recommendations(plan, req.context, req.batch, engine, st.gpu_memory_utilization) if req.recommend else []
+    if req.curve:
+        points = sorted(set(CURVE_POINTS) | {req.context})
+        result["curve"] = [dict(_parts_dict(total_parts(plan.per_gpu(c, req.batch, req.gpus if gpu else 1))), context=c) for c in points]
+    else:
+        result["curve"] = []
+    result["warnings"] = _warnings(req, model, plan, engine, kv_id, per_gpu, cap)
+    return result
+
+
+def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> list[tuple[str, float, Plan]]:
+    """(id, bits per weight, plan) of every format the engine loads (EXL2 needs a chosen bpw: left out)."""
+    out = []
+    for fmt in catalog.formats().values():
+        if engine.id in fmt.engines and fmt.id != "exl2":
+            plan = build_plan(model, fmt.id, None, kv_id, engine, st)
+            out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
+    return out
+
+
+def _vllm_capacity(plan: Plan, per_gpu: list[Parts], cap: int, context: int) -> dict:
+    """vLLM's KV pool on the tightest GPU, in tokens and in sequences of `context` tokens.
+
+    pool   = capacity - weights - activation peak - non-torch and CUDA graph memory
+    tokens = pool / (bytes per token of that GPU, every attention layer counted as full), in whole
+             blocks: vLLM sizes its pool as if every layer kept every token (vllm/v1/core/kv_cache_utils.py)
+    concurrency = pool / (KV bytes of one sequence of `context` tokens on that GPU)
+    """
+    gpus = len(per_gpu)
+    pool = min(cap - (p.weights + p.activations + p.overhead) for p in per_gpu)
+    if pool <= 0:
+        return {"kv_capacity_tokens": 0, "max_concurrency": 0.0, "kv_pool_bytes": 0}
+    tp, _ = split_shape(plan.engine, gpus)
+    per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
+    tokens = block_floor(pool // per_token, plan.engine.block_size) if per_token else 0
+    one_seq = max(p.kv_cache for p in plan.per_gpu(context, 1, gpus))
+    return {"kv_capacity_tokens": tokens, "max_concurrency": round(pool / one_seq, 2) if one_seq else None,
+            "kv_pool_bytes": pool}

@@ -1,0 +1,194 @@
+"""Weight formats: the storage type of every tensor, and the bytes that makes.
+
+Non-GGUF formats map tensor kinds (linear / embed / head / other) to a storage type.  GGUF formats
+replay llama.cpp's per-tensor choice (llama_tensor_get_type in src/llama-quant.cpp) from the rules
+in formats.toml.  "native" reads the checkpoint's own config: torch_dtype, FP8 block scales,
+MXFP4 experts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from calc import catalog
+from calc.architecture import Architecture
+from calc.catalog import Dtype, Format
+from calc.errors import CalcError
+from calc.tensors import EMBED, HEAD, LINEAR_W, OTHER, Tensor
+
+# llama-quant.cpp: a type whose block does not divide the row length falls back to one that does
+# (the switch after "tensor cols ... are not divisible by"): K/IQ types -> legacy 32-element blocks.
+GGUF_FALLBACK = {
+    "q2_k": "iq4_nl", "q3_k": "iq4_nl", "iq2_xxs": "iq4_nl", "iq2_xs": "iq4_nl", "iq2_s": "iq4_nl",
+    "iq3_xxs": "iq4_nl", "iq3_s": "iq4_nl", "iq1_s": "iq4_nl", "iq1_m": "iq4_nl", "iq4_xs": "iq4_nl",
+    "q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0",
+}
+
+# convert_hf_to_gguf.py keeps these in F32 whatever the file type: 1-D tensors (norms, biases), the
+# MoE router (FFN_GATE_INP) and SSM convolution/state tensors; llama-quantize leaves them alone.
+_GGUF_F32_NAMES = ("ffn_gate_inp", "ssm_conv1d", "ssm_a", "ssm_d", "ssm_dt", "ssm_norm")
+
+_TORCH_DTYPES = {"bfloat16": "bf16", "float16": "f16", "float32": "f32", "half": "f16", "float": "f32"}
+
+
+def use_more_bits(i: int, n: int) -> bool:
+    """llama-quant.cpp use_more_bits: the first and last eighth, and every third layer between."""
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+@dataclass(frozen=True)
+class _RuleContext:
+    n_gqa: int
+    experts: int
+    layers80: bool
+
+
+def _holds(cond: str, i: int, n: int, ctx: _RuleContext) -> bool:
+    if cond == "always":
+        return True
+    if cond == "more_bits":
+        return use_more_bits(i, n)
+    if cond == "first_eighth":
+        return i < n // 8
+    if cond == "first_sixteenth":
+        return i < n // 16
+    if cond.startswith("first"):
+        return i < int(cond[5:])
+    if cond == "gqa4":
+        return ctx.n_gqa >= 4
+    if cond == "experts4":
+        return ctx.experts >= 4
+    if cond == "experts8":
+        return ctx.experts == 8
+    if cond == "layers80":
+        return ctx.layers80
+    raise ValueError(f"unknown GGUF rule condition {cond!r}")
+
+
+def _rule_key(name: str, tied: bool) -> str:
+    """The llama-quant.cpp name test a tensor falls under (ffn_down matches ffn_down_exps too)."""
+    if name == "token_embd" and tied:
+        return "output"  # with no output tensor, token_embd takes the output's type
+    if name in ("output", "token_embd", "attn_v", "attn_k", "attn_q", "attn_output", "attn_qkv"):
+        return name
+    for stem in ("ffn_down", "ffn_gate", "ffn_up"):
+        if name.startswith(stem):
+            return stem
+    return ""
+
+
+def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...]) -> list[str]:
+    """The GGUF storage type of each tensor, in order."""
+    ctx = _RuleContext(a.heads // a.kv_heads, a.experts, a.layers == 80 and a.model_type in ("llama", "qwen2", "mistral"))
+    dtypes = catalog.dtypes()
+    seen: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    for t in tensors:
+        key = _rule_key(t.name, a.tied_embeddings)
+        totals[key] = totals.get(key, 0) + 1
+    out = []
+    for t in tensors:
+        if t.kind == OTHER or t.rows == 1 or t.name.startswith(_GGUF_F32_NAMES):
+            out.append("f32")
+            continue
+        if a.quant_method == "mxfp4" and t.expert:
+            out.append("mxfp4")  # gpt-oss GGUFs keep the experts in MXFP4 at every file type
+            continue
+        key = _rule_key(t.name, a.tied_embeddings)
+        i = seen.get(key, 0)
+        seen[key] = i + 1
+        n = totals[key]
+        if key == "ffn_down" and a.experts > 1:
+            i = t.layer  # llama-quant.cpp layer_info(): MoE tensors take the layer from their name
+        dtype = fmt.base
+        for rule in fmt.rules.get(key, ()):
+            cond, target = rule.split("=", 1)
+            if _holds(cond, i, n, ctx):
+                dtype = target
+                break
+        while t.cols % dtypes[dtype].block_elems:
+            dtype = GGUF_FALLBACK.get(dtype, "f16")
+        out.append(dtype)
+    return out
+
+
+def _native_map(a: Architecture) -> dict[str, str]:
+    """Storage types of the checkpoint as released (its config.json)."""
+    base = _TORCH_DTYPES.get(a.dtype.lower(), "bf16")
+    linear = base
+    if a.quant_method == "fp8":
+        linear = "fp8_block128" if a.quant_block else "fp8"
+    return {LINEAR_W: linear, EMBED: base, HEAD: base, OTHER: base, "expert": "mxfp4" if a.quant_method == "mxfp4" else linear}
+
+
+def _kind_map(a: Architecture, fmt: Format) -> dict[str, str]:
+    if fmt.id == "native":
+        return _native_map(a)
+    out = {LINEAR_W: fmt.linear, EMBED: fmt.embed, HEAD: fmt.head, OTHER: fmt.other}
+    out["expert"] = fmt.linear
+    return out
+
+
+def bpw_dtype(bits: float) -> Dtype:
+    """A storage type of `bits` per weight (EXL2's chosen average), in 1/8-bit steps over 64 elements."""
+    return Dtype(id=f"bpw{bits:g}", block_elems=64, block_bytes=round(bits * 8), source="chosen bits per weight")
+
+
+def tensor_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], bpw: float | None = None) -> list[Dtype]:
+    """The storage type of every tensor under a format."""
+    known = catalog.dtypes()
+    if fmt.is_gguf:
+        return [known[d] for d in _gguf_types(a, fmt, tensors)]
+    kinds = _kind_map(a, fmt)
+    out = []
+    for t in tensors:
+        key = "expert" if t.expert and t.kind == LINEAR_W else t.kind
+        name = kinds[key]
+        if name == "bpw":
+            if bpw is None:
+                raise CalcError("missing_field", "bpw", f"format {fmt.id} needs bits per weight (bpw)")
+            out.append(bpw_dtype(bpw))
+        else:
+            out.append(known[name])
+    return out
+
+
+@dataclass(frozen=True)
+class WeightBytes:
+    """Per-tensor bytes, summed the ways the memory model needs them."""
+
+    per_layer: tuple  # bytes of each decoder layer
+    embed: int  # token embedding table
+    head: int  # output projection (0 when tied: see head_on_device)
+    final_norm: int
+    expert_per_layer: tuple  # bytes of the routed experts in each layer (for speed: top-k read)
+    total: int
+
+
+@lru_cache(maxsize=512)
+def weight_bytes(a: Architecture, tensors: tuple[Tensor, ...], format_id: str, bpw: float | None) -> WeightBytes:
+    """Bytes of every tensor under a format, grouped by layer: sum of Dtype.tensor_bytes."""
+    fmt = catalog.formats()[format_id]
+    types = tensor_types(a, fmt, tensors, bpw)
+    per_layer = [0] * a.layers
+    experts = [0] * a.layers
+    embed = head = final_norm = 0
+    for t, d in zip(tensors, types):
+        b = d.tensor_bytes(t.rows, t.cols, t.count)
+        if t.layer >= 0:
+            per_layer[t.layer] += b
+            if t.expert:
+                experts[t.layer] += b
+        elif t.kind == EMBED:
+            embed += b
+        elif t.kind == HEAD:
+            head += b
+        else:
+            final_norm += b
+    return WeightBytes(tuple(per_layer), embed, head, final_norm, tuple(experts), sum(per_layer) + embed + head + final_norm)
+
+
+def effective_bpw(wb: WeightBytes, params: int) -> float:
+    """Average bits per weight over the whole model: 8 * bytes / parameters."""
+    return 8 * wb.total / params if params else 0.0

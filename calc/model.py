@@ -1,0 +1,138 @@
+"""A model ready to estimate: catalog row or custom config.json -> architecture, tensors, counts, spec card."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from calc import catalog
+from calc.architecture import CHUNKED, FULL, LINEAR, MAMBA, SLIDING, Architecture, load_config, parse_config
+from calc.errors import CalcError
+from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
+
+MAX_CONFIG_CHARS = 5_000_000
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    repo: str
+    name: str
+    family: str
+    arch: Architecture
+    tensors: tuple[Tensor, ...]
+    params: ParamCounts
+    official: dict
+    sources: tuple
+    custom: bool
+
+
+@lru_cache(maxsize=None)
+def catalog_model(model_id: str) -> Model:
+    """A catalog model by id or repo (case-insensitive)."""
+    row = catalog.models()[model_id.lower()]
+    arch = parse_config(row.config)
+    tensors = enumerate_tensors(arch)
+    return Model(row.id, row.repo, row.name, row.family, arch, tensors, count_params(arch, tensors),
+                 row.official, row.sources, False)
+
+
+@lru_cache(maxsize=32)
+def _custom_from_text(text: str) -> Model:
+    cfg = load_config(text)
+    arch = parse_config(cfg)
+    tensors = enumerate_tensors(arch)
+    name = str(cfg.get("_name_or_path") or cfg.get("model_type") or "custom")[:80]
+    return Model("custom", "", name, "custom", arch, tensors, count_params(arch, tensors), {}, (), True)
+
+
+def custom_model(config) -> Model:
+    """A pasted config.json (dict or text)."""
+    if isinstance(config, str):
+        if len(config) > MAX_CONFIG_CHARS:
+            raise CalcError("bad_config", "config", "config.json is larger than 5 MB")
+        text = config
+    else:
+        try:
+            text = json.dumps(config, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            raise CalcError("bad_config", "config", "config must contain only JSON values") from None
+    return _custom_from_text(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec card
+
+
+def _architecture_label(a: Architecture) -> str:
+    hybrid = LINEAR in a.layer_kinds or MAMBA in a.layer_kinds
+    if hybrid:
+        return "hybrid-moe" if a.is_moe else "hybrid"
+    return "moe" if a.is_moe else "dense"
+
+
+def spec(m: Model) -> dict:
+    """The facts a model page shows, from config.json (architecture) and the official sources."""
+    a, off = m.arch, m.official
+    counts = a.kind_counts
+    out = {
+        "architecture": _architecture_label(a),
+        "attention": a.attention_family,
+        "attention_layers": {k: counts.get(k, 0) for k in (FULL, SLIDING, CHUNKED, LINEAR, MAMBA) if counts.get(k)},
+        "context_length": off.get("context_length") if isinstance(off.get("context_length"), int) else a.max_context,
+        "max_position_embeddings": a.max_context,
+        "layers": a.layers,
+        "hidden_size": a.hidden,
+        "attention_heads": a.heads,
+        "kv_heads": 1 if a.mla else a.kv_heads,
+        "head_dim": a.head_dim,
+        "vocab_size": a.vocab,
+        "intermediate_size": a.intermediate,
+        "activation": a.activation,
+        "normalization": a.norm,
+        "position_embedding": a.position + (f" ({a.rope_scaling})" if a.rope_scaling else ""),
+        "tied_embeddings": a.tied_embeddings,
+        "dtype": a.dtype,
+    }
+    if a.sliding_window:
+        out["sliding_window"] = a.sliding_window
+    if a.attention_chunk:
+        out["attention_chunk"] = a.attention_chunk
+    if a.is_moe:
+        out.update(experts_total=a.experts, experts_active=a.experts_active, expert_intermediate_size=a.moe_intermediate,
+                   shared_expert_intermediate_size=a.shared_intermediate)
+    if a.mla:
+        out.update(kv_lora_rank=a.mla.kv_lora_rank, qk_rope_head_dim=a.mla.qk_rope_head_dim,
+                   q_lora_rank=a.mla.q_lora_rank, v_head_dim=a.mla.v_head_dim)
+    if a.quant_method:
+        out["checkpoint_quantization"] = a.quant_method
+    if a.mtp_layers:
+        out["mtp_layers"] = a.mtp_layers
+    for key in ("license", "release_date"):
+        if off.get(key):
+            out[key] = off[key]
+    out["sources"] = [s for s in m.sources if isinstance(s, str) and s.startswith("https://")]
+    return out
+
+
+def describe(m: Model) -> dict:
+    """The model block of a result."""
+    return {
+        "id": m.id, "repo": m.repo, "name": m.name, "family": m.family, "custom": m.custom,
+        "total_params": m.params.total, "active_params": m.params.active,
+        "official_total_params": m.official.get("total_params"), "official_active_params": m.official.get("active_params"),
+        "official_total_text": m.official.get("total_params_text"), "official_active_text": m.official.get("active_params_text"),
+        "spec": spec(m),
+    }
+
+
+def model_rows_summary() -> list[dict]:
+    """One line per catalog model for pickers: id, repo, name, family, context and parameter counts."""
+    out = []
+    for row in catalog.model_rows():
+        m = catalog_model(row.id)
+        out.append({"id": m.id, "repo": m.repo, "name": m.name, "family": m.family,
+                    "context_length": spec(m)["context_length"], "architecture": spec(m)["architecture"],
+                    "total_params": m.params.total, "active_params": m.params.active})
+    return out

@@ -1,0 +1,326 @@
+"""The built page in Chromium: readiness, parity with CPython, URL state, languages, embed, custom
+configs, the published wheel, and no request leaving localhost."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import build  # noqa: E402
+
+pytestmark = pytest.mark.browser
+GOLDEN = json.loads((Path(__file__).parent / "golden_requests.json").read_text("utf-8"))
+OUTPUTS = {"total": "total_bytes", "weights": "weights_bytes", "kv_cache": "kv_cache_bytes",
+           "activations": "activations_bytes", "overhead": "overhead_bytes"}
+
+
+def wait_ready(page) -> None:
+    """Wait until Pyodide is up, the live result is shown and nothing is pending."""
+    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
+
+
+def wait_settled(page) -> None:
+    """Wait until the latest estimate has been rendered."""
+    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=30_000)
+
+
+def plain(value):
+    """What a value looks like after a trip through JSON (as it does between worker and page)."""
+    return json.loads(json.dumps(value))
+
+
+@pytest.fixture(scope="module")
+def outside():
+    """Every request the browser tried to make to anything but the test server."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def context(browser, base_url, outside):
+    """One browser context for the module; requests that leave localhost are recorded and aborted."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+
+    def guard(route):
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", guard)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def app(context, base_url):
+    """The English page, loaded once and ready (Pyodide started)."""
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base_url)
+    wait_ready(page)
+    page.errors = errors
+    yield page
+    page.close()
+
+
+@pytest.fixture()
+def fresh(context):
+    page = context.new_page()
+    yield page
+    page.close()
+
+
+def shown(page) -> dict[str, str]:
+    return {key: page.text_content(f'#result-body [data-out="{key}"]') for key in OUTPUTS}
+
+
+def expected_shown(result) -> dict[str, str]:
+    return {key: build.fmt_gib(result["memory"][field]) for key, field in OUTPUTS.items()}
+
+
+def estimate(page, request) -> dict:
+    return page.evaluate("r => window.calcBridge.call('estimate', r)", request)
+
+
+def test_reaches_ready(app):
+    assert app.get_attribute("html", "data-state") == "ready"
+    assert app.evaluate("window.calcBridge.versions.pyodide") == json.loads(
+        (ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    assert app.is_hidden("#request-error")
+    assert app.errors == []
+
+
+def test_prerendered_numbers_equal_live(app, context, base_url, core):
+    raw = context.request.get(base_url).text()
+    pre = {key: re.search(rf'data-out="{key}">([^<]+)<', raw).group(1) for key in OUTPUTS}
+    assert pre == shown(app)
+    initial = json.loads(app.text_content("#initial-result"))
+    live = estimate(app, {k: v for k, v in initial["request"].items() if k != "op"})
+    assert live["ok"] and live["result"] == initial
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
+def test_golden_parity(app, core, case):
+    """The worker's answer is exactly CPython's answer for the same request."""
+    answer = estimate(app, case["request"])
+    expected = plain(core({**case["request"], "op": "estimate"}))
+    if expected["ok"]:
+        assert answer["ok"] and answer["result"] == expected
+    else:
+        assert not answer["ok"] and answer["error"] == expected["error"]
+
+
+def set_controls(page, req) -> None:
+    """Put a request into the form, control by control, as a person would."""
+    page.select_option("#model", req["model"])
+    page.select_option("#engine", req["engine"])
+    page.select_option("#quant", req["quant"])
+    if "kv_cache" in req:
+        page.select_option("#kv", req["kv_cache"])
+    page.select_option("#gpu", req["gpu"])
+    page.fill("#n", str(req["gpus"]))
+    page.fill("#batch", str(req["batch"]))
+    page.fill("#ctx", str(req["context"]))
+
+
+@pytest.mark.parametrize("case", [c for c in GOLDEN if c.get("ui")], ids=[c["name"] for c in GOLDEN if c.get("ui")])
+def test_controls_give_core_numbers(app, core, case):
+    """Setting the form controls shows the same numbers calc.api.handle gives in CPython."""
+    req = case["request"]
+    set_controls(app, req)
+    wait_settled(app)
+    result = core({**req, "op": "estimate", "lang": "en"})
+    assert result["ok"], result
+    assert shown(app) == expected_shown(result)
+    assert app.text_content('[data-out="model-name"]') == result["model"]["name"]
+    codes = app.eval_on_selector_all("#warnings li", "els => els.map(e => e.dataset.code)")
+    assert codes == [w["code"] for w in result["warnings"]]
+
+
+def test_slider_sets_context_and_coalesces(app, core):
+    app.evaluate("""() => {
+        window.sent = 0;
+        const call = window.calcBridge.call.bind(window.calcBridge);
+        window.calcBridge.call = (type, payload) => { window.sent += 1; return call(type, payload); };
+        const slider = document.getElementById('ctx-slider');
+        for (let i = 0; i <= 64; i++) {
+            slider.value = String(10 + i / 8);
+            slider.dispatchEvent(new Event('input', {bubbles: true}));
+        }
+    }""")
+    wait_settled(app)
+    assert app.evaluate("window.sent") <= 2
+    assert app.input_value("#ctx") == "262144"
+    assert "ctx=262144" in app.evaluate("location.search")
+
+
+def test_url_round_trip(app, fresh, core):
+    case = next(c for c in GOLDEN if c.get("ui"))
+    search = app.evaluate("location.search")
+    fresh.goto(app.url)
+    wait_ready(fresh)
+    assert fresh.evaluate("location.search") == search
+    assert shown(fresh) == shown(app)
+    for control in ("#model", "#quant", "#kv", "#engine", "#gpu", "#n", "#batch", "#ctx"):
+        assert fresh.input_value(control) == app.input_value(control), control
+    assert case
+
+
+def test_shared_link_reproduces_result(fresh, base_url, core):
+    case = next(c for c in GOLDEN if c.get("ui"))
+    req = case["request"]
+    query = (f"?model={req['model']}&quant={req['quant']}&ctx={req['context']}&batch={req['batch']}"
+             f"&engine={req['engine']}&gpu={req['gpu']}&n={req['gpus']}")
+    fresh.goto(base_url + query)
+    wait_ready(fresh)
+    assert shown(fresh) == expected_shown(core({**req, "op": "estimate", "lang": "en"}))
+
+
+def test_bad_parameter_falls_back_with_notice(fresh, base_url, core):
+    fresh.goto(base_url + "?model=no-such-model&ctx=lots&n=2")
+    wait_ready(fresh)
+    notices = fresh.inner_text("#notices")
+    assert "no-such-model" in notices and "lots" in notices
+    defaults = {k: v for k, v in core({"op": "catalog"})["defaults"].items() if k != "op"}
+    result = core({**defaults, "gpus": 2, "op": "estimate", "lang": "en"})
+    assert fresh.input_value("#model") == defaults["model"]
+    assert shown(fresh) == expected_shown(result)
+
+
+def test_chinese_page(fresh, base_url, core):
+    fresh.goto(base_url + "zh/index.html?ctx=65536")
+    wait_ready(fresh)
+    assert fresh.get_attribute("html", "lang") == "zh-CN"
+    assert "所需显存" in fresh.inner_text("#result-body")
+    defaults = {k: v for k, v in core({"op": "catalog"})["defaults"].items() if k != "op"}
+    result = core({**defaults, "context": 65536, "op": "estimate", "lang": "zh"})
+    assert shown(fresh) == expected_shown(result)
+    texts = fresh.eval_on_selector_all("#warnings li", "els => els.map(e => e.textContent)")
+    assert texts == [w["text"] for w in result["warnings"]]
+    # The language switch keeps the state.
+    fresh.click("#lang-switch")
+    wait_ready(fresh)
+    assert fresh.get_attribute("html", "lang") == "en"
+    assert fresh.input_value("#ctx") == "65536"
+
+
+def test_lang_parameter_redirects(fresh, base_url):
+    fresh.goto(base_url + "?lang=zh&ctx=4096")
+    fresh.wait_for_url(re.compile(r"/zh/index\.html\?.*ctx=4096"))
+    wait_ready(fresh)
+    assert fresh.get_attribute("html", "lang") == "zh-CN"
+
+
+def test_embed_posts_only_its_height(context, base_url):
+    page = context.new_page()
+    host = ("<!doctype html><title>host</title><script>window.got=[];"
+            "addEventListener('message', e => window.got.push(e.data));</script>"
+            "<iframe src='index.html?embed=1' width='400' height='300'></iframe>")
+    page.route(base_url + "host.html", lambda route: route.fulfill(body=host, content_type="text/html"))
+    page.goto(base_url + "host.html")
+    page.wait_for_function("window.got.length > 0", timeout=30_000)
+    messages = page.evaluate("window.got")
+    assert all(set(m) == {"type", "height"} and m["type"] == "llm-vram-calc:height" for m in messages)
+    assert messages[-1]["height"] > 100
+    frame = page.frame_locator("iframe")
+    assert frame.locator("#spec").is_hidden() and frame.locator("#result").is_visible()
+    page.close()
+
+
+def custom_config(model_id: str) -> dict:
+    models = json.loads((ROOT / "calc/data/models.json").read_text("utf-8"))["models"]
+    return next(m for m in models if m["id"] == model_id)["config"]
+
+
+def test_custom_config(app, core):
+    case = next(c for c in GOLDEN if c.get("ui"))
+    config = custom_config(case["request"]["model"])
+    set_controls(app, case["request"])
+    app.select_option("#model", "custom")
+    assert app.is_visible("#config")
+    app.fill("#config", json.dumps(config, indent=2))
+    wait_settled(app)
+    req = {k: v for k, v in case["request"].items() if k != "model"}
+    result = core({**req, "config": json.dumps(config, indent=2), "op": "estimate", "lang": "en"})
+    assert result["ok"], result
+    assert shown(app) == expected_shown(result)
+    assert app.is_hidden("#config-error")
+    # A bad config: the core's message is shown by the textarea; nothing else breaks.
+    app.fill("#config", '{"hidden_size": ')
+    wait_settled(app)
+    error = core({**req, "config": '{"hidden_size": ', "op": "estimate", "lang": "en"})
+    assert not error["ok"]
+    assert app.is_visible("#config-error")
+    assert app.text_content("#config-error") == error["error"]["message"]
+    assert app.get_attribute("#config", "aria-invalid") == "true"
+    app.select_option("#model", case["request"]["model"])
+    wait_settled(app)
+    assert app.is_hidden("#config-error")
+
+
+def test_model_search_and_keyboard(app):
+    app.focus("#model-filter")
+    app.keyboard.type("llama 70b")
+    visible = app.eval_on_selector_all("#model option", "os => os.filter(o => !o.hidden).map(o => o.value)")
+    assert visible and all("llama" in v and "70b" in v for v in visible if v != "custom")
+    app.keyboard.press("Enter")
+    wait_settled(app)
+    assert app.input_value("#model") == visible[0]
+    assert app.evaluate("document.activeElement.id") == "model"
+    app.fill("#model-filter", "")
+
+
+def test_published_wheel_loads_in_bare_pyodide(context, base_url):
+    """micropip is not in the npm package (no offline wheel), so this proves the wheel with
+    pyodide.loadPackage(wheelURL), which installs a wheel from a URL, then imports calc."""
+    info = json.loads(context.request.get(base_url + "build-info.json").text())
+    page = context.new_page()
+    bare = ("<!doctype html><title>bare</title><script type='module'>"
+            "import {loadPyodide} from './pyodide/pyodide.mjs';"
+            "const py = await loadPyodide({packageBaseUrl: new URL('./pyodide/', location.href).href});"
+            f"await py.loadPackage(new URL('./{info['wheel']}', location.href).href);"
+            "const api = py.pyimport('calc.api');"
+            "window.answer = JSON.parse(api.handle_json(JSON.stringify({op: 'catalog'})));"
+            "window.where = py.pyimport('calc').__file__;"
+            "</script>")
+    page.route(base_url + "bare.html", lambda route: route.fulfill(body=bare, content_type="text/html"))
+    page.goto(base_url + "bare.html")
+    page.wait_for_function("window.answer !== undefined", timeout=120_000)
+    assert page.evaluate("window.answer.ok") is True
+    assert "site-packages" in page.evaluate("window.where")
+    page.close()
+
+
+def test_file_protocol_shows_numbers_and_notice(browser, built_site, core):
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto((built_site / "index.html").as_uri())
+    page.wait_for_selector("#file-notice", state="visible")
+    assert "http.server" in page.text_content("#file-notice")
+    assert page.get_attribute("html", "data-state") == "error"
+    defaults = {k: v for k, v in core({"op": "catalog"})["defaults"].items() if k != "op"}
+    assert shown(page) == expected_shown(core({**defaults, "op": "estimate", "lang": "en"}))
+    ctx.close()
+
+
+def test_startup_failure_is_shown(fresh, base_url):
+    """A broken deploy (the calc package missing) ends in data-state=error with a visible message."""
+    fresh.route("**/calc-*.zip", lambda route: route.fulfill(status=404, body="gone"))
+    fresh.goto(base_url)
+    fresh.wait_for_selector("html[data-state=error]", state="attached", timeout=120_000)
+    assert "could not start" in fresh.text_content("#status-text")
+    assert "404" in fresh.text_content("#status-text")
+    assert fresh.is_hidden("#progress")
+    assert fresh.text_content('#result-body [data-out="total"]').strip()
+
+
+def test_no_request_left_localhost(app, outside):
+    """Runs last in this module: nothing any test did reached beyond the local server."""
+    assert outside == []

@@ -1,0 +1,152 @@
+"""build.py: the files it writes, strictness, single-sourced versions, reproducibility."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import build  # noqa: E402
+
+PAGES = ("index.html", "zh/index.html")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "dist"
+    assert build.main(["--out", str(out)]) == 0
+    return out
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def flat_keys(table: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in table.items():
+        keys |= flat_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return keys
+
+
+def test_expected_files(dist):
+    names = set(files(dist))
+    info = json.loads((dist / "build-info.json").read_text())
+    expected = {*PAGES, "css/site.css", "build-info.json", info["calc_zip"], info["wheel"],
+                *(f"pyodide/{n}" for n in build.PYODIDE_FILES),
+                *(f"js/{p.name}" for p in (ROOT / "web/js").glob("*.js"))}
+    assert names == expected
+    assert re.fullmatch(r"calc-[0-9a-f]{8}\.zip", info["calc_zip"])
+    assert info["wheel"] == f"wheels/llm_vram_calc-{info['calc']}-py3-none-any.whl"
+
+
+def test_pages_fully_rendered(dist):
+    for page in PAGES:
+        html = (dist / page).read_text("utf-8")
+        assert "{{" not in html and "{%" not in html, page
+        assert "Content-Security-Policy" in html
+        assert "cdn.jsdelivr" not in html and "unpkg" not in html
+        # No inline script: every <script> has a src or is a JSON data block.
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag or 'type="application/json"' in tag, tag
+        assert " style=" not in html and "<style" not in html
+
+
+def test_languages(dist):
+    assert '<html lang="en"' in (dist / "index.html").read_text("utf-8")
+    assert '<html lang="zh-CN"' in (dist / "zh/index.html").read_text("utf-8")
+    en, zh = (tomllib.loads((ROOT / f"web/i18n/{lang}.toml").read_text("utf-8")) for lang in ("en", "zh"))
+    assert flat_keys(en) == flat_keys(zh)
+
+
+def test_pyodide_version_single_sourced(dist):
+    version = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    assert json.loads((dist / "build-info.json").read_text())["pyodide"] == version
+    own = [ROOT / "build.py", *(p for p in (ROOT / "web").rglob("*") if p.is_file())]
+    assert [p for p in own if version in p.read_text("utf-8")] == []
+    assert version in (dist / "index.html").read_text("utf-8")
+    for name in build.PYODIDE_FILES:
+        assert (dist / "pyodide" / name).read_bytes() == (ROOT / "node_modules/pyodide" / name).read_bytes()
+
+
+def test_two_builds_identical(dist, tmp_path):
+    assert build.main(["--out", str(tmp_path / "again")]) == 0
+    assert files(tmp_path / "again") == files(dist)
+
+
+def test_calc_zip_reproducible(dist):
+    info = json.loads((dist / "build-info.json").read_text())
+    data = (dist / info["calc_zip"]).read_bytes()
+    assert info["calc_zip"] == f"calc-{hashlib.sha256(data).hexdigest()[:8]}.zip"
+    with zipfile.ZipFile(dist / info["calc_zip"]) as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert "calc/api.py" in names and "calc/data/models.json" in names
+        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        assert {i.date_time for i in archive.infolist()} == {build.ZIP_DATE}
+
+
+def test_wheel_installs_and_imports(dist, tmp_path):
+    """The published wheel is a valid pure-Python wheel: RECORD hashes match and calc imports from it."""
+    info = json.loads((dist / "build-info.json").read_text())
+    wheel = dist / info["wheel"]
+    with zipfile.ZipFile(wheel) as archive:
+        record = archive.read(f"llm_vram_calc-{info['calc']}.dist-info/RECORD").decode().splitlines()
+        for line in record:
+            name, digest, size = line.rsplit(",", 2)
+            if digest:
+                assert size == str(len(archive.read(name)))
+        assert "Tag: py3-none-any" in archive.read(f"llm_vram_calc-{info['calc']}.dist-info/WHEEL").decode()
+    code = "import calc.api, sys; assert calc.api.__file__.startswith(sys.argv[1]); print(calc.api.handle({'op': 'catalog'})['ok'])"
+    out = subprocess.run([sys.executable, "-c", code, str(wheel)], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(wheel)}, check=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_prerendered_result_is_the_core_answer(dist):
+    from calc.api import handle
+
+    catalog = handle({"op": "catalog"})
+    defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
+    for page, lang in zip(PAGES, ("en", "zh")):
+        html = (dist / page).read_text("utf-8")
+        blob = re.search(r'<script type="application/json" id="initial-result">(.*?)</script>', html, re.S).group(1)
+        expected = json.loads(json.dumps(handle({**defaults, "op": "estimate", "lang": lang})))
+        assert json.loads(blob) == expected
+        total = re.search(r'data-out="total">([^<]+)<', html).group(1)
+        assert total == build.fmt_gib(expected["memory"]["total_bytes"])
+
+
+def test_own_assets_small(dist):
+    own = {k: v for k, v in files(dist).items() if not k.startswith(("pyodide/", "wheels/", "calc-"))}
+    total = sum(len(gzip.compress(v, 9)) for v in own.values())
+    assert total <= 150 * 1024, total
+
+
+def test_missing_pyodide_fails_loudly(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "PYODIDE_SRC", tmp_path / "nowhere")
+    with pytest.raises(SystemExit, match="run `npm ci`"):
+        build.main(["--out", str(tmp_path / "out")])
+
+
+def test_refuses_to_delete_foreign_folder(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="refusing"):
+        build.main(["--out", str(tmp_path)])
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(("value", "digits", "text"), [(0.25, 1, "0.3"), (0.35, 1, "0.3"), (1234567.5, 0, "1,234,568"),
+                                                        (2.5, 0, "3"), (0, 1, "0.0")])
+def test_number_format_rounds_like_intl(value, digits, text):
+    """Half-up on the exact binary value, as Intl.NumberFormat does (0.35 is 0.34999...)."""
+    assert build.fmt_num(value, digits) == text

@@ -1,0 +1,292 @@
+// The page controller: form <-> state <-> URL, the worker bridge, rendering and readiness.
+// <html data-state="loading|ready|error">; data-busy is present while an estimate is pending.
+import { CalcBridge, coalesce } from "./bridge.js";
+import { chartSvg } from "./chart.js";
+import { makeFormat } from "./fmt.js";
+import { resultHtml, specHtml } from "./render.js";
+import * as S from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+const data = (id) => JSON.parse($(id).textContent);
+const html = document.documentElement;
+
+const strings = data("ui-strings");
+const catalog = data("catalog");
+const build = data("build-info");
+const f = makeFormat(strings);
+const lang = build.lang;
+const gpuNames = Object.fromEntries(catalog.gpus.map((g) => [g.id, g.name]));
+const modelCtx = Object.fromEntries(catalog.models.map((m) => [m.id, m.context_length]));
+const kvTypes = Object.fromEntries(catalog.kv_types.map((x) => [x.id, x]));
+const defaults = S.defaultState(catalog.defaults);
+const query = new URLSearchParams(location.search);
+const embed = query.get("embed") === "1";
+const form = {
+  model: $("model"), filter: $("model-filter"), config: $("config"), quant: $("quant"), kv: $("kv"),
+  engine: $("engine"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
+};
+
+let lastResult = data("initial-result");
+let { state, rejected, fromUrl } = S.readState(location.search, catalog);
+
+/** Show a notice above the calculator. */
+function notice(text, kind = "") {
+  const p = document.createElement("p");
+  p.className = `notice ${kind}`;
+  p.setAttribute("role", "status");
+  p.textContent = text;
+  $("notices").append(p);
+}
+
+/** The address of this page in another language (only two languages: root and zh/). */
+function langHref(other, search) {
+  const base = build.prefix ? `${build.prefix}index.html` : `${other}/index.html`;
+  return base + search;
+}
+
+function syncUrl() {
+  const search = S.queryString(state, { embed: embed ? "1" : "" });
+  history.replaceState(null, "", search);
+  $("lang-switch").href = langHref(strings.meta.other_lang, search);
+  $("open-full").href = S.queryString(state);
+}
+
+/** Name the engine's own KV-cache type on the "engine default" option. */
+function showKvDefault() {
+  const id = lastResult.request.kv_cache;
+  const label = kvTypes[id] ? kvTypes[id].label : id === "auto" ? f.t("form.kv_auto") : id;
+  form.kv.options[0].textContent = f.t("form.kv_default", { kv: label });
+}
+
+function contextLimit() {
+  const max = state.model === "custom" ? lastResult.model.spec.context_length : modelCtx[state.model];
+  return { max, limit: Math.max(S.CTX_LIMIT, max || 0) };
+}
+
+function showContext() {
+  form.ctx.value = String(state.ctx);
+  form.slider.value = String(S.contextToSlider(state.ctx));
+  form.slider.setAttribute("aria-valuetext", f.num(state.ctx));
+  const { max, limit } = contextLimit();
+  form.ctx.max = String(limit);
+  $("ctx-max").textContent = max ? f.t("form.context_max", { tokens: f.num(max) }) : "";
+}
+
+/** Put the state into the form controls. */
+function applyState() {
+  form.model.value = state.model;
+  $("config-field").hidden = state.model !== "custom";
+  form.quant.value = state.quant;
+  form.engine.value = state.engine;
+  form.kv.value = state.kv || "";
+  showKvDefault();
+  form.batch.value = String(state.batch);
+  form.gpu.value = state.gpu;
+  form.n.value = String(state.n);
+  showContext();
+}
+
+function render(result) {
+  lastResult = result;
+  $("result-body").innerHTML = resultHtml(result, f, gpuNames);
+  $("spec").innerHTML = specHtml(result.model, f);
+  drawChart();
+  showKvDefault();
+  showContext();
+}
+
+function drawChart() {
+  const fit = lastResult.fit;
+  $("chart").innerHTML = chartSvg(lastResult, f, gpuNames[fit.gpu] || fit.gpu, $("chart").clientWidth);
+}
+
+function setStale(stale) {
+  $("result").classList.toggle("stale", stale);
+  $("result").setAttribute("aria-busy", stale ? "true" : "false");
+}
+
+function showError(text) {
+  const box = $("request-error");
+  box.hidden = !text;
+  box.textContent = text ? f.t("status.request_error", { message: text }) : "";
+}
+
+function showConfigError(text) {
+  $("config-error").hidden = !text;
+  $("config-error").textContent = text || "";
+  form.config.setAttribute("aria-invalid", text ? "true" : "false");
+}
+
+// The worker and the coalescing sender.
+const bridge = new CalcBridge(new URL(`worker.js?calc=${encodeURIComponent(build.calc_zip)}`, import.meta.url));
+window.calcBridge = bridge;
+
+function onAnswer(request, answer, superseded) {
+  if (answer.ok) {
+    render(answer.result);
+    showError("");
+    showConfigError("");
+  } else {
+    const key = S.stateKey(answer.error.field);
+    if (key && key !== "config" && fromUrl.has(key)) {
+      notice(f.t("status.bad_param", { param: key, value: String(state[key]) }));
+      fromUrl.delete(key);
+      state[key] = defaults[key];
+      applyState();
+      syncUrl();
+      send();
+    } else if (request.config !== undefined) {
+      showConfigError(answer.error.message);
+    } else {
+      showError(answer.error.message);
+    }
+  }
+  if (!superseded) {
+    delete html.dataset.busy;
+    setStale(!answer.ok);
+  }
+  if (html.dataset.state === "loading" && bridge.versions) html.dataset.state = "ready";
+}
+
+const sendLatest = coalesce((request) => bridge.call("estimate", request), onAnswer);
+
+/** Ask the core for the current state (skipped while a custom config is still empty). */
+function send() {
+  if (state.model === "custom" && !state.config.trim()) {
+    showConfigError("");
+    return;
+  }
+  html.dataset.busy = "1";
+  setStale(true);
+  sendLatest(S.toRequest(state, lang));
+}
+
+function markInvalid(input, bad) {
+  input.setAttribute("aria-invalid", bad ? "true" : "false");
+}
+
+/** One form event: update the state from the control that changed, then the URL and the result. */
+function onInput(event) {
+  const el = event.target;
+  const count = (key) => {
+    const value = S.parseCount(el.value, key);
+    markInvalid(el, value === null);
+    if (value === null) return false;
+    state[key] = value;
+    return true;
+  };
+  switch (el) {
+    case form.filter: filterModels(); return;
+    case form.model:
+      state.model = el.value;
+      fromUrl.delete("model");
+      $("config-field").hidden = state.model !== "custom";
+      if (state.model !== "custom") showConfigError("");
+      break;
+    case form.config: state.config = el.value; break;
+    case form.quant: state.quant = el.value; break;
+    case form.kv: state.kv = el.value || null; break;
+    case form.engine: state.engine = el.value; state.kv = null; form.kv.value = ""; break;
+    case form.gpu: state.gpu = el.value; break;
+    case form.slider:
+      state.ctx = S.sliderToContext(el.value);
+      form.ctx.value = String(state.ctx);
+      markInvalid(form.ctx, false);
+      form.slider.setAttribute("aria-valuetext", f.num(state.ctx));
+      break;
+    case form.ctx:
+      if (!count("ctx")) return;
+      form.slider.value = String(S.contextToSlider(state.ctx));
+      form.slider.setAttribute("aria-valuetext", f.num(state.ctx));
+      break;
+    case form.batch: if (!count("batch")) return; break;
+    case form.n: if (!count("n")) return; break;
+    default: return;
+  }
+  for (const key of Object.keys(state)) if (el.name === key || (el === form.slider && key === "ctx")) fromUrl.delete(key);
+  syncUrl();
+  send();
+}
+
+/** Hide the models that do not match every word typed in the search box. */
+function filterModels() {
+  const words = form.filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  for (const model of catalog.models) {
+    const option = form.model.querySelector(`option[value="${CSS.escape(model.id)}"]`);
+    const hay = `${model.name} ${model.id} ${model.repo} ${model.family}`.toLowerCase();
+    option.hidden = !words.every((w) => hay.includes(w));
+    if (!option.hidden) shown += 1;
+  }
+  for (const group of form.model.querySelectorAll("optgroup")) {
+    group.hidden = [...group.children].every((o) => o.hidden);
+  }
+  $("model-count").textContent = f.t("form.model_count", { shown, total: catalog.models.length });
+}
+
+function onFilterKey(event) {
+  if (event.key !== "Enter") return;
+  event.preventDefault();
+  const first = [...form.model.options].find((o) => !o.hidden && o.value !== "custom");
+  if (first) {
+    form.model.value = first.value;
+    form.model.dispatchEvent(new Event("input", { bubbles: true }));
+    form.model.focus();
+  }
+}
+
+function postHeight() {
+  const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+  window.parent.postMessage({ type: "llm-vram-calc:height", height }, "*");
+}
+
+function start() {
+  const wantLang = query.get("lang");
+  if (wantLang && wantLang !== lang) {
+    if (wantLang === strings.meta.other_lang) {
+      location.replace(langHref(wantLang, S.queryString(state, { embed: embed ? "1" : "" })));
+      return;
+    }
+    rejected.push({ param: "lang", value: wantLang });
+  }
+  if (embed) html.classList.add("embed");
+  for (const { param, value } of rejected) notice(f.t("status.bad_param", { param, value }));
+  applyState();
+  syncUrl();
+  drawChart();
+  let chartWidth = $("chart").clientWidth;
+  new ResizeObserver(() => {
+    if ($("chart").clientWidth !== chartWidth) { chartWidth = $("chart").clientWidth; drawChart(); }
+  }).observe($("chart"));
+  $("calc-form").addEventListener("input", onInput);
+  $("calc-form").addEventListener("change", onInput);
+  $("calc-form").addEventListener("submit", (event) => event.preventDefault());
+  form.filter.addEventListener("keydown", onFilterKey);
+  if (embed && window.parent !== window) {
+    new ResizeObserver(postHeight).observe(document.documentElement);
+    postHeight();
+  }
+  bridge.on((event) => {
+    if (event.type === "progress") {
+      $("progress").value = event.done;
+      $("progress").max = event.total;
+      $("status-text").textContent = f.t(`status.stage_${event.stage}`);
+    } else if (event.type === "ready") {
+      $("status-text").textContent = f.t("status.ready");
+      $("progress").hidden = true;
+    } else if (event.type === "fatal") {
+      html.dataset.state = "error";
+      delete html.dataset.busy;
+      $("progress").hidden = true;
+      $("status-text").textContent = f.t("status.error", { error: event.error });
+      $("status").classList.add("status-error");
+      setStale(false);
+    }
+  });
+  bridge.ready.then(() => {
+    if (html.dataset.state === "loading" && !html.dataset.busy) html.dataset.state = "ready";
+  }, () => {});
+  send();
+}
+
+if (location.protocol !== "file:") start();

@@ -1,0 +1,100 @@
+// The calculator's state <-> the query string <-> the core's request.
+// URL keys: model, quant, kv, ctx, batch, engine, gpu, n (plus lang and embed, handled by app.js).
+
+export const CTX_MIN_LOG = 10; // 1k
+export const CTX_MAX_LOG = 18; // 256k
+export const CTX_LIMIT = 262144;
+
+const INT_LIMITS = { ctx: [1, 33554432], batch: [1, 4096], n: [1, 64] };
+
+/** The state the page starts from when the URL says nothing. */
+export function defaultState(defaults) {
+  return {
+    model: defaults.model, config: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
+    ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, gpu: defaults.gpu, n: defaults.gpus,
+  };
+}
+
+/** Parse a positive whole number within limits, or null. */
+export function parseCount(text, key) {
+  if (!/^\s*\d+\s*$/.test(String(text))) return null;
+  const value = Number(text);
+  const [lo, hi] = INT_LIMITS[key];
+  return value >= lo && value <= hi ? value : null;
+}
+
+/**
+ * Read the state from a query string.  Unknown or invalid values fall back to the default and are
+ * reported in `rejected` as {param, value}; `fromUrl` lists the keys the URL set.
+ */
+export function readState(search, catalog) {
+  const params = new URLSearchParams(search);
+  const state = defaultState(catalog.defaults);
+  const rejected = [];
+  const fromUrl = new Set();
+  const ids = {
+    model: catalog.models.map((m) => m.id), quant: catalog.formats.map((x) => x.id),
+    kv: catalog.kv_types.map((x) => x.id), engine: catalog.engines.map((x) => x.id), gpu: catalog.gpus.map((x) => x.id),
+  };
+  for (const [key, list] of Object.entries(ids)) {
+    if (!params.has(key)) continue;
+    const raw = params.get(key);
+    if (key === "kv" && raw === "auto") { state.kv = null; continue; }
+    let found = list.find((id) => id.toLowerCase() === raw.trim().toLowerCase());
+    if (!found && key === "model") {
+      const byRepo = catalog.models.find((m) => m.repo.toLowerCase() === raw.trim().toLowerCase());
+      found = byRepo && byRepo.id;
+    }
+    if (found) { state[key] = found; fromUrl.add(key); } else rejected.push({ param: key, value: raw });
+  }
+  for (const key of Object.keys(INT_LIMITS)) {
+    if (!params.has(key)) continue;
+    const value = parseCount(params.get(key), key);
+    if (value === null) rejected.push({ param: key, value: params.get(key) });
+    else { state[key] = value; fromUrl.add(key); }
+  }
+  return { state, rejected, fromUrl };
+}
+
+/** The query string for a state (custom configs are too long for a link and stay out of it). */
+export function queryString(state, extra = {}) {
+  const params = new URLSearchParams();
+  if (state.model !== "custom") params.set("model", state.model);
+  params.set("quant", state.quant);
+  if (state.kv) params.set("kv", state.kv);
+  params.set("ctx", String(state.ctx));
+  params.set("batch", String(state.batch));
+  params.set("engine", state.engine);
+  params.set("gpu", state.gpu);
+  params.set("n", String(state.n));
+  for (const [key, value] of Object.entries(extra)) if (value) params.set(key, value);
+  return `?${params.toString()}`;
+}
+
+/** The core's estimate request for a state. */
+export function toRequest(state, lang) {
+  const request = {
+    quant: state.quant, context: state.ctx, batch: state.batch, engine: state.engine,
+    gpu: state.gpu, gpus: state.n, lang,
+  };
+  if (state.model === "custom") request.config = state.config;
+  else request.model = state.model;
+  if (state.kv) request.kv_cache = state.kv;
+  return request;
+}
+
+/** Which state key a core error field names. */
+export function stateKey(field) {
+  return { model: "model", config: "config", quant: "quant", bpw: "quant", kv_cache: "kv", context: "ctx",
+    batch: "batch", engine: "engine", gpu: "gpu", gpus: "n" }[field] || null;
+}
+
+/** Context tokens for a slider position (log2 scale), rounded to a multiple of 256. */
+export function sliderToContext(position) {
+  return Math.max(1024, Math.round(2 ** Number(position) / 256) * 256);
+}
+
+/** Slider position for a context length, clamped to the slider's range. */
+export function contextToSlider(tokens) {
+  return Math.min(CTX_MAX_LOG, Math.max(CTX_MIN_LOG, Math.log2(Math.max(1, tokens))));
+}
