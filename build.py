@@ -117,7 +117,7 @@ def environment():
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(gib=fmt_gib, num=fmt_num, pct=fmt_pct, log2=math.log2,
-                       fill=lambda text, **params: text.format_map(params))
+                       fill=lambda template, **params: template.format_map(params))
     env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list)
     return env
 

@@ -388,8 +388,10 @@ def parse_config(config) -> Architecture:
     hidden = f.int("hidden_size", "n_embd", "d_model")
     layers = f.int("num_hidden_layers", "n_layer", "num_layers")
     heads = f.int("num_attention_heads", "n_head")
-    if model_type == "falcon" and not f.has("num_kv_heads") and not f.has("num_key_value_heads"):
-        kv_heads = 1 if f.bool("multi_query", True) else heads  # configuration_falcon.py
+    if model_type == "falcon" and not f.bool("new_decoder_architecture", False):
+        # modeling_falcon.py FalconAttention: num_kv_heads applies only to the new decoder
+        # architecture; the old one is multi-query (one KV head) when multi_query, else MHA.
+        kv_heads = 1 if f.bool("multi_query", True) else heads
     else:
         kv_heads = f.int("num_key_value_heads", "num_kv_heads", default=heads)
     if kv_heads > heads or heads % kv_heads:

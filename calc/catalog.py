@@ -185,6 +185,7 @@ class Gpu:
     usable_fraction: float = 1.0
     price_usd: float = 0.0
     released: str = ""
+    missing: tuple = ()  # fields no source gives (left at 0 rather than guessed)
 
     @property
     def usable_bytes(self) -> int:
@@ -200,7 +201,7 @@ def gpus() -> dict[str, Gpu]:
     rows = []
     for r in _toml("gpus.toml", "gpu"):
         _require("gpus.toml", r, ("id", "name", "vendor", "segment", "memory_bytes", "bandwidth_bytes_per_s", "source"))
-        gpu = Gpu(**{k: v for k, v in r.items() if k in _GPU_FIELDS})
+        gpu = Gpu(**{k: (tuple(v) if k == "missing" else v) for k, v in r.items() if k in _GPU_FIELDS})
         if gpu.memory_bytes <= 0 or gpu.bandwidth_bytes_per_s <= 0 or not 0 < gpu.usable_fraction <= 1:
             raise CatalogError(f"gpus.toml: row {gpu.id!r} has a non-positive size or bandwidth")
         rows.append(gpu)

@@ -136,3 +136,16 @@ def model_rows_summary() -> list[dict]:
                     "context_length": spec(m)["context_length"], "architecture": spec(m)["architecture"],
                     "total_params": m.params.total, "active_params": m.params.active})
     return out
+
+
+def active_as_officially_counted(m: Model) -> int:
+    """The derived active count under the vendor's own convention: official.active_params_excludes
+    lists what the official figure leaves out ("input_embedding", "lm_head"; gpt-oss, GLM-4.5,
+    MiniMax-M2, DeepSeek-V2-Lite), so the two can be compared like for like."""
+    excludes = m.official.get("active_params_excludes") or ()
+    active = m.params.active
+    if "input_embedding" in excludes and not m.arch.tied_embeddings:
+        active -= m.params.embedding
+    if "lm_head" in excludes:
+        active -= m.params.embedding
+    return active

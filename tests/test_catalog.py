@@ -1,0 +1,158 @@
+"""Completeness over every catalog row: models, GPUs, formats, KV types, engines, warning texts."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from calc import catalog, i18n
+from calc.api import handle
+from calc.model import active_as_officially_counted, catalog_model
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_IDS = [row.id for row in catalog.model_rows()]
+ENGINE_QUANT = {"llama.cpp": "q4_k_m", "vllm": "native", "transformers": "native"}
+
+
+def test_catalog_sizes():
+    assert len(MODEL_IDS) >= 58
+    assert len(catalog.gpus()) >= 40
+    required_formats = {"native", "fp32", "bf16", "fp16", "fp8", "int8", "awq", "gptq", "nf4", "mxfp4", "nvfp4", "exl2",
+                        "f16", "q8_0", "q6_k", "q5_k_m", "q5_k_s", "q5_0", "q4_k_m", "q4_k_s", "q4_0", "iq4_xs", "iq4_nl",
+                        "q3_k_l", "q3_k_m", "q3_k_s", "iq3_m", "iq3_xxs", "q2_k", "iq2_m", "iq2_xs", "iq2_xxs", "iq1_s"}
+    assert required_formats <= set(catalog.formats())
+    assert {"f32", "f16", "bf16", "fp8", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl"} <= set(catalog.kv_types())
+    required_gpus = {"rtx-3060-12gb", "rtx-5090", "rtx-a6000", "rtx-6000-ada", "rtx-pro-6000-blackwell", "t4", "l4", "a10",
+                     "l40s", "a100-40gb-sxm", "a100-80gb-sxm", "h100-pcie", "h100-sxm", "h100-nvl", "h200", "b200", "b300",
+                     "rx-7900-xtx", "mi210", "mi250x", "mi300x", "mi325x", "mi355x"}
+    assert required_gpus <= set(catalog.gpus())
+    assert any(g.vendor == "apple" and g.usable_fraction < 1 for g in catalog.gpus().values())
+
+
+@pytest.mark.parametrize("model", MODEL_IDS)
+@pytest.mark.parametrize("engine", list(ENGINE_QUANT))
+def test_every_model_estimates_on_every_engine(model, engine):
+    r = handle({"model": model, "engine": engine, "quant": ENGINE_QUANT[engine], "context": 8192,
+                "gpu": "h200", "gpus": 8, "curve": False, "recommend": False})
+    assert r["ok"], r.get("error")
+    assert r["memory"]["weights_bytes"] > 0 and r["kv_cache_bytes_per_token"] >= 0
+
+
+@pytest.mark.parametrize("model", MODEL_IDS)
+def test_spec_card_and_sources(model):
+    row = catalog.models()[model]
+    assert row.sources, model
+    spec = handle({"op": "model", "model": model})["model"]["spec"]
+    for key in ("architecture", "attention", "context_length", "layers", "hidden_size", "attention_heads", "kv_heads",
+                "head_dim", "activation", "normalization", "position_embedding"):
+        assert spec.get(key) not in (None, ""), (model, key)
+    assert spec["architecture"] in ("dense", "moe", "hybrid", "hybrid-moe")
+    assert spec["attention"] in ("mha", "gqa", "mqa", "mla")
+
+
+def _tolerance(official: float, text: str | None, precision: str | None) -> float:
+    """1% for precise figures; for rounded ones, half a unit of the last digit written plus 1%;
+    nominal size labels ("A3B", "40B") only to 30%."""
+    if precision == "precise":
+        return 0.01 * official
+    if precision == "nominal":
+        return 0.30 * official
+    m = re.match(r"\s*([\d.]+)\s*([BT])", text or "")
+    decimals = len(m.group(1).split(".")[1]) if m and "." in m.group(1) else 0
+    unit = 1e12 if m and m.group(2) == "T" else 1e9
+    return 0.5 * 10**-decimals * unit + 0.01 * official
+
+
+@pytest.mark.parametrize("model", MODEL_IDS)
+def test_derived_params_match_official(model):
+    m = catalog_model(model)
+    checked = 0
+    for key, derived in (("total", m.params.total), ("active", active_as_officially_counted(m))):
+        official = m.official.get(f"{key}_params")
+        if not official:
+            continue
+        precision = m.official.get(f"{key}_params_precision") or m.official.get("params_precision")
+        assert abs(derived - official) <= _tolerance(official, m.official.get(f"{key}_params_text"), precision), \
+            (key, derived, official, precision)
+        checked += 1
+    assert checked == 2 or not m.official, model
+
+
+def test_qwen3_coder_facts():
+    r = handle({"op": "model", "model": "Qwen/Qwen3-Coder-480B-A35B-Instruct"})["model"]
+    s = r["spec"]
+    assert (s["attention"], s["attention_heads"], s["kv_heads"], s["head_dim"], s["layers"]) == ("gqa", 96, 8, 128, 62)
+    assert s["architecture"] == "moe" and s["position_embedding"].startswith("rope")
+    assert round(r["total_params"] / 1e9) == 480 and round(r["active_params"] / 1e9) == 35
+    assert r["total_params"] > r["active_params"]
+
+
+def test_deepseek_is_mla_and_sliding_models_say_so():
+    assert handle({"op": "model", "model": "deepseek-v3"})["model"]["spec"]["attention"] == "mla"
+    assert handle({"op": "model", "model": "gemma-3-27b-it"})["model"]["spec"]["sliding_window"] == 1024
+    assert handle({"op": "model", "model": "qwen3-next-80b-a3b-instruct"})["model"]["spec"]["architecture"] == "hybrid-moe"
+
+
+@pytest.mark.parametrize("gpu", list(catalog.gpus()))
+def test_gpu_rows(gpu):
+    g = catalog.gpus()[gpu]
+    assert g.source.startswith("https://"), gpu
+    assert g.memory_bytes >= 7.5 * 2**30 and g.bandwidth_bytes_per_s > 1e11
+    assert g.bf16_tflops > 0 or "bf16_tflops" in g.missing
+    assert g.price_usd > 0 or "price_usd" in g.missing
+    assert g.vendor in ("nvidia", "amd", "apple") and g.segment in ("consumer", "workstation", "datacenter", "apple")
+
+
+@pytest.mark.parametrize("fmt", list(catalog.formats()))
+def test_format_rows_estimate(fmt):
+    f = catalog.formats()[fmt]
+    assert f.source
+    engine = "llama.cpp" if f.is_gguf else f.engines[0] if f.engines else "transformers"
+    r = handle({"model": "llama-3.1-8b", "quant": fmt, "engine": engine, "context": 4096, "curve": False, "recommend": False})
+    assert r["ok"], r.get("error")
+    bpw = r["format"]["bits_per_weight"]
+    assert 1.5 < bpw <= 32.5, (fmt, bpw)
+
+
+@pytest.mark.parametrize("kv", list(catalog.kv_types()))
+def test_kv_rows(kv):
+    k = catalog.kv_types()[kv]
+    assert k.source and k.engines and k.dtype in catalog.dtypes()
+
+
+def test_every_dtype_has_a_source():
+    for d in catalog.dtypes().values():
+        assert d.source and d.block_elems > 0 and d.block_bytes > 0, d.id
+
+
+def test_engine_constants_are_cited():
+    text = (ROOT / "calc/data/engines.toml").read_text()
+    for line in text.splitlines():
+        if re.match(r"^\w+\s*=\s*[\d.]+\s*(#|$)", line) or re.match(r"^\w+\s*=\s*(true|false)", line):
+            assert "#" in line, line
+
+
+def test_warning_texts_complete_in_both_languages():
+    en, zh = i18n.messages("en"), i18n.messages("zh")
+    assert set(en) == set(zh)
+    for code in en:
+        assert set(re.findall(r"{(\w+)}", en[code])) == set(re.findall(r"{(\w+)}", zh[code])), code
+    used = set(re.findall(r'add\("(\w+)"', (ROOT / "calc/estimate.py").read_text()))
+    assert used == set(en)
+
+
+def test_ui_strings_complete_in_both_languages():
+    def flat(table, prefix=""):
+        out = {}
+        for k, v in table.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        return out
+
+    en = flat(tomllib.loads((ROOT / "web/i18n/en.toml").read_text()))
+    zh = flat(tomllib.loads((ROOT / "web/i18n/zh.toml").read_text()))
+    assert set(en) == set(zh)
+    for key in en:
+        assert str(zh[key]).strip(), key
+        assert set(re.findall(r"{(\w+)}", str(en[key]))) == set(re.findall(r"{(\w+)}", str(zh[key]))), key
