@@ -6,7 +6,6 @@ The result is plain data (see calc/api.py for its shape); nothing here formats u
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict
 
 from calc import catalog, i18n, recommend
 from calc.catalog import Engine
@@ -23,8 +22,23 @@ _TORCH_TO_KV = {"bfloat16": "bf16", "float16": "f16", "float32": "f32"}
 # Context points of the memory-against-context chart: powers of two from 1k to 1M, plus the request.
 CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 
+# Plans and weight tables are cached by the model's key (catalog id, or a hash of a custom config):
+# a page session or a benchmark asks for the same few models again and again.
 _PLANS: OrderedDict = OrderedDict()
-_PLAN_CACHE_SIZE = 256
+_WEIGHTS: OrderedDict = OrderedDict()
+_CACHE_SIZE = 4096
+
+
+def _cached(cache: OrderedDict, key, make):
+    """LRU lookup: cache[key], made by make() on a miss."""
+    value = cache.get(key)
+    if value is None:
+        value = cache[key] = make()
+        if len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return value
 
 
 def resolve_model(req: Request) -> Model:
@@ -54,25 +68,19 @@ def settings_for(req: Request, engine: Engine, gpu: Gpu | None) -> Settings:
 
 def build_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     """The memory plan of a (model, format, KV type, engine, settings), cached."""
-    key = (id(model), model.id, format_id, bpw, kv_id, engine.id, st)
-    plan = _PLANS.get(key)
-    if plan is not None:
-        _PLANS.move_to_end(key)
-        return plan
+    return _cached(_PLANS, (model.key, format_id, bpw, kv_id, engine.id, st),
+                   lambda: _make_plan(model, format_id, bpw, kv_id, engine, st))
+
+
+def _make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     dtypes = catalog.dtypes()
-    kv = catalog.kv_types()[kv_id]
-    k_type = dtypes[kv.dtype]
-    # llama.cpp refuses a quantized V cache without flash attention (a warning says so); the
-    # estimate keeps the requested type.
-    v_type = k_type
+    kv_type = dtypes[catalog.kv_types()[kv_id].dtype]
+    # K and V share one type: llama.cpp's -ctk/-ctv are set together here; a quantized V without
+    # flash attention is refused by llama.cpp, and a warning says so.
     state = dtypes["f32"] if engine.state_dtype == "f32" else dtypes[_TORCH_TO_KV.get(model.arch.dtype.lower(), "bf16")]
-    weights = weight_bytes(model.arch, model.tensors, format_id, bpw)
+    weights = _cached(_WEIGHTS, (model.key, format_id, bpw), lambda: weight_bytes(model.arch, model.tensors, format_id, bpw))
     fmt = catalog.formats()[format_id]
-    plan = Plan(model.arch, weights, layer_kv(model.arch, engine, k_type, v_type, state), engine, fmt, st)
-    _PLANS[key] = plan
-    if len(_PLANS) > _PLAN_CACHE_SIZE:
-        _PLANS.popitem(last=False)
-    return plan
+    return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 
 
 def _parts_dict(p: Parts) -> dict:
@@ -144,7 +152,7 @@ def estimate(req: Request) -> dict:
         "model": describe(model),
         "format": {"id": fmt.id, "label": fmt.label, "bits_per_weight": round(effective_bpw(plan.weights, model.params.total), 3)},
         "kv_cache": {"id": kv_id, "label": catalog.kv_types()[kv_id].label},
-        "engine": {"id": engine.id, "label": engine.label, "settings": asdict(st)},
+        "engine": {"id": engine.id, "label": engine.label, "settings": st.as_dict()},
         "memory": _parts_dict(total),
         "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
         "per_gpu": [dict(_parts_dict(p), gpu_index=i, capacity_bytes=cap) for i, p in enumerate(per_gpu)],
@@ -161,24 +169,35 @@ def estimate(req: Request) -> dict:
         if engine.id == "vllm":
             result.update(_vllm_capacity(plan, per_gpu, cap, req.context))
     result["speed"] = speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache)
-    result["recommendations"] = recommend.recommendations(plan, req.context, req.batch, engine, st.gpu_memory_utilization) if req.recommend else []
+    if req.recommend:
+        result["recommendations"], result["recommendations_total"] = recommend.recommendations(
+            plan, req.context, req.batch, engine, st.gpu_memory_utilization, req.recommend_limit)
+    else:
+        result["recommendations"], result["recommendations_total"] = [], 0
     if req.curve:
         points = sorted(set(CURVE_POINTS) | {req.context})
-        result["curve"] = [dict(_parts_dict(total_parts(plan.per_gpu(c, req.batch, req.gpus if gpu else 1))), context=c) for c in points]
+        parts = plan.curve(points, req.batch, req.gpus if gpu else 1)
+        result["curve"] = [dict(_parts_dict(p), context=c) for c, p in zip(points, parts)]
     else:
         result["curve"] = []
     result["warnings"] = _warnings(req, model, plan, engine, kv_id, per_gpu, cap)
     return result
 
 
+_FORMAT_PLANS: OrderedDict = OrderedDict()
+
+
 def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> list[tuple[str, float, Plan]]:
-    """(id, bits per weight, plan) of every format the engine loads (EXL2 needs a chosen bpw: left out)."""
-    out = []
-    for fmt in catalog.formats().values():
-        if engine.id in fmt.engines and fmt.id != "exl2":
-            plan = build_plan(model, fmt.id, None, kv_id, engine, st)
-            out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
-    return out
+    """(id, bits per weight, plan) of every format the engine loads, most bits first (EXL2 needs a
+    chosen bpw and is left out)."""
+    def make():
+        out = []
+        for fmt in catalog.formats().values():
+            if engine.id in fmt.engines and fmt.id != "exl2":
+                plan = build_plan(model, fmt.id, None, kv_id, engine, st)
+                out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
+        return sorted(out, key=lambda f: -f[1])
+    return _cached(_FORMAT_PLANS, (model.key, kv_id, engine.id, st), make)
 
 
 def _vllm_capacity(plan: Plan, per_gpu: list[Parts], cap: int, context: int) -> dict:

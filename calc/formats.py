@@ -9,8 +9,6 @@ MXFP4 experts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
 from calc import catalog
 from calc.architecture import Architecture
 from calc.catalog import Dtype, Format
@@ -166,7 +164,6 @@ class WeightBytes:
     total: int
 
 
-@lru_cache(maxsize=512)
 def weight_bytes(a: Architecture, tensors: tuple[Tensor, ...], format_id: str, bpw: float | None) -> WeightBytes:
     """Bytes of every tensor under a format, grouped by layer: sum of Dtype.tensor_bytes."""
     fmt = catalog.formats()[format_id]

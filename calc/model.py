@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,7 @@ class Model:
     official: dict
     sources: tuple
     custom: bool
+    key: str  # cache key: the catalog id, or "custom:" + a hash of the config text
 
 
 @lru_cache(maxsize=None)
@@ -35,7 +37,7 @@ def catalog_model(model_id: str) -> Model:
     arch = parse_config(row.config)
     tensors = enumerate_tensors(arch)
     return Model(row.id, row.repo, row.name, row.family, arch, tensors, count_params(arch, tensors),
-                 row.official, row.sources, False)
+                 row.official, row.sources, False, row.id)
 
 
 @lru_cache(maxsize=32)
@@ -44,7 +46,8 @@ def _custom_from_text(text: str) -> Model:
     arch = parse_config(cfg)
     tensors = enumerate_tensors(arch)
     name = str(cfg.get("_name_or_path") or cfg.get("model_type") or "custom")[:80]
-    return Model("custom", "", name, "custom", arch, tensors, count_params(arch, tensors), {}, (), True)
+    key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return Model("custom", "", name, "custom", arch, tensors, count_params(arch, tensors), {}, (), True, key)
 
 
 def custom_model(config) -> Model:
@@ -116,8 +119,20 @@ def spec(m: Model) -> dict:
     return out
 
 
+_DESCRIBED: dict = {}
+
+
 def describe(m: Model) -> dict:
-    """The model block of a result."""
+    """The model block of a result, built once per model (callers must not modify it)."""
+    block = _DESCRIBED.get(m.key)
+    if block is None:
+        if len(_DESCRIBED) > 256:
+            _DESCRIBED.clear()
+        block = _DESCRIBED[m.key] = _describe(m)
+    return block
+
+
+def _describe(m: Model) -> dict:
     return {
         "id": m.id, "repo": m.repo, "name": m.name, "family": m.family, "custom": m.custom,
         "total_params": m.params.total, "active_params": m.params.active,

@@ -7,6 +7,8 @@ checks that), so the reverse solvers are binary searches.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from calc import catalog
 from calc.memory.plan import Plan, split_shape
 from calc.request import MAX_BATCH, MAX_CONTEXT
@@ -47,18 +49,32 @@ def split_ok(plan: Plan, gpus: int) -> bool:
     return a.heads % tp == 0 and (a.kv_heads % tp == 0 or tp % a.kv_heads == 0)
 
 
-def _largest(fits, lo: int, hi: int) -> int | None:
-    """Largest n in [lo, hi] with fits(n), for a monotone fits (True then False); None if none."""
-    if not fits(lo):
+def _largest(bytes_at, cap: int, lo: int, hi: int) -> int | None:
+    """Largest n in [lo, hi] with bytes_at(n) <= cap, for a non-decreasing bytes_at; None if none.
+
+    Safeguarded false position: the next probe is where the straight line through the bracket's
+    ends meets `cap` (exact for the linear parts: KV grows by a fixed number of bytes a token),
+    and every other probe bisects, so the bracket at least halves every two probes.
+    """
+    f_lo = bytes_at(lo)
+    if f_lo > cap:
         return None
-    if fits(hi):
+    f_hi = bytes_at(hi)
+    if f_hi <= cap:
         return hi
-    while hi - lo > 1:  # invariant: fits(lo), not fits(hi)
-        mid = (lo + hi) // 2
-        if fits(mid):
-            lo = mid
+    bisect = False
+    while hi - lo > 1:  # invariant: bytes_at(lo) <= cap < bytes_at(hi)
+        if bisect or f_hi == f_lo:
+            mid = (lo + hi) // 2
         else:
-            hi = mid
+            mid = min(hi - 1, max(lo + 1, lo + (cap - f_lo) * (hi - lo) // (f_hi - f_lo)))
+        f_mid = bytes_at(mid)
+        width = hi - lo
+        if f_mid <= cap:
+            lo, f_lo = mid, f_mid
+        else:
+            hi, f_hi = mid, f_mid
+        bisect = not bisect and (hi - lo) * 2 > width  # the line missed: halve next time
     return lo
 
 
@@ -66,45 +82,58 @@ def max_context(plan: Plan, batch: int, gpus: int, cap: int, model_max: int) -> 
     """Longest context per sequence (tokens, at most the larger of the model's window and 256k)
     whose fullest GPU stays within `cap` bytes; None when not even one token fits."""
     hi = min(MAX_CONTEXT, max(model_max, 262144))
-    return _largest(lambda c: plan.worst_gpu(c, batch, gpus) <= cap, 1, hi)
+    return _largest(lambda c: plan.worst_gpu(c, batch, gpus), cap, 1, hi)
 
 
 def max_batch(plan: Plan, context: int, gpus: int, cap: int) -> int | None:
     """Most sequences of `context` tokens held at once within `cap` bytes per GPU; None when not one."""
-    return _largest(lambda b: plan.worst_gpu(context, b, gpus) <= cap, 1, MAX_BATCH)
+    return _largest(lambda b: plan.worst_gpu(context, b, gpus), cap, 1, MAX_BATCH)
 
 
-def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine, gpu_memory_utilization: float) -> list[dict]:
-    """For every catalog GPU, the smallest count (from COUNTS) whose fullest GPU fits with HEADROOM.
+def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine, gpu_memory_utilization: float,
+                    limit: int = 0) -> tuple[list[dict], int]:
+    """For every catalog GPU, the smallest count (from COUNTS) whose fullest GPU fits with HEADROOM;
+    returns the `limit` cheapest (0: all) and how many GPUs fit in all.
 
     need[n] = worst_gpu(context, batch, n) is the same for every GPU, so it is computed once per
     count.  Ordered by total launch price (unknown prices last), then count, then capacity.
     """
-    need: dict[int, int | None] = {}
-
-    def needed(n: int) -> int | None:
-        if n not in need:
-            need[n] = plan.worst_gpu(context, batch, n) if split_ok(plan, n) else None
-        return need[n]
-
-    out = []
-    for gpu in catalog.gpus().values():
-        cap = capacity_bytes(gpu, engine, gpu_memory_utilization)
+    need: dict = {}
+    found = []
+    for i, (gpu, cap, _) in enumerate(_capacities(engine.id, gpu_memory_utilization)):
+        limit_bytes = cap * (1 - HEADROOM)
         for n in COUNTS.get(gpu.segment, (1,)):
-            used = needed(n)
-            if used is not None and used <= cap * (1 - HEADROOM):
-                out.append({"gpu": gpu.id, "name": gpu.name, "vendor": gpu.vendor, "segment": gpu.segment,
-                            "count": n, "capacity_bytes": cap, "used_bytes": used,
-                            "headroom_fraction": round((cap - used) / cap, 4),
-                            "price_usd": gpu.price_usd * n if gpu.price_usd else None})
+            used = need.get(n, 0)
+            if used == 0:
+                used = need[n] = plan.worst_gpu(context, batch, n) if split_ok(plan, n) else None
+            if used is not None and used <= limit_bytes:
+                price = gpu.price_usd * n
+                found.append((not price, price, n, cap, i, used))
                 break
-    out.sort(key=lambda r: (r["price_usd"] is None, r["price_usd"] or 0, r["count"], r["capacity_bytes"]))
-    return out
+    found.sort()
+    table = _capacities(engine.id, gpu_memory_utilization)
+    out = []
+    for _, price, n, cap, i, used in found[:limit] if limit else found:
+        out.append({**table[i][2], "count": n, "used_bytes": used, "headroom_fraction": round((cap - used) / cap, 4),
+                    "price_usd": price or None})
+    return out, len(found)
+
+
+@lru_cache(maxsize=64)
+def _capacities(engine_id: str, gpu_memory_utilization: float) -> tuple:
+    """(gpu, capacity bytes, the fixed fields of its recommendation) for every catalog GPU under an engine."""
+    engine = catalog.engines()[engine_id]
+    out = []
+    for g in catalog.gpus().values():
+        cap = capacity_bytes(g, engine, gpu_memory_utilization)
+        out.append((g, cap, {"gpu": g.id, "name": g.name, "vendor": g.vendor, "segment": g.segment, "capacity_bytes": cap}))
+    return tuple(out)
 
 
 def best_format(formats: list[tuple[str, float, Plan]], context: int, batch: int, gpus: int, cap: int) -> str | None:
-    """The format with the most bits per weight that fits: `formats` is (id, bits per weight, plan)."""
-    for fid, _, plan in sorted(formats, key=lambda f: -f[1]):
-        if plan.worst_gpu(context, batch, gpus) <= cap:
+    """The format with the most bits per weight that fits: `formats` is (id, bits per weight, plan),
+    most bits first.  A plan whose one-token floor is already over `cap` is passed over unevaluated."""
+    for fid, _, plan in formats:
+        if plan.floor_bytes(gpus) <= cap and plan.worst_gpu(context, batch, gpus) <= cap:
             return fid
     return None

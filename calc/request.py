@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from calc import catalog
 from calc.errors import CalcError
@@ -27,11 +27,12 @@ DEFAULTS = {
     "lang": "en",
     "curve": True,
     "recommend": True,
+    "recommend_limit": 12,
 }
 
 FIELDS = ("op", "model", "config", "quant", "bpw", "kv_cache", "context", "batch", "engine", "gpu", "gpus",
           "flash_attention", "ubatch", "gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs",
-          "lang", "curve", "recommend")
+          "lang", "curve", "recommend", "recommend_limit")
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,10 @@ class Request:
     lang: str
     curve: bool
     recommend: bool
+    recommend_limit: int  # how many recommendations to return, cheapest first (0 = every GPU that fits)
 
     def as_dict(self) -> dict:
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         if isinstance(self.config, (dict, str)):
             out["config"] = "custom"
         return out
@@ -146,4 +148,5 @@ def parse_request(raw) -> Request:
         max_num_seqs=_int(raw, "max_num_seqs", 1, 1 << 16),
         lang=lang, curve=DEFAULTS["curve"] if curve is None else curve,
         recommend=DEFAULTS["recommend"] if recommend is None else recommend,
+        recommend_limit=DEFAULTS["recommend_limit"] if raw.get("recommend_limit") is None else _int(raw, "recommend_limit", 0, 10_000),
     )

@@ -16,7 +16,6 @@ Prefill is compute-bound:
 from __future__ import annotations
 
 from calc import catalog
-from calc.architecture import CHUNKED, FULL, SLIDING
 from calc.memory.plan import Plan, split_shape
 from calc.tensors import ParamCounts
 
@@ -24,26 +23,23 @@ from calc.tensors import ParamCounts
 def weights_read_per_step(plan: Plan, batch: int) -> float:
     """Bytes of weights one decode step reads (see the module docstring)."""
     a, w = plan.arch, plan.weights
-    experts = sum(w.expert_per_layer)
-    dense = sum(w.per_layer) - experts + plan.head_gpu + w.final_norm
+    dense = plan.layer_bytes - plan.expert_bytes + plan.head_gpu + w.final_norm
     if plan.head_gpu == 0:  # tied embeddings on the GPU: the table is read whole as the output head
         dense += w.embed
     if not a.experts:
         return float(dense)
     touched = a.experts * (1 - (1 - a.experts_active / a.experts) ** batch)
-    return dense + experts * touched / a.experts
+    return dense + plan.expert_bytes * touched / a.experts
 
 
 def attention_flops(plan: Plan, tokens: int) -> float:
     """Score and value FLOPs of a causal prompt of `tokens` over the attention layers (windows capped)."""
     a = plan.arch
+    per_pair = 2 * a.heads * (a.head_dim + a.v_head_dim)
     flops = 0.0
-    for kind in a.layer_kinds:
-        if kind not in (FULL, SLIDING, CHUNKED):
-            continue
-        window = a.sliding_window if kind == SLIDING else a.attention_chunk if kind == CHUNKED else 0
+    for window, layers in plan.attention_windows.items():
         span = min(window, tokens) if window else tokens / 2  # average keys seen per query
-        flops += 2 * a.heads * (a.head_dim + a.v_head_dim) * tokens * span
+        flops += layers * per_pair * tokens * span
     return flops
 
 

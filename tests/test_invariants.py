@@ -95,7 +95,7 @@ def test_reverse_solvers_agree_with_forward(model, engine):
 
 
 def test_recommendations_fit_with_headroom_and_are_minimal():
-    r = handle({"model": "llama-3.1-70b", "quant": "q4_k_m", "engine": "llama.cpp", "context": 32768})
+    r = handle({"model": "llama-3.1-70b", "quant": "q4_k_m", "engine": "llama.cpp", "context": 32768, "recommend_limit": 0})
     recs = r["recommendations"]
     assert recs and len({x["gpu"] for x in recs}) == len(recs)
     for rec in recs:
@@ -120,3 +120,11 @@ def test_vllm_kv_capacity_in_blocks():
     assert r["kv_capacity_tokens"] % 16 == 0
     assert r["kv_capacity_tokens"] == r["kv_pool_bytes"] // 131_072 // 16 * 16
     assert r["max_concurrency"] == pytest.approx(r["kv_pool_bytes"] / (8192 * 131_072), abs=0.01)
+
+
+def test_recommend_limit_keeps_the_cheapest():
+    base = {"model": "qwen3-30b-a3b", "quant": "q4_k_m", "context": 8192, "curve": False}
+    every = handle({**base, "recommend_limit": 0})
+    top = handle({**base, "recommend_limit": 5})
+    assert top["recommendations"] == every["recommendations"][:5]
+    assert top["recommendations_total"] == every["recommendations_total"] == len(every["recommendations"])

@@ -22,7 +22,8 @@ def mlp_width(a: Architecture) -> int:
     return max(moe, dense)
 
 
-def llamacpp_compute_bytes(a: Architecture, ubatch: int, cells: int, flash: bool, with_output: bool, tp: int = 1) -> int:
+def llamacpp_compute_bytes(a: Architecture, ubatch: int, cells: int, flash: bool, with_output: bool, tp: int = 1,
+                           width: int | None = None) -> int:
     """llama.cpp compute buffer for one GPU (llama-context.cpp graph_reserve, ggml-alloc reuse):
 
         output  = n_vocab * u * 4 (logits) + 2 * n_embd * u * 4                 (GPU holding output.weight)
@@ -34,7 +35,7 @@ def llamacpp_compute_bytes(a: Architecture, ubatch: int, cells: int, flash: bool
     u = min(ubatch, cells)
     hidden = a.hidden
     out = (a.vocab * u + 2 * hidden * u) * F32 if with_output else 0
-    ffn = u * (2 * hidden + 3 * mlp_width(a) // tp) * F32
+    ffn = u * (2 * hidden + 3 * (width or mlp_width(a)) // tp) * F32
     heads = max(1, a.heads // tp)
     if flash:
         attn = u * (hidden + 2 * heads * a.head_dim) * F32 + cells * u * 2
@@ -43,7 +44,7 @@ def llamacpp_compute_bytes(a: Architecture, ubatch: int, cells: int, flash: bool
     return max(out, ffn, attn)
 
 
-def vllm_activation_bytes(a: Architecture, tokens: int, seqs: int, tp: int) -> int:
+def vllm_activation_bytes(a: Architecture, tokens: int, seqs: int, tp: int, width: int | None = None) -> int:
     """vLLM profile-run peak on one rank (gpu_model_runner.profile_run):
 
         hidden  = 3 * T * n_embd * 2                   (residual, hidden states, attention output)
@@ -54,16 +55,16 @@ def vllm_activation_bytes(a: Architecture, tokens: int, seqs: int, tp: int) -> i
     with T = max_num_batched_tokens.
     """
     hidden = 3 * tokens * a.hidden * HALF
-    mlp = tokens * 3 * mlp_width(a) // tp * HALF
+    mlp = tokens * 3 * (width or mlp_width(a)) // tp * HALF
     attn = tokens * (a.heads + 2 * a.kv_heads) * a.head_dim // tp * HALF
     sampler = 2 * min(seqs, tokens) * a.vocab * F32
     return hidden + max(mlp, attn) + sampler
 
 
-def transformers_activation_bytes(a: Architecture, tokens: int, batch: int, tp: int = 1) -> int:
+def transformers_activation_bytes(a: Architecture, tokens: int, batch: int, tp: int = 1, width: int | None = None) -> int:
     """transformers prefill peak: the forward pass over every prompt token at once (SDPA attention,
     no score matrix kept), logits for the last token of each sequence (logits_to_keep=1):
 
         peak = T * (3 * n_embd + 3 * width) * 2 + batch * n_vocab * 4     with T = context * batch
     """
-    return tokens * (3 * a.hidden + 3 * mlp_width(a) // tp) * HALF + batch * a.vocab * F32
+    return tokens * (3 * a.hidden + 3 * (width or mlp_width(a)) // tp) * HALF + batch * a.vocab * F32

@@ -50,6 +50,11 @@ class Settings:
     max_num_batched_tokens: int
     max_num_seqs: int
 
+    def as_dict(self) -> dict:
+        return {"flash_attention": self.flash_attention, "ubatch": self.ubatch,
+                "gpu_memory_utilization": self.gpu_memory_utilization,
+                "max_num_batched_tokens": self.max_num_batched_tokens, "max_num_seqs": self.max_num_seqs}
+
 
 def split_shape(engine: Engine, gpus: int) -> tuple[int, int]:
     """(tensor-parallel ranks, pipeline stages) for `gpus` GPUs under the engine's split."""
@@ -82,6 +87,14 @@ class Plan:
         # (TENSOR_DUPLICATED in llama-model.cpp); elsewhere the head shares the embedding.
         self.head_gpu = weights.head or (weights.embed if on_host else 0)
         self._stages: dict = {}
+        self.mlp_width = activations.mlp_width(arch)
+        # For the speed rooflines: attention layers per window (0 = full), and byte sums.
+        self.attention_windows: dict = {}
+        for lk in layer_kv:
+            if not lk.state_bytes_per_seq:
+                self.attention_windows[lk.window] = self.attention_windows.get(lk.window, 0) + 1
+        self.layer_bytes = sum(weights.per_layer)
+        self.expert_bytes = sum(weights.expert_per_layer)
 
     # -- per-stage sums, cached per (tp, stages) --------------------------------------------------
 
@@ -104,7 +117,7 @@ class Plan:
                     w += self.embed_gpu / tp
                 if s == stages - 1:
                     w += (self.head_gpu + self.weights.final_norm) / tp
-                per_window = {win: 0.0 for win in self.windows}
+                per_window = dict.fromkeys(self.windows, 0.0)
                 state = 0.0
                 for lk in self.layer_kv[lo:hi]:
                     share = self._shard(lk, tp)
@@ -112,7 +125,7 @@ class Plan:
                         state += lk.state_bytes_per_seq * share
                     else:
                         per_window[lk.window] += lk.bytes_per_token * share
-                out.append((int(w), per_window, state, s == stages - 1))
+                out.append((int(w), tuple(per_window[win] for win in self.windows), state, s == stages - 1))
             self._stages[key] = out
         return self._stages[key]
 
@@ -128,12 +141,13 @@ class Plan:
         return transformers_cells(context, batch, window)
 
     def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
-        a, e, st = self.arch, self.engine, self.settings
+        a, e, st, width = self.arch, self.engine, self.settings, self.mlp_width
         if e.id == "llama.cpp":
-            return activations.llamacpp_compute_bytes(a, st.ubatch, self.cells(context, batch, 0), st.flash_attention, last, tp)
+            cells = self.cells(context, batch, 0)
+            return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width)
         if e.id == "vllm":
-            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp)
-        return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp)
+            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width)
+        return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
 
     def overhead(self) -> int:
         e = self.engine
@@ -141,20 +155,87 @@ class Plan:
 
     # -- evaluation -------------------------------------------------------------------------------
 
+    def _stages_bytes(self, context: int, batch: int, gpus: int) -> tuple[int, list[tuple[int, int, int]]]:
+        """(tensor-parallel ranks, [(weights, kv, activations) of each pipeline stage])."""
+        tp, stages = split_shape(self.engine, gpus)
+        cells = [self.cells(context, batch, win) for win in self.windows]
+        acts: dict = {}
+        rows = []
+        for w, per_window, state, last in self._stage_sums(tp, stages):
+            kv = int(sum(c * b for c, b in zip(cells, per_window)) + batch * state)
+            act = acts.get(last)
+            if act is None:
+                act = acts[last] = self._activations(context, batch, tp, last)
+            rows.append((w, kv, act))
+        return tp, rows
+
     def per_gpu(self, context: int, batch: int, gpus: int) -> list[Parts]:
         """Bytes on each GPU, one entry per GPU (tensor-parallel ranks repeat their stage's)."""
-        tp, stages = split_shape(self.engine, gpus)
-        cells = {win: self.cells(context, batch, win) for win in self.windows}
+        tp, rows = self._stages_bytes(context, batch, gpus)
+        overhead = self.overhead()
         out = []
-        for w, per_window, state, last in self._stage_sums(tp, stages):
-            kv = sum(cells[win] * bpt for win, bpt in per_window.items()) + batch * state
-            parts = Parts(w, int(kv), self._activations(context, batch, tp, last), self.overhead())
-            out.extend([parts] * tp)
+        for w, kv, act in rows:
+            out.extend([Parts(w, kv, act, overhead)] * tp)
         return out
 
+    def curve(self, contexts: list[int], batch: int, gpus: int) -> list[Parts]:
+        """Bytes summed over all GPUs at each context: the per-stage sums folded once, then per point
+        cells x bytes per token for each window, plus the activations of the last and other stages."""
+        tp, stages = split_shape(self.engine, gpus)
+        rows = self._stage_sums(tp, stages)
+        weights = tp * sum(r[0] for r in rows)
+        per_window = [tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))]
+        state = tp * batch * sum(r[2] for r in rows)
+        overhead = tp * stages * self.overhead()
+        out = []
+        for c in contexts:
+            kv = int(sum(self.cells(c, batch, win) * b for win, b in zip(self.windows, per_window)) + state)
+            act = self._activations(c, batch, tp, True)
+            if stages > 1:
+                act += (stages - 1) * self._activations(c, batch, tp, False)
+            out.append(Parts(weights, kv, tp * act, overhead))
+        return out
+
+    def _candidates(self, tp: int, stages: int) -> list[tuple]:
+        """The stages that can be the fullest GPU: a stage is dropped when another holds at least as
+        many weight bytes, KV bytes per token of every window and state bytes, and at least its
+        activations (the last stage's are never smaller: it also computes the logits)."""
+        key = ("candidates", tp, stages)
+        if key not in self._stages:
+            rows = self._stage_sums(tp, stages)
+
+            def covers(a, b) -> bool:
+                return (a[0] >= b[0] and a[2] >= b[2] and (a[3] or not b[3])
+                        and all(x >= y for x, y in zip(a[1], b[1])))
+
+            kept: list = []
+            for i, row in enumerate(rows):
+                if any(covers(other, row) and (other != row or j < i) for j, other in enumerate(rows) if j != i):
+                    continue
+                kept.append(row)
+            self._stages[key] = kept
+        return self._stages[key]
+
     def worst_gpu(self, context: int, batch: int, gpus: int) -> int:
-        """Bytes on the fullest GPU."""
-        return max(p.total for p in self.per_gpu(context, batch, gpus))
+        """Bytes on the fullest GPU: max over the candidate stages of weights + KV + activations."""
+        tp, stages = split_shape(self.engine, gpus)
+        cells = [self.cells(context, batch, win) for win in self.windows]
+        acts: dict = {}
+        worst = 0
+        for w, per_window, state, last in self._candidates(tp, stages):
+            act = acts.get(last)
+            if act is None:
+                act = acts[last] = self._activations(context, batch, tp, last)
+            total = w + int(sum(c * b for c, b in zip(cells, per_window)) + batch * state) + act
+            worst = max(worst, total)
+        return worst + self.overhead()
+
+    def floor_bytes(self, gpus: int) -> int:
+        """Bytes on the fullest GPU with one token of one sequence: no setup of this plan needs less."""
+        key = ("floor", gpus)
+        if key not in self._stages:
+            self._stages[key] = self.worst_gpu(1, 1, gpus)
+        return self._stages[key]
 
     def kv_bytes_per_token(self) -> int:
         """KV bytes one more token of context adds (all layers, one sequence, no sharding)."""
@@ -164,7 +245,7 @@ class Plan:
         """Per-token KV bytes on the fullest GPU, windowed layers counted as full: how vLLM sizes its
         pool (vllm/v1/core/kv_cache_utils.py: pool bytes // page bytes of every layer)."""
         stages = split_shape(self.engine, gpus)[1]
-        return int(max(sum(per_window.values()) for _, per_window, _, _ in self._stage_sums(tp, stages)))
+        return int(max(sum(per_window) for _, per_window, _, _ in self._stage_sums(tp, stages)))
 
 
 def total_parts(parts: list[Parts]) -> Parts:
