@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the static site into dist/ (or --out DIR).
 
-    python build.py [--out DIR]
+    python build.py [--out DIR] [--serve [PORT]]
 
 Renders web/templates/*.j2 once per language in web/i18n/, pre-computing the
 default estimate with the same core the browser runs (calc.api.handle), zips
@@ -9,12 +9,15 @@ the calc package reproducibly (calc-<sha256[:8]>.zip), publishes it as a
 pure-Python wheel under wheels/, copies the pinned Pyodide core from
 node_modules/pyodide by an allow-list and writes build-info.json.  Two builds
 of the same tree are byte-identical: no timestamps, sorted zip entries.
+With --serve it then serves the folder on http://127.0.0.1:PORT/ (8000 by default).
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
+import http.server
 import io
 import json
 import math
@@ -41,7 +44,48 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options: only the output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DIST, help="output folder (default: dist/)")
+    parser.add_argument("--serve", nargs="?", type=int, const=8000, metavar="PORT",
+                        help="after building, serve the folder on localhost (default port 8000)")
     return parser.parse_args(argv)
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the MIME types Pyodide needs.  Content-hashed names (calc-<hash>.zip) and the
+    pinned Pyodide core are cached for a year; everything else is revalidated on every visit."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+                      ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip"}
+    cache = True
+
+    def end_headers(self):
+        immutable = re.search(r"/(calc-[0-9a-f]{8}\.zip|pyodide/[^?]*)(\?|$)", self.path)
+        if not self.cache:
+            self.send_header("Cache-Control", "no-store")
+        elif immutable:
+            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+        else:
+            self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """A threaded static server that does not print a traceback when the browser drops a connection."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def make_server(folder: Path, port: int = 0, cache: bool = True) -> Server:
+    """A server for `folder` on 127.0.0.1:port (0: a free port); call serve_forever() on it."""
+    handler = functools.partial(type("Site", (Handler,), {"cache": cache}), directory=str(folder))
+    return Server(("127.0.0.1", port), handler)
 
 
 def fail(message: str) -> None:
@@ -229,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
                   "pyodide_files": list(PYODIDE_FILES)}
     (out / "build-info.json").write_text(json.dumps(build_info, indent=2, sort_keys=True) + "\n", "utf-8")
     print(f"built {out} (calc {info['calc']}, pyodide {info['pyodide']}, {calc_zip})")
+    if args.serve is not None:
+        server = make_server(out, args.serve)
+        print(f"serving {out} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
     return 0
 
 

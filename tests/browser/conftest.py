@@ -2,8 +2,6 @@
 and drive Debian's Chromium (/usr/bin/chromium) through pytest-playwright.  Nothing touches the network."""
 from __future__ import annotations
 
-import functools
-import http.server
 import sys
 import threading
 from pathlib import Path
@@ -16,39 +14,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-class Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the MIME types Pyodide needs, no caching, quiet logs."""
-
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
-                      ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip"}
-
-    def end_headers(self):
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(http.server.ThreadingHTTPServer):
-    """A threaded static server that does not print a traceback when the browser drops a connection."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+sys.path.insert(0, str(ROOT))
+import build  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """dist/ built in-process with build.main into a temp folder."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        import build
-    finally:
-        sys.path.remove(str(ROOT))
     out = tmp_path_factory.mktemp("site") / "dist"
     assert build.main(["--out", str(out)]) == 0
     return out
@@ -57,8 +29,7 @@ def built_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def base_url(built_site) -> str:
     """The built site served by a threaded http.server on a free localhost port (overrides pytest-base-url)."""
-    handler = functools.partial(Handler, directory=str(built_site))
-    server = Server(("127.0.0.1", 0), handler)
+    server = build.make_server(built_site, cache=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"

@@ -1,0 +1,22 @@
+"""The README's two commands are the ones CI and a new user run; its CLI example is real output."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text("utf-8")
+
+
+def test_ci_runs_the_readme_test_command():
+    test_cmd = re.search(r"## Run the tests\s+```sh\n(.+?)\n```", README, re.S).group(1).strip()
+    assert test_cmd in (ROOT / ".ci/run").read_text("utf-8").splitlines()
+
+
+def test_readme_cli_example_is_current():
+    block = re.search(r"```console\n\$ (python -m calc estimate [^\n]+)\n(.*?)\n\.\.\.\n```", README, re.S)
+    args = block.group(1).split()[3:]
+    out = subprocess.run([sys.executable, "-m", "calc", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.startswith(block.group(2))
