@@ -147,6 +147,29 @@ def spec_source(spec: dict, key: str) -> str | None:
     return source_url(sources.get(key)) if isinstance(sources, dict) else None
 
 
+def _label(t: dict, kind: str, code) -> str:
+    """values.<kind>.<code> from the UI strings, or the code itself (web/js/render.js label)."""
+    return t.get("values", {}).get(kind, {}).get(str(code), str(code))
+
+
+def spec_value(spec: dict, key: str, t: dict) -> str | None:
+    """One spec-card value as shown, or None (web/js/render.js specValue does the same)."""
+    value = spec.get(key)
+    if key == "attention_layers":
+        kinds = list((value or {}).items())
+        if len(kinds) < 2:
+            return None
+        return " + ".join(t["spec"]["layer_count"].format(n=fmt_num(n), kind=_label(t, "layer_kind", k)) for k, n in kinds)
+    if value is None or value == "":
+        return None
+    if key == "position_embedding":
+        base = _label(t, key, value)
+        return f"{base} ({_label(t, 'rope_scaling', spec['rope_scaling'])})" if spec.get("rope_scaling") else base
+    if key in ("architecture", "attention", "activation", "normalization"):
+        return _label(t, key, value)
+    return fmt_num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
 def spec_source_list(spec: dict) -> list[str]:
     """Every distinct source URL of the spec card, in order."""
     sources = spec.get("sources") or []
@@ -162,7 +185,7 @@ def environment():
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(gib=fmt_gib, num=fmt_num, pct=fmt_pct, log2=math.log2,
                        fill=lambda template, **params: template.format_map(params))
-    env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list)
+    env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list, spec_value=spec_value)
     return env
 
 

@@ -83,6 +83,12 @@ def _make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engi
     return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 
 
+def native_window(model: Model) -> int:
+    """The model's context window: the larger of the official figure and max_position_embeddings."""
+    official = model.official.get("context_length")
+    return max(official if isinstance(official, int) else 0, model.arch.max_context)
+
+
 def _parts_dict(p: Parts) -> dict:
     return {"weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache, "activations_bytes": p.activations,
             "overhead_bytes": p.overhead, "total_bytes": p.total}
@@ -99,8 +105,7 @@ def _warnings(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str
     def add(code: str, **params) -> None:
         out.append({"code": code, "params": params, "text": i18n.t(code, req.lang, params)})
 
-    native = model.official.get("context_length") if isinstance(model.official.get("context_length"), int) else a.max_context
-    native = max(native, a.max_context)
+    native = native_window(model)
     if req.context > native:
         add("context_exceeds_native", context=req.context, native=native, context_text=fmt_tokens(req.context), native_text=fmt_tokens(native))
     kv = catalog.kv_types()[kv_id]
@@ -156,14 +161,15 @@ def estimate(req: Request) -> dict:
         "memory": _parts_dict(total),
         "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
         "per_gpu": [dict(_parts_dict(p), gpu_index=i, capacity_bytes=cap) for i, p in enumerate(per_gpu)],
-        "fit": None, "max_context": None, "max_batch": None, "best_format": None,
+        "fit": None, "max_context": None, "max_context_limit": None, "max_batch": None, "best_format": None,
         "kv_capacity_tokens": None, "max_concurrency": None,
     }
     if gpu:
         worst = max(p.total for p in per_gpu)
         result["fit"] = {"gpu": gpu.id, "gpu_name": gpu.name, "gpus": req.gpus, "capacity_bytes": cap,
                          "used_bytes": worst, "fits": worst <= cap, "headroom_bytes": cap - worst}
-        result["max_context"] = recommend.max_context(plan, req.batch, req.gpus, cap, model.arch.max_context)
+        result["max_context"] = recommend.max_context(plan, req.batch, req.gpus, cap, native_window(model))
+        result["max_context_limit"] = native_window(model)
         result["max_batch"] = recommend.max_batch(plan, req.context, req.gpus, cap)
         result["best_format"] = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         if engine.id == "vllm":

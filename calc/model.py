@@ -94,7 +94,8 @@ def spec(m: Model) -> dict:
         "intermediate_size": a.intermediate,
         "activation": a.activation,
         "normalization": a.norm,
-        "position_embedding": a.position + (f" ({a.rope_scaling})" if a.rope_scaling else ""),
+        "position_embedding": a.position,
+        "rope_scaling": a.rope_scaling,
         "tied_embeddings": a.tied_embeddings,
         "dtype": a.dtype,
     }

@@ -79,10 +79,9 @@ def _largest(bytes_at, cap: int, lo: int, hi: int) -> int | None:
 
 
 def max_context(plan: Plan, batch: int, gpus: int, cap: int, model_max: int) -> int | None:
-    """Longest context per sequence (tokens, at most the larger of the model's window and 256k)
-    whose fullest GPU stays within `cap` bytes; None when not even one token fits."""
-    hi = min(MAX_CONTEXT, max(model_max, 262144))
-    return _largest(lambda c: plan.worst_gpu(c, batch, gpus), cap, 1, hi)
+    """Longest context per sequence (tokens, at most the model's window `model_max`) whose fullest
+    GPU stays within `cap` bytes; None when not even one token fits."""
+    return _largest(lambda c: plan.worst_gpu(c, batch, gpus), cap, 1, min(MAX_CONTEXT, model_max))
 
 
 def max_batch(plan: Plan, context: int, gpus: int, cap: int) -> int | None:

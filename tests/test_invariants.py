@@ -85,7 +85,8 @@ def test_reverse_solvers_agree_with_forward(model, engine):
         return
     at = est(model=model, engine=engine, quant=quant, context=longest, gpu=gpu, gpus=n)
     assert at["fit"]["used_bytes"] <= cap
-    if longest < max(r["model"]["spec"]["max_position_embeddings"], 262144):
+    assert longest <= r["max_context_limit"]
+    if longest < r["max_context_limit"]:
         assert not est(model=model, engine=engine, quant=quant, context=longest + 1, gpu=gpu, gpus=n)["fit"]["fits"]
     if r["max_batch"]:
         most = r["max_batch"]

@@ -324,3 +324,25 @@ def test_startup_failure_is_shown(fresh, base_url):
 def test_no_request_left_localhost(app, outside):
     """Runs last in this module: nothing any test did reached beyond the local server."""
     assert outside == []
+
+
+def text_of(page, selector: str) -> str:
+    """The text with all whitespace removed (the two renderers lay out markup differently)."""
+    return "".join(page.text_content(selector).split())
+
+
+@pytest.mark.parametrize("page_path", ["", "zh/"])
+def test_prerendered_text_equals_live_render(browser, base_url, page_path):
+    """The build-time rendering (Jinja) and the browser's (render.js) say exactly the same words,
+    for the result panel and the spec card, in both languages."""
+    static = browser.new_context(java_script_enabled=False)
+    pre = static.new_page()
+    pre.goto(base_url + page_path)
+    live_ctx = browser.new_context()
+    live = live_ctx.new_page()
+    live.goto(base_url + page_path)
+    wait_ready(live)
+    for selector in ("#result-body", "#spec"):
+        assert text_of(pre, selector) == text_of(live, selector), selector
+    static.close()
+    live_ctx.close()

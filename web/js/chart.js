@@ -23,7 +23,7 @@ export function chartSvg(result, f, gpuName, width = 640) {
   if (points.length < 2) return "";
   const lo = Math.log2(points[0].context);
   const hi = Math.log2(points[points.length - 1].context);
-  const capacity = result.fit.capacity_bytes;
+  const capacity = result.fit.capacity_bytes * result.fit.gpus; // the curve sums every GPU
   const top = Math.max(capacity, ...points.map((p) => p.total_bytes)) / GIB * 1.08;
   const step = niceStep(top, 5);
   const x = (ctx) => M.left + ((Math.log2(ctx) - lo) / (hi - lo || 1)) * (W - M.left - M.right);

@@ -22,14 +22,19 @@ export function makeFormat(strings) {
   /** A fraction as a whole percentage. */
   const pct = (fraction) => percent.format(fraction);
 
+  const lookup = (key) => key.split(".").reduce((node, part) => (node == null ? undefined : node[part]), strings);
+
+  /** Whether a dotted key names a string. */
+  const has = (key) => typeof lookup(key) === "string";
+
   /** The string at a dotted key ("result.vram"), with {name} placeholders filled from params. */
   function t(key, params = {}) {
-    const text = key.split(".").reduce((node, part) => (node == null ? undefined : node[part]), strings);
+    const text = lookup(key);
     if (typeof text !== "string") throw new Error(`missing UI string ${key}`);
     return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
   }
 
-  return { locale, num, gib, pct, t };
+  return { locale, num, gib, pct, t, has };
 }
 
 /** Escape text for use inside HTML markup. */

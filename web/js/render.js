@@ -3,9 +3,31 @@
 import { esc } from "./fmt.js";
 
 export const PARTS = ["weights", "kv_cache", "activations", "overhead"];
-export const SPEC_KEYS = ["architecture", "attention", "context_length", "layers", "hidden_size", "attention_heads",
+export const SPEC_KEYS = ["architecture", "attention", "attention_layers", "context_length", "layers", "hidden_size", "attention_heads",
   "kv_heads", "head_dim", "experts_total", "experts_active", "sliding_window", "vocab_size", "activation",
   "normalization", "position_embedding", "license", "release_date"];
+
+/** The label of a code the core puts on the spec card (values.<kind>.<code>), or the code itself. */
+function label(f, kind, code) {
+  return f.has(`values.${kind}.${code}`) ? f.t(`values.${kind}.${code}`) : String(code);
+}
+
+/** One spec-card value as shown, or null when the model has none.  _result.html.j2 spec_value does the same. */
+export function specValue(spec, key, f) {
+  const value = spec[key];
+  if (key === "attention_layers") {
+    const kinds = Object.entries(value || {});
+    if (kinds.length < 2) return null;
+    return kinds.map(([kind, n]) => f.t("spec.layer_count", { n: f.num(n), kind: label(f, "layer_kind", kind) })).join(" + ");
+  }
+  if (value === null || value === undefined || value === "") return null;
+  if (key === "position_embedding") {
+    const base = label(f, key, value);
+    return spec.rope_scaling ? `${base} (${label(f, "rope_scaling", spec.rope_scaling)})` : base;
+  }
+  if (["architecture", "attention", "activation", "normalization"].includes(key)) return label(f, key, value);
+  return typeof value === "number" ? f.num(value) : String(value);
+}
 
 /** The URL in a source entry (a URL, or text that contains one), or null. */
 export function sourceUrl(source) {
@@ -53,8 +75,10 @@ export function resultHtml(result, f, gpuNames) {
   const legend = PARTS.map((part) => `<li class="c-${part}"><span class="swatch" aria-hidden="true"></span>`
     + `<span class="legend-label">${esc(f.t(`result.${part}`))}</span> <span class="legend-value">`
     + `<span data-out="${part}">${f.gib(memory[`${part}_bytes`])}</span> ${esc(f.t("result.unit"))}</span></li>`).join("");
+  const whole = result.max_context && result.max_context === result.max_context_limit;
   const maxContext = result.max_context
-    ? f.t("result.max_context_value", { tokens: f.num(result.max_context) }) : f.t("result.max_context_none");
+    ? f.t(whole ? "result.max_context_all" : "result.max_context_value", { tokens: f.num(result.max_context) })
+    : f.t("result.max_context_none");
   const tps = result.speed && result.speed.decode_tokens_per_s;
   const speed = tps ? f.t("result.speed_value", { tps: f.num(tps, 1) }) : f.t("result.speed_none");
   const warnings = (result.warnings || []).map((w) => `<li data-code="${esc(w.code)}">${esc(w.text)}</li>`).join("");
@@ -83,12 +107,11 @@ export function specHtml(model, f) {
     `<div><dt>${esc(f.t("spec.active_params"))}</dt><dd data-spec="active_params">${esc(billions(model.active_params, model.official_active_text))}</dd></div>`,
   ];
   for (const key of SPEC_KEYS) {
-    const value = spec[key];
-    if (value === null || value === undefined || value === "") continue;
+    const value = specValue(spec, key, f);
+    if (value === null) continue;
     const src = factSource(spec, key);
     const link = src ? ` <a class="src" href="${esc(src)}" rel="noopener" title="${esc(f.t("spec.source"))}: ${esc(src)}">[${esc(f.t("spec.source"))}]</a>` : "";
-    const shown = typeof value === "number" ? f.num(value) : value;
-    rows.push(`<div><dt>${esc(f.t(`spec.${key}`))}</dt><dd data-spec="${key}">${esc(shown)}${link}</dd></div>`);
+    rows.push(`<div><dt>${esc(f.t(`spec.${key}`))}</dt><dd data-spec="${key}">${esc(value)}${link}</dd></div>`);
   }
   const list = sourceList(spec);
   const sources = list.length ? `<p class="sources">${esc(f.t("spec.sources"))} `
