@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import build  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+from fetch_wheels import WHEELS, wanted  # noqa: E402
+
 pytestmark = pytest.mark.browser
 GOLDEN = json.loads((Path(__file__).parent / "golden_requests.json").read_text("utf-8"))
 OUTPUTS = {"total": "total_bytes", "weights": "weights_bytes", "kv_cache": "kv_cache_bytes",
@@ -277,24 +280,35 @@ def test_model_search_and_keyboard(app):
     app.fill("#model-filter", "")
 
 
-def test_published_wheel_loads_in_bare_pyodide(context, base_url):
-    """micropip is not in the npm package (no offline wheel), so this proves the wheel with
-    pyodide.loadPackage(wheelURL), which installs a wheel from a URL, then imports calc."""
+def serve_file(path: Path):
+    """A route handler that answers with one local file."""
+    return lambda route: route.fulfill(body=path.read_bytes(), content_type="application/zip")
+
+
+def test_published_wheel_installs_with_micropip(context, base_url, core):
+    """A notebook-style Pyodide (no page code) loads micropip, micropip.install()s the published
+    wheel by URL, and gets exactly the numbers CPython gets.  The npm package has no micropip, so
+    the test serves the wheels tests/browser/fetch_wheels.py downloaded, loading them by URL."""
     info = json.loads(context.request.get(base_url + "build-info.json").text())
-    page = context.new_page()
-    bare = ("<!doctype html><title>bare</title><script type='module'>"
+    files = wanted()
+    request_ = {"model": "gemma-3-27b-it", "quant": "q6_k", "context": 65536, "gpu": "rtx-5090", "gpus": 2}
+    urls = ", ".join(f"new URL('./_wheels/{name}', location.href).href" for name in files.values())
+    bare = ("<!doctype html><title>notebook</title><script type='module'>"
             "import {loadPyodide} from './pyodide/pyodide.mjs';"
             "const py = await loadPyodide({packageBaseUrl: new URL('./pyodide/', location.href).href});"
-            f"await py.loadPackage(new URL('./{info['wheel']}', location.href).href);"
-            "const api = py.pyimport('calc.api');"
-            "window.answer = JSON.parse(api.handle_json(JSON.stringify({op: 'catalog'})));"
+            f"await py.loadPackage([{urls}]);"
+            f"await py.pyimport('micropip').install(new URL('./{info['wheel']}', location.href).href);"
             "window.where = py.pyimport('calc').__file__;"
+            f"window.answer = JSON.parse(py.pyimport('calc.api').handle_json(JSON.stringify({json.dumps(request_)})));"
             "</script>")
-    page.route(base_url + "bare.html", lambda route: route.fulfill(body=bare, content_type="text/html"))
-    page.goto(base_url + "bare.html")
+    page = context.new_page()
+    page.route(base_url + "notebook.html", lambda route: route.fulfill(body=bare, content_type="text/html"))
+    for name in files.values():
+        page.route(base_url + "_wheels/" + name, serve_file(WHEELS / name))
+    page.goto(base_url + "notebook.html")
     page.wait_for_function("window.answer !== undefined", timeout=120_000)
-    assert page.evaluate("window.answer.ok") is True
     assert "site-packages" in page.evaluate("window.where")
+    assert page.evaluate("window.answer") == plain(core(request_))
     page.close()
 
 
