@@ -210,13 +210,34 @@ def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
     return pages
 
 
-def package_files() -> list[tuple[str, bytes]]:
-    """(archive name, content) for every file of calc/, sorted, without caches."""
+# What the page never reads: the validation records (bench/accuracy.py and the tests use them), the
+# command line, and the TOML sources once their parsed copies are in (see package_files).
+RUNTIME_EXCLUDE = ("calc/data/validation.json", "calc/cli.py", "calc/__main__.py")
+# Prose that models.json keeps for people (notes, caveats) and the core never reads.
+MODEL_PROSE = ("notes", "unverified")
+
+
+def package_files(runtime: bool = False) -> list[tuple[str, bytes]]:
+    """(archive name, content) for every file of calc/, sorted, without caches.  Every TOML data
+    file also goes in parsed, as calc/data/compiled/<name>.json (calc.catalog.load_toml reads it).
+    runtime=True leaves out what the page never reads (RUNTIME_EXCLUDE)."""
     files = [p for p in CALC.rglob("*") if p.is_file() and "__pycache__" not in p.parts
              and p.suffix != ".pyc" and not p.name.startswith(".")]
     if not (CALC / "api.py").is_file():
         fail("calc/api.py missing")
-    return [(p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in sorted(files)]
+    out = [(p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in sorted(files)]
+    data = CALC / "data"
+    for path in sorted(data.rglob("*.toml")):
+        table = tomllib.loads(path.read_text("utf-8"))
+        name = path.relative_to(data).as_posix().replace("/", "__")
+        out.append((f"calc/data/compiled/{name}.json", json.dumps(table, sort_keys=True, separators=(",", ":")).encode()))
+    if runtime:
+        models = json.loads((data / "models.json").read_text("utf-8"))
+        models = {"models": [{k: v for k, v in m.items() if k not in MODEL_PROSE} for m in models["models"]]}
+        out = [(name, content) for name, content in out
+               if name not in RUNTIME_EXCLUDE and not name.endswith(".toml") and name != "calc/data/models.json"]
+        out.append(("calc/data/compiled/models.json.json", json.dumps(models, sort_keys=True, separators=(",", ":")).encode()))
+    return sorted(out)
 
 
 def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
@@ -233,7 +254,7 @@ def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
 
 def bundle_calc() -> tuple[str, bytes]:
     """calc-<sha256[:8]>.zip, what the page unpacks: (name, content)."""
-    data = write_zip(package_files())
+    data = write_zip(package_files(runtime=True))
     return f"calc-{hashlib.sha256(data).hexdigest()[:8]}.zip", data
 
 

@@ -21,8 +21,22 @@ def _read(name: str) -> bytes:
     return resources.files("calc").joinpath("data", name).read_bytes()
 
 
+def _compiled(name: str):
+    """The parsed copy of data file `name` that build.py puts in the page's bundle, or None."""
+    path = resources.files("calc").joinpath("data", "compiled", name.replace("/", "__") + ".json")
+    return json.loads(path.read_bytes()) if path.is_file() else None
+
+
+def load_toml(name: str) -> dict:
+    """A TOML data file (path under calc/data), parsed.  The page's bundle carries each one already
+    parsed as data/compiled/<name>.json (build.py writes it; json is C code in Pyodide, tomllib is
+    pure Python and costs tens of milliseconds at start-up there); the source tree has only TOML."""
+    compiled = _compiled(name)
+    return compiled if compiled is not None else tomllib.loads(_read(name).decode("utf-8"))
+
+
 def _toml(name: str, table: str) -> list[dict]:
-    rows = tomllib.loads(_read(name).decode("utf-8")).get(table)
+    rows = load_toml(name).get(table)
     if not isinstance(rows, list) or not rows:
         raise CatalogError(f"{name}: no [[{table}]] rows")
     return rows
@@ -224,7 +238,7 @@ class ModelRow:
 
 @lru_cache(maxsize=None)
 def models() -> dict[str, ModelRow]:
-    data = json.loads(_read("models.json"))
+    data = _compiled("models.json") or json.loads(_read("models.json"))
     rows = []
     for r in data["models"]:
         _require("models.json", r, ("id", "repo", "config", "sources"))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
-from importlib import resources
+from calc.catalog import load_toml
 
 LANGS = ("en", "zh")
 
@@ -12,8 +11,7 @@ LANGS = ("en", "zh")
 @lru_cache(maxsize=None)
 def messages(lang: str) -> dict[str, str]:
     """The [warning] table of one language."""
-    data = resources.files("calc").joinpath("data", "messages", f"{lang}.toml").read_bytes()
-    return tomllib.loads(data.decode("utf-8"))["warning"]
+    return load_toml(f"messages/{lang}.toml")["warning"]
 
 
 def t(code: str, lang: str, params: dict) -> str:

@@ -90,7 +90,8 @@ def test_calc_zip_reproducible(dist):
     with zipfile.ZipFile(dist / info["calc_zip"]) as archive:
         names = archive.namelist()
         assert names == sorted(names)
-        assert "calc/api.py" in names and "calc/data/models.json" in names
+        assert "calc/api.py" in names and "calc/data/compiled/models.json.json" in names
+        assert not [n for n in names if n.endswith(".toml") or n in build.RUNTIME_EXCLUDE]
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
         assert {i.date_time for i in archive.infolist()} == {build.ZIP_DATE}
 
@@ -122,7 +123,7 @@ def test_prerendered_result_is_the_core_answer(dist):
         blob = re.search(r'<script type="application/json" id="initial-result">(.*?)</script>', html, re.S).group(1)
         expected = json.loads(json.dumps(handle({**defaults, "op": "estimate", "lang": lang})))
         assert json.loads(blob) == expected
-        total = re.search(r'data-out="total">([^<]+)<', html).group(1)
+        total = re.search(r'data-out="total"[^>]*>([^<]+)<', html).group(1)
         assert total == build.fmt_gib(expected["memory"]["total_bytes"])
 
 
@@ -150,3 +151,17 @@ def test_refuses_to_delete_foreign_folder(tmp_path):
 def test_number_format_rounds_like_intl(value, digits, text):
     """Half-up on the exact binary value, as Intl.NumberFormat does (0.35 is 0.34999...)."""
     assert build.fmt_num(value, digits) == text
+
+
+def test_runtime_bundle_answers_like_the_source_tree(dist, tmp_path):
+    """The page's archive (parsed data, no TOML, no prose) gives the same answers as calc/ itself."""
+    info = json.loads((dist / "build-info.json").read_text())
+    golden = json.loads((ROOT / "tests/browser/golden_requests.json").read_text())
+    requests = json.dumps([case["request"] for case in golden] + [{"op": "catalog"}, {"op": "model", "model": "deepseek-v3"}])
+    code = ("import json, sys, calc.api, calc.catalog as c; assert '.zip' in c.__file__; "
+            "print(json.dumps([calc.api.handle(r) for r in json.loads(sys.argv[1])]))")
+    out = subprocess.run([sys.executable, "-c", code, requests], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(dist / info["calc_zip"])}, check=True)
+    from calc.api import handle
+
+    assert json.loads(out.stdout) == json.loads(json.dumps([handle(r) for r in json.loads(requests)]))

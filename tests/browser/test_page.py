@@ -102,7 +102,7 @@ def test_reaches_ready(app):
 
 def test_prerendered_numbers_equal_live(app, context, base_url, core):
     raw = context.request.get(base_url).text()
-    pre = {key: re.search(rf'data-out="{key}">([^<]+)<', raw).group(1) for key in OUTPUTS}
+    pre = {key: re.search(rf'data-out="{key}"[^>]*>([^<]+)<', raw).group(1) for key in OUTPUTS}
     assert pre == shown(app)
     initial = json.loads(app.text_content("#initial-result"))
     live = estimate(app, {k: v for k, v in initial["request"].items() if k != "op"})

@@ -86,10 +86,17 @@ function applyState() {
   showContext();
 }
 
+let specShown = ""; // the spec card's markup on screen: redrawn only when it changes
+let chartWidth = 0; // kept by a ResizeObserver, so rendering never forces a layout to read it
+
 function render(result) {
   lastResult = result;
   $("result-body").innerHTML = resultHtml(result, f, gpuNames);
-  $("spec").innerHTML = specHtml(result.model, f);
+  const spec = specHtml(result.model, f);
+  if (spec !== specShown) {
+    $("spec").innerHTML = spec;
+    specShown = spec;
+  }
   drawChart();
   showKvDefault();
   showContext();
@@ -97,7 +104,7 @@ function render(result) {
 
 function drawChart() {
   const fit = lastResult.fit;
-  $("chart").innerHTML = chartSvg(lastResult, f, gpuNames[fit.gpu] || fit.gpu, $("chart").clientWidth);
+  $("chart").innerHTML = chartSvg(lastResult, f, gpuNames[fit.gpu] || fit.gpu, chartWidth);
 }
 
 function setStale(stale) {
@@ -145,7 +152,13 @@ function onAnswer(request, answer, superseded) {
     delete html.dataset.busy;
     setStale(!answer.ok);
   }
-  if (html.dataset.state === "loading" && bridge.versions) html.dataset.state = "ready";
+  if (html.dataset.state === "loading" && bridge.versions) markReady();
+}
+
+/** The worker is up and its first answer is on screen: say so to tests and to the benchmark. */
+function markReady() {
+  html.dataset.state = "ready";
+  performance.mark("calc:ready");
 }
 
 const sendLatest = coalesce((request) => bridge.call("estimate", request), onAnswer);
@@ -253,10 +266,11 @@ function start() {
   for (const { param, value } of rejected) notice(f.t("status.bad_param", { param, value }));
   applyState();
   syncUrl();
+  chartWidth = $("chart").clientWidth;
   drawChart();
-  let chartWidth = $("chart").clientWidth;
-  new ResizeObserver(() => {
-    if ($("chart").clientWidth !== chartWidth) { chartWidth = $("chart").clientWidth; drawChart(); }
+  new ResizeObserver(([entry]) => {
+    const width = Math.round(entry.contentRect.width);
+    if (width !== chartWidth) { chartWidth = width; drawChart(); }
   }).observe($("chart"));
   $("calc-form").addEventListener("input", onInput);
   $("calc-form").addEventListener("change", onInput);
@@ -284,7 +298,7 @@ function start() {
     }
   });
   bridge.ready.then(() => {
-    if (html.dataset.state === "loading" && !html.dataset.busy) html.dataset.state = "ready";
+    if (html.dataset.state === "loading" && !html.dataset.busy) markReady();
   }, () => {});
   send();
 }

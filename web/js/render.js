@@ -86,7 +86,7 @@ export function resultHtml(result, f, gpuNames) {
     + `<span class="rec-name">${esc(f.t("result.rec_item", { count: rec.count, name: rec.name }))}</span> `
     + `<span class="rec-detail">${esc(f.t("result.rec_detail", { capacity: f.gib(rec.capacity_bytes), headroom: f.pct(rec.headroom_fraction) }))}</span></li>`).join("");
   return `<div class="headline"><span class="headline-label">${esc(f.t("result.vram"))}</span> `
-    + `<span class="headline-value"><span data-out="total">${f.gib(memory.total_bytes)}</span> <span class="unit">${esc(f.t("result.unit"))}</span></span></div>`
+    + `<span class="headline-value"><span data-out="total" elementtiming="vram">${f.gib(memory.total_bytes)}</span> <span class="unit">${esc(f.t("result.unit"))}</span></span></div>`
     + `<p class="fit ${fit.fits ? "fit-yes" : "fit-no"}" data-out="fit">${esc(f.t(fit.fits ? "result.fits" : "result.no_fit", fitParams))}</p>`
     + barSvg(memory, fit)
     + `<ul class="legend" aria-label="${esc(f.t("result.breakdown"))}">${legend}</ul>`

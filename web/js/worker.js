@@ -21,11 +21,15 @@ function describe(error) {
 async function boot() {
   if (!/^calc-[0-9a-f]{8}\.zip$/.test(zipName)) throw new Error(`bad calc package name "${zipName}"`);
   progress("runtime");
+  // The calc archive downloads while the runtime starts.
+  const archive = fetch(new URL(`../${zipName}`, import.meta.url)).then((response) => {
+    if (!response.ok) throw new Error(`${zipName}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  });
+  archive.catch(() => {});
   const pyodide = await loadPyodide({ indexURL: PYODIDE_URL, packageBaseUrl: PYODIDE_URL });
   progress("package");
-  const response = await fetch(new URL(`../${zipName}`, import.meta.url));
-  if (!response.ok) throw new Error(`${zipName}: HTTP ${response.status}`);
-  pyodide.unpackArchive(await response.arrayBuffer(), "zip");
+  pyodide.unpackArchive(await archive, "zip");
   progress("import");
   const api = pyodide.pyimport("calc.api");
   const calc = pyodide.pyimport("calc");

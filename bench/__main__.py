@@ -1,0 +1,92 @@
+"""``python -m bench``: build dist/, measure the page and the core, write bench/results/latest.{json,md}.
+
+    python -m bench [--runs 5] [--n 2000] [--no-build]
+
+Budgets (a 2-core machine, headless Chromium, localhost) are printed beside each figure; the
+benchmark reports, it never fails on a missed budget (tests stay deterministic).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+from bench import core, page  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+BUDGETS = {  # issue 4's budgets
+    "first paint with numbers, cold": ("ms", 300),
+    "time to interactive / bare Pyodide boot, cold": ("x", 1.10),
+    "input latency p95, slider": ("ms", 16),
+    "input latency p95, format selector": ("ms", 16),
+    "input latency p95, GPU selector": ("ms", 16),
+    "own assets, gzipped": ("KB", 150),
+    "core, CPython": ("estimates/s", 5000),
+}
+
+
+def rows(r: dict) -> list[tuple[str, float, str]]:
+    p = r["page"]
+    return [
+        ("first paint with numbers, cold", p["first_paint_numbers_ms"]["cold"], "ms"),
+        ("first paint with numbers, warm", p["first_paint_numbers_ms"]["warm"], "ms"),
+        ("time to interactive, cold", p["time_to_interactive_ms"]["cold"], "ms"),
+        ("time to interactive, warm", p["time_to_interactive_ms"]["warm"], "ms"),
+        ("bare Pyodide boot, cold", p["bare_pyodide_boot_ms"]["cold"], "ms"),
+        ("bare Pyodide boot, warm", p["bare_pyodide_boot_ms"]["warm"], "ms"),
+        ("time to interactive / bare Pyodide boot, cold", p["tti_over_bare"]["cold"], "x"),
+        ("time to interactive / bare Pyodide boot, warm", p["tti_over_bare"]["warm"], "x"),
+        ("input latency p50, slider", p["input_latency_ms"]["slider"]["p50"], "ms"),
+        ("input latency p95, slider", p["input_latency_ms"]["slider"]["p95"], "ms"),
+        ("input latency p95, format selector", p["input_latency_ms"]["format"]["p95"], "ms"),
+        ("input latency p95, GPU selector", p["input_latency_ms"]["gpu"]["p95"], "ms"),
+        ("Pyodide core, cold load", round(p["bytes_cold"]["pyodide"]["raw"] / 1024), "KB"),
+        ("Pyodide core, cold load, gzipped", round(p["bytes_cold"]["pyodide"]["gzip"] / 1024), "KB"),
+        ("own assets", round(p["bytes_cold"]["own"]["raw"] / 1024), "KB"),
+        ("own assets, gzipped", round(p["bytes_cold"]["own"]["gzip"] / 1024), "KB"),
+        ("core, CPython", r["core"]["estimates_per_s"], "estimates/s"),
+        ("core, Pyodide in Chromium", p["pyodide_estimates_per_s"], "estimates/s"),
+    ]
+
+
+def markdown(r: dict) -> str:
+    lines = [f"Measured {r['date']} on {r['machine']} (medians of {r['page']['runs']} runs; "
+             f"latency over 100 inputs each).", "", "| measure | value | budget |", "| --- | ---: | ---: |"]
+    for name, value, unit in rows(r):
+        budget = BUDGETS.get(name)
+        mark = ""
+        if budget:
+            ok = value >= budget[1] if unit == "estimates/s" else value <= budget[1]
+            mark = f"{'≥' if unit == 'estimates/s' else '≤'} {budget[1]:,} {budget[0]} {'✓' if ok else '✗'}"
+        lines.append(f"| {name} | {value:,} {unit} | {mark} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--n", type=int, default=2000, help="requests in the core mix")
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    if not args.no_build:
+        build.main([])
+    import datetime
+    result = {"date": datetime.date.today().isoformat(),
+              "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, headless Chromium",
+              "core": core.run(args.n, 5), "page": page.run(build.DIST, args.runs, core.requests(300))}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The page in headless Chromium: first paint with numbers, time to interactive against a bare
+Pyodide boot, input latency, bytes on the wire, and core throughput inside Pyodide.
+
+Used by ``python -m bench`` (bench/__main__.py); every figure is a median over --runs fresh browser
+contexts (cold) or reloads in the same context (warm, HTTP cache primed), on the build served with
+the same cache headers as ``python build.py --serve``.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import statistics
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+# A page that does nothing but boot the same Pyodide core from the same server: the baseline of
+# time to interactive.  It is served by the benchmark only, never built into dist/.
+BARE = ("<!doctype html><meta charset=utf-8><title>bare Pyodide</title><script type=module>"
+        "import {loadPyodide} from './pyodide/pyodide.mjs';"
+        "const py = await loadPyodide({indexURL: new URL('./pyodide/', location.href).href});"
+        "py.runPython('1');"
+        "performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready';"
+        "</script>")
+
+# Core throughput inside Pyodide: the same request mix as bench/core.py, run in a page that boots
+# Pyodide and unpacks the calc archive the way the worker does.
+THROUGHPUT = ("<!doctype html><meta charset=utf-8><title>throughput</title><script type=module>"
+              "import {loadPyodide} from './pyodide/pyodide.mjs';"
+              "const py = await loadPyodide({indexURL: new URL('./pyodide/', location.href).href});"
+              "const zip = await (await fetch('./%(zip)s')).arrayBuffer(); py.unpackArchive(zip, 'zip');"
+              "const api = py.pyimport('calc.api'); const mix = %(mix)s;"
+              "for (const r of mix) api.handle_json(JSON.stringify(r));"  # warm, as in bench/core.py
+              "const t0 = performance.now(); for (const r of mix) api.handle_json(JSON.stringify(r));"
+              "window.rate = mix.length / ((performance.now() - t0) / 1000);"
+              "</script>")
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 1)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+
+
+def serve(folder: Path):
+    """The built site on a free localhost port, with build.py's production cache headers."""
+    import build
+
+    server = build.make_server(folder, 0, cache=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _load_metrics(page) -> dict:
+    """Milliseconds from navigation start: the headline figure painted, and the calculator ready."""
+    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
+    return page.evaluate("""() => {
+        const vram = performance.getEntriesByType('element').find(e => e.identifier === 'vram');
+        const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+        const ready = performance.getEntriesByName('calc:ready')[0];
+        return {first_paint_numbers_ms: vram ? vram.renderTime || vram.loadTime : (fcp ? fcp.startTime : null),
+                tti_ms: ready ? ready.startTime : null};
+    }""")
+
+
+def _observe_elements(page) -> None:
+    """Keep element-timing entries (they are only buffered for observers registered early)."""
+    page.add_init_script("""
+        new PerformanceObserver(list => {}).observe({type: 'element', buffered: true});
+    """)
+
+
+def _bare_ms(page, url: str) -> float:
+    page.goto(url)
+    page.wait_for_selector("html[data-state=ready]", state="attached", timeout=120_000)
+    return page.evaluate("performance.getEntriesByName('bare:ready')[0].startTime")
+
+
+def _bytes(responses: list) -> dict:
+    """Transferred bytes of one cold load, split into the Pyodide core and the project's own assets."""
+    split = {"pyodide": {"raw": 0, "gzip": 0, "files": 0}, "own": {"raw": 0, "gzip": 0, "files": 0}}
+    for url, body in responses:
+        part = split["pyodide" if "/pyodide/" in url else "own"]
+        part["raw"] += len(body)
+        part["gzip"] += len(gzip.compress(body, 9))
+        part["files"] += 1
+    return split
+
+
+def _latency(page, control: str, values: list[str]) -> list[float]:
+    """Milliseconds from an input event on `control` until the DOM shows the new result (app.js
+    clears data-busy right after rendering it), one value at a time."""
+    return page.evaluate("""async ([control, values]) => {
+        const el = document.getElementById(control);
+        const html = document.documentElement;
+        const out = [];
+        for (const value of values) {
+            const painted = new Promise(resolve => {
+                const mo = new MutationObserver(() => {
+                    if (!html.dataset.busy) { mo.disconnect(); resolve(performance.now()); }
+                });
+                mo.observe(html, {attributes: true, attributeFilter: ['data-busy']});
+            });
+            el.value = value;
+            const t0 = performance.now();
+            el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', {bubbles: true}));
+            out.push((await painted) - t0);
+        }
+        return out;
+    }""", [control, values])
+
+
+def run(dist: Path, runs: int, mix: list[dict]) -> dict:
+    server, base = serve(dist)
+    info = json.loads((dist / "build-info.json").read_text())
+    cold, warm, bare_cold, bare_warm, loads = [], [], [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(runs):
+            # the page and the bare boot alternate, each in a fresh context: both cold
+            ctx = browser.new_context()
+            ctx.route(base + "bare.html", lambda route: route.fulfill(body=BARE, content_type="text/html"))
+            page = ctx.new_page()
+            bare_cold.append(_bare_ms(page, base + "bare.html"))
+            bare_warm.append(_bare_ms(page, base + "bare.html"))
+            ctx.close()
+
+            ctx = browser.new_context()
+            responses = []
+            page = ctx.new_page()
+            _observe_elements(page)
+            page.on("response", lambda r: responses.append(r))
+            page.goto(base)
+            cold.append(_load_metrics(page))
+            loads.append(_bytes([(r.url, r.body()) for r in responses if r.ok and r.request.method == "GET"]))
+            page.reload()
+            warm.append(_load_metrics(page))
+            ctx.close()
+
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.goto(base)
+        _load_metrics(page)
+        slider = [str(10 + (i % 65) * 0.125) for i in range(100)]
+        formats = page.eval_on_selector_all("#quant option", "os => os.map(o => o.value)")
+        gpus = page.eval_on_selector_all("#gpu option", "os => os.map(o => o.value)")
+        slider_ms = _latency(page, "ctx-slider", slider)
+        format_ms = _latency(page, "quant", (formats * 4)[:100])
+        gpu_ms = _latency(page, "gpu", (gpus * 2)[:100])
+        ctx.close()
+
+        ctx = browser.new_context()
+        body = THROUGHPUT % {"zip": info["calc_zip"], "mix": json.dumps(mix)}
+        ctx.route(base + "throughput.html", lambda route: route.fulfill(body=body, content_type="text/html"))
+        page = ctx.new_page()
+        page.goto(base + "throughput.html")
+        page.wait_for_function("window.rate !== undefined", timeout=300_000)
+        pyodide_rate = page.evaluate("window.rate")
+        browser.close()
+    server.shutdown()
+
+    def ms(rows, key):
+        return median([r[key] for r in rows if r[key] is not None])
+
+    tti_cold, tti_warm = ms(cold, "tti_ms"), ms(warm, "tti_ms")
+    return {
+        "first_paint_numbers_ms": {"cold": ms(cold, "first_paint_numbers_ms"), "warm": ms(warm, "first_paint_numbers_ms")},
+        "time_to_interactive_ms": {"cold": tti_cold, "warm": tti_warm},
+        "bare_pyodide_boot_ms": {"cold": median(bare_cold), "warm": median(bare_warm)},
+        "tti_over_bare": {"cold": round(tti_cold / median(bare_cold), 3), "warm": round(tti_warm / median(bare_warm), 3)},
+        "input_latency_ms": {name: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)}
+                             for name, v in (("slider", slider_ms), ("format", format_ms), ("gpu", gpu_ms))},
+        "bytes_cold": loads[0],
+        "pyodide_estimates_per_s": round(pyodide_rate),
+        "runs": runs,
+    }
