@@ -50,6 +50,14 @@ Result of "estimate" (``ok`` true)::
 Failure::
 
     {"ok": false, "schema": 1, "error": {"code", "field", "message"}}
+
+``field`` is the request field at fault, dotted below ``config`` for config.json fields
+("config.text_config.hidden_size", "config.quantization_config.weight_block_size"), or null.
+Codes: bad_json, bad_request (not an object), unknown_field, bad_value (wrong type),
+out_of_range (a request value, a config size larger than any model the calculator handles, a
+config over 5 MB or over 10^14 parameters), unknown_<field> (model, quant, engine, ...),
+conflicting_fields, bad_config (config.json malformed or inconsistent), missing_field, and
+internal_error (a bug: the answer is still data, and tests/test_hostile.py hunts for these).
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ from __future__ import annotations
 import json
 
 from calc import catalog
-from calc.errors import CalcError
+from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
 from calc.model import describe, model_rows_summary
 from calc.request import DEFAULTS, Request, parse_request
@@ -92,6 +100,10 @@ def _run(req: Request) -> dict:
     return {"request": request, **result}
 
 
+def _failure(code: str, field: str | None, message: str) -> dict:
+    return {"ok": False, "schema": SCHEMA, "error": {"code": code, "field": field, "message": message}}
+
+
 def handle(request) -> dict:
     """A request dict -> a result dict; never raises (errors come back as ``ok: false``)."""
     try:
@@ -100,8 +112,9 @@ def handle(request) -> dict:
     except CalcError as exc:
         return {"ok": False, "schema": SCHEMA, "error": exc.as_dict()}
     except RecursionError:
-        return {"ok": False, "schema": SCHEMA, "error": {"code": "bad_config", "field": "config",
-                                                           "message": "config.json is nested too deeply"}}
+        return _failure("bad_config", "config", "config.json is nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - a bug; the page still gets an answer (tests/test_hostile.py hunts these)
+        return _failure("internal_error", None, f"the calculator failed on this request ({type(exc).__name__}); please report it")
     return {"ok": True, "schema": SCHEMA, "op": req.op, **body}
 
 
@@ -109,9 +122,13 @@ def handle_json(text: str) -> str:
     """JSON text in, JSON text out: the function the page calls through Pyodide."""
     try:
         request = json.loads(text)
-    except (TypeError, ValueError, RecursionError) as exc:
-        answer = {"ok": False, "schema": SCHEMA, "error": {"code": "bad_json", "field": None,
-                                                            "message": f"the request is not valid JSON: {str(exc)[:120]}"}}
+    except RecursionError:
+        answer = _failure("bad_json", None, "the request is not valid JSON: it is nested too deeply")
+    except (TypeError, ValueError) as exc:
+        answer = _failure("bad_json", None, f"the request is not valid JSON: {clean(str(exc), 120)}")
     else:
         answer = handle(request)
-    return json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # a bug (a NaN in a result); still an answer
+        return json.dumps(_failure("internal_error", None, "the calculator produced an invalid result; please report it"))

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from calc.errors import CalcError
+from calc.errors import CalcError, clean, show
 
 # Layer kinds.  FULL holds a KV cache for every token; SLIDING for the last `sliding_window`
 # tokens; CHUNKED for tokens of the current `attention_chunk` (Llama 4); LINEAR (gated delta net)
@@ -136,35 +136,72 @@ class Architecture:
 # ---------------------------------------------------------------------------------------------
 # Reading fields
 
+# Largest accepted value of each size, far above every released model's (the largest today:
+# 126 layers, hidden 16,384, 262,144-token vocabularies, 512 experts) but small enough that an
+# estimate stays a few milliseconds of arithmetic: layers and tensors are enumerated one by one,
+# so 10^13 layers would run for hours.  A larger value is an out_of_range error naming the field.
+MAX_LAYERS = 256
+_DIM = 1 << 18  # hidden sizes, MLP widths, latent ranks
+_MAXIMA = {
+    **dict.fromkeys(("num_hidden_layers", "n_layer", "num_layers", "num_nextn_predict_layers"), MAX_LAYERS),
+    **dict.fromkeys(("hidden_size", "n_embd", "d_model"), _DIM),
+    **dict.fromkeys(("intermediate_size", "intermediate_size_mlp", "ffn_hidden_size", "moe_intermediate_size",
+                     "shared_expert_intermediate_size"), 1 << 20),
+    **dict.fromkeys(("num_attention_heads", "n_head", "num_key_value_heads", "num_kv_heads", "head_dim",
+                     "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim",
+                     "linear_value_head_dim"), 1 << 14),
+    **dict.fromkeys(("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
+                     "mamba_d_state", "mamba_dt_rank"), 1 << 16),
+    **dict.fromkeys(("num_experts", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
+                     "experts_per_token", "moe_topk"), 1 << 14),
+    "vocab_size": 1 << 24,
+    "n_shared_experts": 1 << 10,
+    "mamba_expand": 1 << 6,
+    **dict.fromkeys(("mamba_d_conv", "linear_conv_kernel_dim"), 1 << 10),
+}
+_MAX_OTHER = 10**13  # context lengths, windows, layer periods and offsets: cheap at any size
+_MAX_TEXT = 200  # characters kept of a text field (names, dtypes, activations are shown, not parsed)
+
 
 class _Fields:
-    """Typed access to a config dict; errors name the config.json field."""
+    """Typed access to a config dict; errors name the config.json field (``config.`` + dotted path)."""
 
-    def __init__(self, cfg: dict, prefix: str):
+    def __init__(self, cfg: dict, prefix: str, inherited: frozenset = frozenset()):
         self.cfg = cfg
         self.prefix = prefix
+        self.inherited = inherited  # keys copied in from the outer config (text_config models)
+
+    def _path(self, key: str) -> str:
+        return key if key in self.inherited else self.prefix + key
 
     def _name(self, key: str) -> str:
-        return f"config.{self.prefix}{key}"
+        return "config." + self._path(key)
 
     def has(self, key: str) -> bool:
         return self.cfg.get(key) is not None
 
-    def int(self, *keys: str, default: int | None = None, minimum: int = 1) -> int:
+    def key(self, *keys: str) -> str:
+        """The first of `keys` the config sets (the one an error about the value should name)."""
+        return next((k for k in keys if self.cfg.get(k) is not None), keys[0])
+
+    def int(self, *keys: str, default: int | None = None, minimum: int = 1, maximum: int | None = None) -> int:
         for key in keys:
             value = self.cfg.get(key)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise CalcError("bad_config", self._name(key), f"{key} must be a whole number, got {value!r:.40}")
-            if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
-                raise CalcError("bad_config", self._name(key), f"{key} must be a whole number, got {value!r:.40}")
-            value = int(value)
-            if value < minimum or value > 10**13:
-                raise CalcError("bad_config", self._name(key), f"{key} must be between {minimum} and 10^13, got {value}")
-            return value
+            path = self._path(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    (isinstance(value, float) and not value.is_integer()):  # NaN and infinities are not integers
+                raise CalcError("bad_config", self._name(key), f"{path} must be a whole number, got {show(value)}")
+            top = maximum if maximum is not None else _MAXIMA.get(key, _MAX_OTHER)
+            if value < minimum:
+                raise CalcError("bad_config", self._name(key), f"{path} must be at least {minimum}, got {show(value)}")
+            if value > top:
+                raise CalcError("out_of_range", self._name(key),
+                                f"{path} must be at most {top:,} (larger than any model this calculator handles), got {show(value)}")
+            return int(value)
         if default is None:
-            raise CalcError("missing_field", self._name(keys[0]), f"config.json has no {keys[0]}")
+            raise CalcError("missing_field", self._name(keys[0]), f"config.json has no {self._path(keys[0])}")
         return default
 
     def bool(self, key: str, default: bool) -> bool:
@@ -172,7 +209,7 @@ class _Fields:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise CalcError("bad_config", self._name(key), f"{key} must be true or false, got {value!r:.40}")
+            raise CalcError("bad_config", self._name(key), f"{self._path(key)} must be true or false, got {show(value)}")
         return value
 
     def str(self, key: str, default: str = "") -> str:
@@ -180,38 +217,64 @@ class _Fields:
         if value is None:
             return default
         if not isinstance(value, str):
-            raise CalcError("bad_config", self._name(key), f"{key} must be text, got {value!r:.40}")
-        return value
+            raise CalcError("bad_config", self._name(key), f"{self._path(key)} must be text, got {show(value)}")
+        return clean(value, _MAX_TEXT)
 
     def list(self, key: str) -> list | None:
         value = self.cfg.get(key)
         if value is None:
             return None
         if not isinstance(value, list):
-            raise CalcError("bad_config", self._name(key), f"{key} must be a list")
+            raise CalcError("bad_config", self._name(key), f"{self._path(key)} must be a list, got {show(value)}")
+        return value
+
+    def int_list(self, key: str) -> list | None:
+        """A list of whole numbers (layer indices, 0/1 flags)."""
+        value = self.list(key)
+        if value is not None and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise CalcError("bad_config", self._name(key), f"{self._path(key)} must be a list of whole numbers")
         return value
 
 
+MAX_CONFIG_CHARS = 5_000_000  # a pasted config.json; the largest released ones are under 100 kB
+
+
+def config_from_text(text: str) -> dict:
+    """The dict of a config.json's text (never a path: requests cannot make the core open files)."""
+    if len(text) > MAX_CONFIG_CHARS:
+        raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
+    text = text.strip().lstrip("\ufeff")  # a byte-order mark from a Windows editor
+    if not text.startswith("{"):
+        raise CalcError("bad_config", "config", f"config must be the text of a config.json (a JSON object), got {show(text)}")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise CalcError("bad_config", "config", "config.json is nested too deeply") from None
+    except ValueError as exc:
+        why = str(exc)
+        if "integer string conversion" in why:  # int() refuses more than sys.get_int_max_str_digits() digits
+            why = "it holds a number with thousands of digits"
+        raise CalcError("bad_config", "config", f"config.json is not valid JSON: {clean(why, 120)}") from None
+    if not isinstance(value, dict):
+        raise CalcError("bad_config", "config", "config.json must be a JSON object")
+    return value
+
+
 def load_config(config) -> dict:
-    """Accept a dict, JSON text, or a path to a config.json file; return the dict."""
+    """Accept a dict, JSON text, or a path to a config.json file (Python callers); return the dict."""
     if isinstance(config, dict):
         return config
     if isinstance(config, str):
         text = config.strip()
-        if not text.startswith("{"):
+        if not text.startswith(("{", "\ufeff")):
             try:
                 with open(text, encoding="utf-8") as fh:
-                    text = fh.read()
-            except OSError as exc:
-                raise CalcError("bad_config", "config", f"cannot read config file {config!r:.80}: {exc.strerror}") from None
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise CalcError("bad_config", "config", f"config.json is not valid JSON: {str(exc)[:120]}") from None
-        if not isinstance(value, dict):
-            raise CalcError("bad_config", "config", "config.json must be a JSON object")
-        return value
-    raise CalcError("bad_config", "config", "config must be a JSON object or its text")
+                    text = fh.read(MAX_CONFIG_CHARS + 1)
+            except (OSError, ValueError) as exc:  # ValueError: a NUL or a lone surrogate in the name, bad UTF-8
+                raise CalcError("bad_config", "config", f"cannot read config file {show(config, 80)}: "
+                                f"{clean(getattr(exc, 'strerror', None) or str(exc), 120)}") from None
+        return config_from_text(text)
+    raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,10 +289,11 @@ def _layer_kinds(f: _Fields, model_type: str, layers: int) -> tuple:
             raise CalcError("bad_config", f._name("layer_types"), f"layer_types has {len(types)} entries for {layers} layers")
         table = {"full_attention": FULL, "sliding_attention": SLIDING, "linear_attention": LINEAR,
                  "chunked_attention": CHUNKED, "mamba": MAMBA, "attention": FULL}
-        try:
-            return tuple(table[t] for t in types)
-        except (KeyError, TypeError):
-            raise CalcError("bad_config", f._name("layer_types"), "layer_types holds an unknown layer type") from None
+        for i, t in enumerate(types):
+            if not isinstance(t, str) or t not in table:
+                raise CalcError("bad_config", f._name("layer_types"),
+                                f"{f._path('layer_types')}[{i}] is {show(t)}, not one of {', '.join(table)}")
+        return tuple(table[t] for t in types)
     if model_type == "qwen3_next":  # configuration_qwen3_next.py: full attention every 4th layer
         every = f.int("full_attention_interval", default=4)
         return tuple(FULL if (i + 1) % every == 0 else LINEAR for i in range(layers))
@@ -242,7 +306,7 @@ def _layer_kinds(f: _Fields, model_type: str, layers: int) -> tuple:
         every = f.int("sliding_window_pattern", default=6)
         return tuple(FULL if (i + 1) % every == 0 else SLIDING for i in range(layers))
     if model_type in ("llama4", "llama4_text") and f.has("attention_chunk_size"):
-        nope = f.list("no_rope_layers")  # 1 = RoPE (chunked) layer, 0 = global NoPE layer
+        nope = f.int_list("no_rope_layers")  # 1 = RoPE (chunked) layer, 0 = global NoPE layer
         if nope is not None and len(nope) == layers:
             return tuple(CHUNKED if n else FULL for n in nope)
         every = f.int("no_rope_layer_interval", default=4)  # configuration_llama4.py default
@@ -266,7 +330,7 @@ def _moe_layers(f: _Fields, model_type: str, layers: int, experts: int) -> tuple
     if model_type in ("llama4", "llama4_text"):
         step = f.int("interleave_moe_layer_step", default=1)
         return tuple((i + 1) % step == 0 for i in range(layers))
-    dense_only = set(f.list("mlp_only_layers") or [])
+    dense_only = set(f.int_list("mlp_only_layers") or [])
     step = f.int("decoder_sparse_step", default=1)
     return tuple(i not in dense_only and (i + 1) % step == 0 for i in range(layers))
 
@@ -275,33 +339,43 @@ def _moe_layers(f: _Fields, model_type: str, layers: int, experts: int) -> tuple
 # Families
 
 
-def _text_config(cfg: dict) -> tuple[dict, str, bool]:
-    """Multimodal repos (Gemma 3, Llama 4) keep the language model under text_config."""
+def _text_config(cfg: dict) -> tuple[dict, str, frozenset, bool]:
+    """Multimodal repos (Gemma 3, Llama 4) keep the language model under text_config.
+
+    Returns (the language model's config, the prefix naming its fields, the keys taken from the
+    outer config, multimodal)."""
     inner = cfg.get("text_config")
     if isinstance(inner, dict) and ("hidden_size" in inner or "num_hidden_layers" in inner):
         merged = dict(inner)
+        inherited = set()
         for key in ("tie_word_embeddings", "torch_dtype", "quantization_config"):
             if key not in merged and key in cfg:
                 merged[key] = cfg[key]
-        return merged, "text_config.", True
-    return cfg, "", False
+                inherited.add(key)
+        return merged, "text_config.", frozenset(inherited), True
+    return cfg, "", frozenset(), False
 
 
 def _model_type(cfg: dict, f: _Fields) -> str:
     model_type = f.str("model_type")
     if not model_type:
         archs = f.list("architectures") or []
-        model_type = str(archs[0]).removesuffix("ForCausalLM").lower() if archs else "llama"
+        if archs and not isinstance(archs[0], str):
+            raise CalcError("bad_config", f._name("architectures"), f"{f._path('architectures')} must be a list of class names")
+        model_type = clean(archs[0], _MAX_TEXT).removesuffix("ForCausalLM").lower() if archs else "llama"
     return model_type.lower()
 
 
 def _experts(f: _Fields) -> tuple[int, int]:
     experts = f.int("num_experts", "num_local_experts", "n_routed_experts", default=0, minimum=0)
-    active = f.int("num_experts_per_tok", "experts_per_token", "moe_topk", default=0, minimum=0) if experts else 0
+    active_keys = ("num_experts_per_tok", "experts_per_token", "moe_topk")
+    active = f.int(*active_keys, default=0, minimum=0) if experts else 0
     if experts and not active:
-        raise CalcError("missing_field", f._name("num_experts_per_tok"), "a mixture-of-experts config needs num_experts_per_tok")
+        raise CalcError("missing_field" if not f.has(f.key(*active_keys)) else "bad_config", f._name(f.key(*active_keys)),
+                        f"a mixture-of-experts config needs {f._path(f.key(*active_keys))} of at least 1")
     if active > experts:
-        raise CalcError("bad_config", f._name("num_experts_per_tok"), "num_experts_per_tok is larger than the number of experts")
+        raise CalcError("bad_config", f._name(f.key(*active_keys)),
+                        f"{f._path(f.key(*active_keys))} ({active}) is larger than the number of experts ({experts})")
     return experts, active
 
 
@@ -346,7 +420,8 @@ def _position(f: _Fields, model_type: str) -> tuple[str, str]:
     scaling = f.cfg.get("rope_scaling")
     kind = ""
     if isinstance(scaling, dict):
-        kind = str(scaling.get("rope_type") or scaling.get("type") or "")
+        rs = _Fields(scaling, f._path("rope_scaling") + ".")
+        kind = rs.str("rope_type") or rs.str("type")
     if model_type == "falcon" and f.bool("alibi", False):
         return "alibi", ""
     if model_type in ("llama4", "llama4_text"):
@@ -358,10 +433,13 @@ def _quant(f: _Fields) -> tuple[str, int]:
     q = f.cfg.get("quantization_config")
     if not isinstance(q, dict):
         return "", 0
-    method = str(q.get("quant_method") or "").lower()
-    block = q.get("weight_block_size")
-    size = int(block[0]) if isinstance(block, list) and block and isinstance(block[0], int) else 0
-    return method, size
+    inner = _Fields(q, f._path("quantization_config") + ".")
+    method = inner.str("quant_method").lower()
+    block = inner.int_list("weight_block_size")
+    if block and not 1 <= block[0] <= 1 << 16:
+        raise CalcError("bad_config", inner._name("weight_block_size"),
+                        f"{inner._path('weight_block_size')} must hold sizes between 1 and 65,536, got {show(block[0])}")
+    return method, block[0] if block else 0
 
 
 def _norms(model_type: str, f: _Fields) -> tuple[int, str, bool]:
@@ -381,8 +459,8 @@ def _norms(model_type: str, f: _Fields) -> tuple[int, str, bool]:
 def parse_config(config) -> Architecture:
     """Normalise a Hugging Face config.json (dict, text or path) into an Architecture."""
     raw = load_config(config)
-    cfg, prefix, multimodal = _text_config(raw)
-    f = _Fields(cfg, prefix)
+    cfg, prefix, inherited, multimodal = _text_config(raw)
+    f = _Fields(cfg, prefix, inherited)
     model_type = _model_type(cfg, f)
 
     hidden = f.int("hidden_size", "n_embd", "d_model")
@@ -395,7 +473,9 @@ def parse_config(config) -> Architecture:
     else:
         kv_heads = f.int("num_key_value_heads", "num_kv_heads", default=heads)
     if kv_heads > heads or heads % kv_heads:
-        raise CalcError("bad_config", f._name("num_key_value_heads"), "num_attention_heads must be a multiple of num_key_value_heads")
+        kv_key, heads_key = f.key("num_key_value_heads", "num_kv_heads"), f._path(f.key("num_attention_heads", "n_head"))
+        raise CalcError("bad_config", f._name(kv_key),
+                        f"{heads_key} ({heads}) must be a multiple of {f._path(kv_key)} ({kv_heads})")
     head_dim = f.int("head_dim", default=hidden // heads if hidden >= heads else 0)
     vocab = f.int("vocab_size")
     experts, active = _experts(f)

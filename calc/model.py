@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 from calc import catalog
-from calc.architecture import CHUNKED, FULL, LINEAR, MAMBA, SLIDING, Architecture, load_config, parse_config
-from calc.errors import CalcError
+from calc.architecture import (CHUNKED, FULL, LINEAR, MAMBA, MAX_CONFIG_CHARS, SLIDING, Architecture, config_from_text,
+                               parse_config)
+from calc.errors import CalcError, clean, show
 from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
 
-MAX_CONFIG_CHARS = 5_000_000
+# A custom model may have at most this many parameters: 50 times the largest released (Kimi K2, 1T)
+# and small enough that every byte count of an estimate stays an exact integer in JavaScript
+# (below 2^53) for any weight format.
+MAX_PARAMS = 10**14
+
+# How deep a config given as a dict may nest (released configs nest three levels).
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -40,28 +48,74 @@ def catalog_model(model_id: str) -> Model:
                  row.official, row.sources, False, row.id)
 
 
-@lru_cache(maxsize=32)
-def _custom_from_text(text: str) -> Model:
-    cfg = load_config(text)
+_CUSTOM: OrderedDict = OrderedDict()  # key -> Model, the last few custom configs (a page edits one at a time)
+_CUSTOM_SIZE = 32
+
+
+def _build_custom(cfg: dict, key: str) -> Model:
     arch = parse_config(cfg)
     tensors = enumerate_tensors(arch)
-    name = str(cfg.get("_name_or_path") or cfg.get("model_type") or "custom")[:80]
-    key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-    return Model("custom", "", name, "custom", arch, tensors, count_params(arch, tensors), {}, (), True, key)
+    params = count_params(arch, tensors)
+    if params.total > MAX_PARAMS:
+        raise CalcError("out_of_range", "config", f"config.json describes a model of {params.total:.3g} parameters; "
+                        f"this calculator handles up to {MAX_PARAMS:.0e}")
+    name = cfg.get("_name_or_path") or cfg.get("model_type")
+    name = clean(name, 80) if isinstance(name, str) and name else "custom"
+    return Model("custom", "", name, "custom", arch, tensors, params, {}, (), True, key)
+
+
+def _json_problem(config: dict) -> CalcError:
+    """Why json.dumps refused a config dict, naming the field: a value that is not JSON, a key that
+    is not text, an integer too long to write, or (failing those) nesting too deep to write."""
+    stack = [(config, "config", 0)]
+    deep = None
+    while stack:
+        value, path, depth = stack.pop()
+        child = (lambda part: f"{path}{part}") if depth < 4 else (lambda part: path)  # fields name 4 levels at most
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    return CalcError("bad_config", path, f"{path} has a key that is not text: {show(k)}")
+                stack.append((v, child("." + clean(k, 60)), depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, child(f"[{i}]"), depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            try:
+                str(value)
+            except ValueError:  # more digits than sys.get_int_max_str_digits()
+                return CalcError("bad_config", path, f"{path} is {show(value)}, too long to be a size")
+        elif not (value is None or isinstance(value, (str, float, bool))):
+            return CalcError("bad_config", path, f"{path} must be a JSON value, got {show(value)}")
+        if depth > MAX_DEPTH and deep is None:
+            deep = CalcError("bad_config", path, f"{path} is nested too deeply")
+    return deep or CalcError("bad_config", "config", "config must contain only JSON values")
 
 
 def custom_model(config) -> Model:
-    """A pasted config.json (dict or text)."""
+    """A pasted config.json (dict or text); the last few are kept, by a hash of their text."""
     if isinstance(config, str):
         if len(config) > MAX_CONFIG_CHARS:
-            raise CalcError("bad_config", "config", "config.json is larger than 5 MB")
+            raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
         text = config
-    else:
-        try:
-            text = json.dumps(config, sort_keys=True, allow_nan=False)
+    elif isinstance(config, dict):
+        try:  # NaN and infinities pass here and are refused, by name, where a field must be a number
+            text = json.dumps(config, sort_keys=True)
         except (TypeError, ValueError, RecursionError):
-            raise CalcError("bad_config", "config", "config must contain only JSON values") from None
-    return _custom_from_text(text)
+            raise _json_problem(config) from None
+        if len(text) > MAX_CONFIG_CHARS:
+            raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
+    else:
+        raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
+    key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    model = _CUSTOM.get(key)
+    if model is None:
+        model = _build_custom(config_from_text(text) if isinstance(config, str) else config, key)
+        _CUSTOM[key] = model
+        if len(_CUSTOM) > _CUSTOM_SIZE:
+            _CUSTOM.popitem(last=False)
+    else:
+        _CUSTOM.move_to_end(key)
+    return model
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 
 from calc import catalog
-from calc.errors import CalcError
+from calc.errors import CalcError, clean, show
 
 MAX_CONTEXT = 1 << 25  # 32M tokens: above every model's window (Llama 4 Scout: 10M)
 MAX_BATCH = 4096
@@ -65,16 +66,25 @@ class Request:
         return out
 
 
+# URL parameters arrive as text: a whole number or a decimal written in ASCII digits ("²".isdigit()
+# is true but int() refuses it; int() of 5000 digits raises too, so long ones are out of range unread).
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?")
+
+
 def _int(raw: dict, key: str, lo: int, hi: int) -> int | None:
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        digits = value.strip()
+        if len(digits) > 30:
+            raise CalcError("out_of_range", key, f"{key} must be between {lo:,} and {hi:,}, got {show(value)}")
+        value = int(digits)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
-        raise CalcError("bad_value", key, f"{key} must be a whole number")
+        raise CalcError("bad_value", key, f"{key} must be a whole number, got {show(value)}")
     if not lo <= value <= hi:
-        raise CalcError("out_of_range", key, f"{key} must be between {lo:,} and {hi:,}")
+        raise CalcError("out_of_range", key, f"{key} must be between {lo:,} and {hi:,}, got {show(value)}")
     return int(value)
 
 
@@ -82,10 +92,12 @@ def _float(raw: dict, key: str, lo: float, hi: float) -> float | None:
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CalcError("bad_value", key, f"{key} must be a number")
-    if not lo <= value <= hi:
-        raise CalcError("out_of_range", key, f"{key} must be between {lo:g} and {hi:g}")
+    if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+        value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise CalcError("bad_value", key, f"{key} must be a number, got {show(value)}")
+    if not lo <= value <= hi:  # compared before float(): float() of a huge int overflows
+        raise CalcError("out_of_range", key, f"{key} must be between {lo:g} and {hi:g}, got {show(value)}")
     return float(value)
 
 
@@ -93,17 +105,17 @@ def _bool(raw: dict, key: str) -> bool | None:
     value = raw.get(key)
     if value is None or isinstance(value, bool):
         return value
-    raise CalcError("bad_value", key, f"{key} must be true or false")
+    raise CalcError("bad_value", key, f"{key} must be true or false, got {show(value)}")
 
 
 def _choice(raw: dict, key: str, table: dict, aliases: dict | None = None) -> str:
     value = raw.get(key, DEFAULTS.get(key))
     if not isinstance(value, str):
-        raise CalcError("bad_value", key, f"{key} must be text")
+        raise CalcError("bad_value", key, f"{key} must be text, got {show(value)}")
     norm = value.strip().lower()
     norm = (aliases or {}).get(norm, norm)
     if norm not in table:
-        raise CalcError(f"unknown_{key}", key, f"unknown {key} {value[:60]!r}")
+        raise CalcError(f"unknown_{key}", key, f"unknown {key} {show(value, 60)}")
     return table[norm].id if hasattr(table[norm], "id") else norm
 
 
@@ -113,11 +125,12 @@ def parse_request(raw) -> Request:
         raise CalcError("bad_request", None, "the request must be a JSON object")
     unknown = [k for k in raw if k not in FIELDS]
     if unknown:
-        raise CalcError("unknown_field", str(unknown[0])[:60], f"unknown request field {str(unknown[0])[:60]!r}")
+        name = clean(unknown[0], 60) if isinstance(unknown[0], str) else show(unknown[0])
+        raise CalcError("unknown_field", name, f"unknown request field {show(unknown[0], 60)}")
     op = _choice(raw, "op", {"estimate": 0, "catalog": 0, "model": 0})
     config = raw.get("config")
     if config is not None and not isinstance(config, (dict, str)):
-        raise CalcError("bad_config", "config", "config must be a JSON object or its text")
+        raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
     model = DEFAULTS["model"]
     if config is None:
         model = _choice(raw, "model", catalog.models())
