@@ -448,6 +448,8 @@ def _norms(model_type: str, f: _Fields) -> tuple[int, str, bool]:
         return 4, "rmsnorm", False  # input, post_attention, pre_feedforward, post_feedforward
     if model_type == "olmo2":
         return 2, "rmsnorm", False  # post_attention, post_feedforward
+    if model_type == "glm4":  # modeling_glm4.py: input, post_self_attn, post_attention, post_mlp
+        return 4, "rmsnorm", False
     if model_type == "cohere":
         return 1, "layernorm", False  # one input_layernorm; parallel attention and MLP
     if model_type == "falcon":
@@ -526,7 +528,7 @@ def parse_config(config) -> Architecture:
         moe_intermediate=moe_inter, shared_intermediate=shared,
         shared_expert_gate=model_type in ("qwen2_moe", "qwen3_next") and shared > 0,
         qkv_bias=attn_bias or f.bool("qkv_bias", model_type == "qwen2") or (model_type == "falcon" and f.bool("bias", False)),
-        o_bias=attn_bias and model_type not in ("glm4_moe",), mlp_bias=f.bool("mlp_bias", False) or (model_type == "falcon" and f.bool("bias", False)),
+        o_bias=attn_bias and model_type not in ("glm4_moe", "glm4"), mlp_bias=f.bool("mlp_bias", False) or (model_type == "falcon" and f.bool("bias", False)),
         expert_bias=model_type == "gpt_oss", qk_norm=qk_norm, norms_per_layer=norms, norm_has_bias=norm_bias,
         q_gate=model_type == "qwen3_next", attn_sinks=model_type == "gpt_oss",
         fused_qkv=model_type in ("phi3", "falcon"),
