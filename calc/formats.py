@@ -76,8 +76,10 @@ def _rule_key(name: str, tied: bool) -> str:
     return ""
 
 
-def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...]) -> list[str]:
-    """The GGUF storage type of each tensor, in order."""
+def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_down_rules: bool = True) -> list[str]:
+    """The GGUF storage type of each tensor, in order.  moe_down_rules=False replays llama-quantize
+    before PR #4872 (2024-01-11, "Restore intended k-quants quantization mixes for MoE models"), whose
+    ffn_down rules never matched MoE expert tensors: they kept the file type's base type."""
     ctx = _RuleContext(a.heads // a.kv_heads, a.experts, a.layers == 80 and a.model_type in ("llama", "qwen2", "mistral"))
     dtypes = catalog.dtypes()
     seen: dict[str, int] = {}
@@ -100,7 +102,8 @@ def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...]) -> li
         if key == "ffn_down" and a.experts > 1:
             i = t.layer  # llama-quant.cpp layer_info(): MoE tensors take the layer from their name
         dtype = fmt.base
-        for rule in fmt.rules.get(key, ()):
+        skip = key == "ffn_down" and t.expert and not moe_down_rules
+        for rule in () if skip else fmt.rules.get(key, ()):
             cond, target = rule.split("=", 1)
             if _holds(cond, i, n, ctx):
                 dtype = target
@@ -133,11 +136,12 @@ def bpw_dtype(bits: float) -> Dtype:
     return Dtype(id=f"bpw{bits:g}", block_elems=64, block_bytes=round(bits * 8), source="chosen bits per weight")
 
 
-def tensor_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], bpw: float | None = None) -> list[Dtype]:
-    """The storage type of every tensor under a format."""
+def tensor_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], bpw: float | None = None,
+                 moe_down_rules: bool = True) -> list[Dtype]:
+    """The storage type of every tensor under a format (moe_down_rules: see _gguf_types)."""
     known = catalog.dtypes()
     if fmt.is_gguf:
-        return [known[d] for d in _gguf_types(a, fmt, tensors)]
+        return [known[d] for d in _gguf_types(a, fmt, tensors, moe_down_rules)]
     kinds = _kind_map(a, fmt)
     out = []
     for t in tensors:
@@ -164,10 +168,11 @@ class WeightBytes:
     total: int
 
 
-def weight_bytes(a: Architecture, tensors: tuple[Tensor, ...], format_id: str, bpw: float | None) -> WeightBytes:
+def weight_bytes(a: Architecture, tensors: tuple[Tensor, ...], format_id: str, bpw: float | None,
+                 moe_down_rules: bool = True) -> WeightBytes:
     """Bytes of every tensor under a format, grouped by layer: sum of Dtype.tensor_bytes."""
     fmt = catalog.formats()[format_id]
-    types = tensor_types(a, fmt, tensors, bpw)
+    types = tensor_types(a, fmt, tensors, bpw, moe_down_rules)
     per_layer = [0] * a.layers
     experts = [0] * a.layers
     embed = head = final_norm = 0
