@@ -1,0 +1,97 @@
+"""Accuracy against real runtime measurements: our error and two naive baselines', per component.
+
+    python -m bench.accuracy               # the summary table (Markdown)
+    python -m bench.accuracy --markdown    # the summary, every comparison and every excluded record
+    python -m bench.accuracy --json        # everything as JSON
+
+The records are calc/data/validation.json (llama.cpp / ik_llama.cpp load logs, vLLM memory-profiler
+lines, published GGUF sizes, each quoting its source); calc/validation.py turns each into a core
+request and compares.  Errors are (ours - measured) / measured.  Baselines, on the same records:
+    (a) total = parameters x nominal bytes per parameter x 1.2          (the "20% overhead" rule)
+    (b) weights = parameters x tabulated bits per weight / 8; KV = 2 x layers x KV heads x
+        (hidden / heads) x tokens x element bytes, every layer full attention
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from calc import validation  # noqa: E402
+
+LABELS = {"weights": "weights on the GPU(s)", "weights_file": "weights, whole GGUF", "kv_cache": "KV cache",
+          "compute": "compute / activations", "total": "total (weights + KV + compute)",
+          "kv_pool": "KV memory left (vLLM)", "kv_tokens": "KV capacity in tokens (vLLM)"}
+BASELINE = {"total": "(a)", "weights": "(b)", "weights_file": "(b)", "kv_cache": "(b)"}
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def summary_markdown(table: list[dict], summary: dict) -> str:
+    """The per-engine, per-component table."""
+    lines = [f"{summary['usable']} usable records of {summary['records']} ({summary['excluded']} excluded, with reasons), "
+             f"{summary['comparisons']} comparisons, {len(summary['families'])} model families, engines: "
+             f"{', '.join(summary['engines'])}.", "",
+             "| engine | component | n | ours median | ours max | tolerance | naive | naive median | naive max |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for t in table:
+        base = BASELINE.get(t["component"], "") if t["baseline_n"] else ""
+        lines.append(f"| {t['engine']} | {LABELS[t['component']]} | {t['n']} | {_pct(t['ours']['median'])} | "
+                     f"{_pct(t['ours']['max'])} | {_pct(t['tolerance'])} | {base or '-'} | "
+                     f"{_pct(t['baseline']['median']) if base else '-'} | {_pct(t['baseline']['max']) if base else '-'} |")
+    return "\n".join(lines)
+
+
+def rows_markdown(rows: list[dict]) -> str:
+    """Every comparison: measured, ours, naive, signed errors."""
+    lines = ["| record | engine | component | measured | ours | error | naive error |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        unit, fmt = (1, "{:,.0f}") if r["component"] == "kv_tokens" else (2**20, "{:,.1f} MiB")
+        naive = f"{100 * r['baseline_error']:+.2f}%" if "baseline_error" in r else "-"
+        lines.append(f"| {r['record']} | {r['engine']} | {r['component']} | {fmt.format(r['measured'] / unit)} | "
+                     f"{fmt.format(r['ours'] / unit)} | {100 * r['error']:+.2f}% | {naive} |")
+    return "\n".join(lines)
+
+
+def excluded_markdown() -> str:
+    """Records and comparisons left out, each with its reason."""
+    lines = ["| record | left out | reason |", "| --- | --- | --- |"]
+    for rec in validation.records():
+        m = rec["mapping"]
+        if m.get("excluded"):
+            lines.append(f"| {rec['id']} | whole record | {m['excluded']} |")
+            continue
+        for comp, why in m.get("exclude", {}).items():
+            lines.append(f"| {rec['id']} | {comp} | {why} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", action="store_true", help="print everything as JSON")
+    p.add_argument("--markdown", action="store_true", help="also list every comparison and every exclusion")
+    args = p.parse_args(argv)
+    rows = validation.rows()
+    table = validation.table(rows)
+    summary = validation.summary()
+    if args.json:
+        excluded = [{"record": r["id"], "excluded": r["mapping"].get("excluded"), "exclude": r["mapping"].get("exclude", {})}
+                    for r in validation.records() if r["mapping"].get("excluded") or r["mapping"].get("exclude")]
+        print(json.dumps({"summary": summary, "table": table, "rows": rows, "excluded": excluded}, indent=1))
+        return 0
+    print(summary_markdown(table, summary))
+    if args.markdown:
+        print("\n## Every comparison\n")
+        print(rows_markdown(rows))
+        print("\n## Left out\n")
+        print(excluded_markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,443 @@
+"""Validation records -> core requests, predictions and relative errors (the accuracy table).
+
+calc/data/validation.json holds runtime memory measurements quoted from public sources: llama.cpp
+and ik_llama.cpp load logs, vLLM memory-profiler lines and published GGUF file sizes.  Each record
+keeps what its source says (``settings``, ``measured``, ``quote``, ``source``) apart from how we read
+it (``mapping``):
+
+    model          catalog id the record is estimated with; ``model_note`` says why it is the same
+                   architecture when the record's repo is another one (an Instruct variant ...)
+    quant          weight format id (``python -m calc quants``)
+    gpu            catalog GPU id (vLLM's defaults and capacity depend on it)
+    assumed        {settings key: {"value", "why"}}: inputs the source leaves unstated
+    engine_profile {field: value} engine rules of the record's engine version where they differ
+                   from calc/data/engines.toml, and "why" with the source of each
+    exclude        {component: reason}: comparisons left out (an input inferred from that very
+                   number, a feature the core does not model ...)
+    excluded       reason: the whole record is kept for reference but not compared
+
+Components compared (bytes unless noted):
+    weights       llama.cpp: model buffers on the GPUs; vLLM: "model weights take" of one rank
+    weights_file  every tensor of the GGUF: "model size = X GiB" or the published file size
+    kv_cache      llama.cpp: KV buffers; vLLM: the measured token capacity x our bytes per token
+                  of one rank against "Available KV cache memory" (tests bytes per token exactly)
+    compute       llama.cpp: compute buffers on the devices; vLLM: the profiler's activation peak
+                  (V0 "peak_torch_memory" less the weights where only that is printed)
+    total         llama.cpp: weights + kv_cache + compute on the GPUs
+    kv_pool       vLLM: memory left for the KV cache (capacity - weights - activations - non-torch
+                  memory and, where the version reserves them, CUDA graphs)
+    kv_tokens     vLLM: "GPU KV cache size" in tokens (# GPU blocks x block size on V0)
+
+Everything here is standard library; the page build and tests/test_validation.py reuse it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+from functools import lru_cache
+from importlib import resources
+
+from calc import catalog
+from calc.estimate import _make_plan, _vllm_capacity, kv_type_id, resolve_model, settings_for
+from calc.formats import weight_bytes
+from calc.memory import activations
+from calc.memory.plan import Plan, split_shape
+from calc.request import parse_request
+
+MIB, GIB, GB = 2**20, 2**30, 10**9
+
+COMPONENTS = ("weights", "weights_file", "kv_cache", "compute", "total", "kv_pool", "kv_tokens")
+ENGINES = ("llama.cpp", "ik_llama.cpp", "vllm", "gguf file")
+
+# The error each comparison may show, per (engine, component): what the table claims and the tests
+# hold.  A measurement printed to a few digits also gets half a unit of its last digit on top.
+TOLERANCE = {
+    ("llama.cpp", "weights"): 0.03, ("llama.cpp", "weights_file"): 0.03, ("llama.cpp", "kv_cache"): 0.005,
+    ("llama.cpp", "compute"): 0.10, ("llama.cpp", "total"): 0.01,
+    ("ik_llama.cpp", "weights"): 0.03, ("ik_llama.cpp", "weights_file"): 0.03, ("ik_llama.cpp", "kv_cache"): 0.005,
+    ("ik_llama.cpp", "compute"): 0.20, ("ik_llama.cpp", "total"): 0.01,
+    ("gguf file", "weights_file"): 0.03,
+    ("vllm", "weights"): 0.02, ("vllm", "kv_cache"): 0.005, ("vllm", "compute"): 0.30,
+    ("vllm", "kv_pool"): 0.035, ("vllm", "kv_tokens"): 0.035,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@lru_cache(maxsize=None)
+def _data() -> dict:
+    return json.loads(resources.files("calc").joinpath("data", "validation.json").read_bytes())
+
+
+def records() -> list[dict]:
+    """Every record of calc/data/validation.json, in file order."""
+    return _data()["records"]
+
+
+def usable(rec: dict) -> bool:
+    """Whether the record is compared at all (not marked excluded)."""
+    return not rec.get("mapping", {}).get("excluded")
+
+
+def report_engine(rec: dict) -> str:
+    """The engine a record is reported under: the log's engine, or "gguf file" for file sizes."""
+    return "gguf file" if rec["engine"] == "file" else rec["engine"]
+
+
+def settings(rec: dict) -> dict:
+    """The record's settings with the mapping's assumed values filled in where the source is silent."""
+    out = dict(rec.get("settings", {}))
+    for key, value in rec.get("mapping", {}).get("assumed", {}).items():
+        out.setdefault(key, value["value"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Record -> core request
+
+
+def _llamacpp_request(s: dict) -> dict:
+    """llama.cpp knobs: -c counts the tokens of every sequence (-np), so context = n_ctx / n_seq."""
+    seqs = int(s.get("sequences", 1))
+    out = {"engine": "llama.cpp", "batch": seqs}
+    if "context" in s:
+        out["context"] = -(-int(s["context"]) // seqs)
+    if "ubatch" in s:
+        out["ubatch"] = min(int(s["ubatch"]), int(s.get("batch", s["ubatch"])))
+    if "flash_attention" in s:
+        out["flash_attention"] = bool(s["flash_attention"])
+    if "kv_type_k" in s:
+        out["kv_cache"] = s["kv_type_k"]
+    out["gpus"] = max(1, int(s.get("gpus", 1)))
+    return out
+
+
+def _vllm_request(s: dict) -> dict:
+    """vLLM knobs: max_model_len, tensor x pipeline parallel ranks, utilization, batch limits."""
+    out = {"engine": "vllm", "kv_cache": "auto"}
+    if "max_model_len" in s:
+        out["context"] = int(s["max_model_len"])
+    out["gpus"] = int(s.get("tensor_parallel_size", 1)) * int(s.get("pipeline_parallel_size", 1))
+    for key in ("gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs"):
+        if key in s:
+            out[key] = s[key]
+    return out
+
+
+def request_for(rec: dict) -> dict:
+    """The calc.api request that reproduces the record's setup."""
+    m, s = rec["mapping"], settings(rec)
+    base = _vllm_request(s) if rec["engine"] == "vllm" else _llamacpp_request(s)
+    return {"model": m["model"], "quant": m["quant"], "curve": False, "recommend": False, "gpu": m.get("gpu"), **base}
+
+
+# ---------------------------------------------------------------------------------------------
+# Predictions
+
+
+class _VersionPlan(Plan):
+    """A plan whose activations follow the record's engine version where it differs from the
+    current engine the core models (engine_profile):
+
+        output_rows "sequences"  llama.cpp logits reserved for one row per sequence (llama-server
+                                 since PR #23861) instead of every ubatch token
+        sampler_bytes N          vLLM profiler's dummy sampler holding N bytes per logit (V0
+                                 samples with top-k and top-p, a sort of every row)
+    """
+
+    profile: dict = {}
+
+    def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
+        a, st, p = self.arch, self.settings, self.profile
+        if self.engine.id == "llama.cpp":
+            rows = batch if p.get("output_rows") == "sequences" else None
+            cells = self.cells(context, batch, 0)
+            return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp,
+                                                      self.mlp_width, output_rows=rows)
+        if self.engine.id == "vllm" and "sampler_bytes" in p:
+            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0,
+                                                     tp, self.mlp_width, sampler_bytes=p["sampler_bytes"])
+        return super()._activations(context, batch, tp, last)
+
+
+def _engine(engine_id: str, profile: dict) -> catalog.Engine:
+    """The catalog engine with the record's engine-version fields replaced."""
+    fields = {k: v for k, v in profile.items() if k in catalog.Engine.__dataclass_fields__}
+    return dataclasses.replace(catalog.engines()[engine_id], **fields)
+
+
+def _plan(rec: dict, req) -> Plan:
+    """The core's memory plan for the record (uncached: the engine profile may differ from the catalog's)."""
+    profile = rec["mapping"].get("engine_profile", {})
+    model = resolve_model(req)
+    engine = _engine(req.engine, profile)
+    gpu = catalog.gpus()[req.gpu] if req.gpu else None
+    st = settings_for(req, engine, gpu)
+    plan = _make_plan(model, req.quant, req.bpw, kv_type_id(req, model, engine), engine, st)
+    if {"output_rows", "sampler_bytes"} & set(profile):
+        plan = _VersionPlan(plan.arch, plan.weights, plan.layer_kv, plan.engine, catalog.formats()[req.quant], st)
+        plan.profile = profile
+    return plan
+
+
+def _capacity(rec: dict, req, plan: Plan) -> int | None:
+    """Bytes vLLM may fill on one GPU: the total it printed x utilization, else the catalog GPU's."""
+    s = settings(rec)
+    util = plan.settings.gpu_memory_utilization
+    if "gpu_total_gib" in s:
+        return int(s["gpu_total_gib"] * GIB * util)
+    return int(catalog.gpus()[req.gpu].usable_bytes * util) if req.gpu else None
+
+
+def _vllm_tokens_measured(meas: dict, block: int) -> int | None:
+    if "vllm_kv_tokens" in meas:
+        return int(meas["vllm_kv_tokens"])
+    if "vllm_gpu_blocks" in meas:
+        return int(meas["vllm_gpu_blocks"]) * block
+    return None
+
+
+def predict(rec: dict) -> dict:
+    """Our value of every component the record can be compared on (bytes; kv_tokens in tokens)."""
+    req = parse_request(request_for(rec))
+    plan = _plan(rec, req)
+    gpus = req.gpus
+    per_gpu = plan.per_gpu(req.context, req.batch, gpus)
+    model = resolve_model(req)
+    profile = rec["mapping"].get("engine_profile", {})
+    out = {"weights_file": weight_bytes(model.arch, model.tensors, req.quant, req.bpw,
+                                        profile.get("moe_down_rules", True)).total}
+    if req.engine == "llama.cpp":
+        out.update(weights=sum(p.weights for p in per_gpu), kv_cache=sum(p.kv_cache for p in per_gpu),
+                   compute=sum(p.activations for p in per_gpu))
+        out["total"] = out["weights"] + out["kv_cache"] + out["compute"]
+        return out
+    worst = max(per_gpu, key=lambda p: p.total)
+    out.update(weights=worst.weights, compute=worst.activations)
+    tp, _ = split_shape(plan.engine, gpus)
+    per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
+    tokens = _vllm_tokens_measured(rec["measured"], plan.engine.block_size)
+    if tokens is not None:
+        out["kv_cache"] = tokens * per_token
+    cap = _capacity(rec, req, plan)
+    if cap is not None:
+        vc = _vllm_capacity(plan, per_gpu, cap, req.context)
+        out.update(kv_pool=vc["kv_pool_bytes"], kv_tokens=vc["kv_capacity_tokens"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+
+
+def _resolution(value: float, unit: float) -> float:
+    """Half a unit of the last digit printed (a float's repr keeps the digits the source printed)."""
+    text = repr(value)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return 0.5 * 10**-decimals * unit
+
+
+def _num(meas: dict, key: str, unit: float) -> tuple[float, float] | None:
+    """(value in bytes, resolution in bytes) of a scalar or per-device list measurement."""
+    value = meas.get(key)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return sum(value) * unit, sum(_resolution(v, unit) for v in value)
+    return value * unit, _resolution(value, unit)
+
+
+def _first(meas: dict, *keys: tuple[str, float]) -> tuple[float, float] | None:
+    for key, unit in keys:
+        got = _num(meas, key, unit)
+        if got is not None:
+            return got
+    return None
+
+
+def _file_size(rec: dict) -> tuple[float, float] | None:
+    """Published GGUF size: bytes, or GB as printed; per-quant tables pick the record's quant."""
+    meas = rec["measured"]
+    for key, unit in (("file_size_bytes", 1), ("file_size_gb", GB)):
+        value = meas.get(key)
+        if isinstance(value, dict):
+            value = value.get(rec["mapping"].get("file_key", ""))
+        if isinstance(value, (int, float)):
+            return value * unit, _resolution(value, unit) if unit != 1 else 0.0
+    return None
+
+
+def _llamacpp_measured(rec: dict) -> dict:
+    meas, s = rec["measured"], settings(rec)
+    out = {}
+    on_gpu = int(s.get("gpus", 1)) > 0
+    if on_gpu:
+        got = _first(meas, ("model_buffer_mib_per_device", MIB), ("model_buffer_mib", MIB))
+        if got:
+            out["weights"] = got
+        got = _first(meas, ("compute_buffer_mib_per_device", MIB), ("compute_buffer_mib", MIB))
+    else:
+        got = _first(meas, ("cpu_compute_buffer_mib", MIB))
+    if got:
+        out["compute"] = got
+    got = _first(meas, ("model_size_gib", GIB)) or _file_size(rec)
+    if got:
+        out["weights_file"] = got
+    got = _first(meas, ("kv_buffer_mib", MIB), ("cpu_kv_buffer_mib", MIB))
+    if got:
+        out["kv_cache"] = got
+    return out
+
+
+def _vllm_measured(rec: dict) -> dict:
+    meas = rec["measured"]
+    out = {}
+    for comp, key in (("weights", "vllm_weights_gib"), ("compute", "vllm_activation_peak_gib"), ("kv_pool", "vllm_kv_cache_gib")):
+        got = _num(meas, key, GIB)
+        if got:
+            out[comp] = got
+    if "kv_pool" in out:
+        out["kv_cache"] = out["kv_pool"]
+    peak = _num(meas, "vllm_peak_torch_gib", GIB)
+    if peak and "weights" in out and "compute" not in out:
+        # V0 "peak_torch_memory" includes the weights: the activation peak is the difference
+        out["compute"] = (peak[0] - out["weights"][0], peak[1] + out["weights"][1])
+    tokens = _vllm_tokens_measured(meas, 16)
+    if tokens is not None:
+        out["kv_tokens"] = (float(tokens), 0.0)
+    return out
+
+
+def measured(rec: dict) -> dict:
+    """{component: (measured value, its printing resolution)} in bytes (kv_tokens in tokens)."""
+    got = _vllm_measured(rec) if rec["engine"] == "vllm" else _llamacpp_measured(rec)
+    if {"weights", "kv_cache", "compute"} <= set(got):
+        parts = [got[c] for c in ("weights", "kv_cache", "compute")]
+        got["total"] = (sum(p[0] for p in parts), sum(p[1] for p in parts))
+    return got
+
+
+# ---------------------------------------------------------------------------------------------
+# Naive baselines: what simple calculators compute
+
+
+# Nominal bits per weight of a format's name (baseline a) and the bits per weight its base type
+# stores, as commonly tabulated (baseline b): ggml block sizes (Q4_K = 4.5, Q6_K = 6.5625, ...).
+NOMINAL_BITS = {"q8_0": 8, "q6_k": 6, "q5_k_m": 5, "q5_k_s": 5, "q5_0": 5, "q4_k_m": 4, "q4_k_s": 4, "q4_0": 4,
+                "iq4_xs": 4, "iq4_nl": 4, "q3_k_l": 3, "q3_k_m": 3, "q3_k_s": 3, "iq3_m": 3, "iq3_xxs": 3, "q2_k": 2,
+                "iq2_m": 2, "iq2_xs": 2, "iq2_xxs": 2, "iq1_s": 1, "f16": 16, "bf16": 16, "fp16": 16, "fp32": 32,
+                "fp8": 8, "int8": 8, "awq": 4, "gptq": 4, "nf4": 4, "mxfp4": 4, "nvfp4": 4}
+TABLE_BPW = {"q8_0": 8.5, "q6_k": 6.5625, "q5_k_m": 5.5, "q5_k_s": 5.5, "q5_0": 5.5, "q4_k_m": 4.5, "q4_k_s": 4.5,
+             "q4_0": 4.5, "iq4_xs": 4.25, "iq4_nl": 4.5, "q3_k_l": 3.4375, "q3_k_m": 3.4375, "q3_k_s": 3.4375,
+             "iq3_m": 3.4375, "iq3_xxs": 3.0625, "q2_k": 2.625, "iq2_m": 2.5625, "iq2_xs": 2.3125, "iq2_xxs": 2.0625,
+             "iq1_s": 1.5625, "f16": 16, "bf16": 16, "fp16": 16, "fp32": 32, "fp8": 8, "int8": 8, "awq": 4, "gptq": 4,
+             "nf4": 4, "mxfp4": 4.25, "nvfp4": 4.5}
+
+
+def _native_bits(model) -> float:
+    a = model.arch
+    if a.quant_method == "mxfp4":
+        return 4.25
+    if a.quant_method == "fp8":
+        return 8
+    return 16
+
+
+def naive(rec: dict) -> dict:
+    """Baselines on the same record: (a) total = params x nominal bytes per param x 1.2;
+    (b) weights = params x table bits per weight / 8, KV = 2 x layers x n_kv_heads x (hidden / heads)
+    x tokens x element bytes, every layer full attention; per GPU under vLLM's tensor split."""
+    req = parse_request(request_for(rec))
+    model = resolve_model(req)
+    a = model.arch
+    params = model.official.get("total_params") or model.params.total
+    nominal = NOMINAL_BITS.get(req.quant) or _native_bits(model)
+    bpw = TABLE_BPW.get(req.quant) or _native_bits(model)
+    gpus = 1 if req.engine == "llama.cpp" else req.gpus
+    kv_bytes = catalog.dtypes()[catalog.kv_types()[kv_type_id(req, model, catalog.engines()[req.engine])].dtype]
+    per_token = 2 * a.layers * a.kv_heads * (a.hidden // a.heads) * kv_bytes.block_bytes / kv_bytes.block_elems / gpus
+    out = {"weights": params * bpw / 8 / gpus, "weights_file": params * bpw / 8}
+    if req.engine == "llama.cpp":
+        out["kv_cache"] = per_token * req.context * req.batch
+        out["total"] = params * nominal / 8 * 1.2
+    else:
+        tokens = _vllm_tokens_measured(rec["measured"], 16)
+        if tokens is not None:
+            out["kv_cache"] = per_token * tokens
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison rows and the table
+
+
+def rows() -> list[dict]:
+    """One row per (usable record, component it measured and does not exclude)."""
+    out = []
+    for rec in records():
+        if not usable(rec):
+            continue
+        out.extend(compare(rec))
+    return out
+
+
+def compare(rec: dict) -> list[dict]:
+    """The record's comparison rows: measured, ours, baseline, relative errors, tolerance."""
+    engine = report_engine(rec)
+    excluded = rec["mapping"].get("exclude", {})
+    meas, ours, base = measured(rec), predict(rec), naive(rec)
+    out = []
+    for comp in COMPONENTS:
+        if comp not in meas or comp not in ours or comp in excluded:
+            continue
+        if comp == "total" and any(c in excluded for c in ("weights", "kv_cache", "compute")):
+            continue
+        value, resolution = meas[comp]
+        err = (ours[comp] - value) / value
+        row = {"record": rec["id"], "engine": engine, "component": comp, "model": rec["mapping"]["model"],
+               "quant": rec["mapping"]["quant"], "measured": value, "ours": ours[comp], "error": err,
+               "tolerance": TOLERANCE[(engine, comp)] + resolution / value}
+        if comp in base:
+            row["baseline"] = base[comp]
+            row["baseline_error"] = (base[comp] - value) / value
+        out.append(row)
+    return out
+
+
+def _stats(errors: list[float]) -> dict:
+    absolute = [abs(e) for e in errors]
+    return {"median": statistics.median(absolute), "max": max(absolute)} if absolute else {"median": None, "max": None}
+
+
+def table(all_rows: list[dict] | None = None) -> list[dict]:
+    """Per (engine, component): n, our median and max |relative error|, the baselines' on the same rows."""
+    all_rows = rows() if all_rows is None else all_rows
+    out = []
+    for engine in ENGINES:
+        for comp in COMPONENTS:
+            sel = [r for r in all_rows if r["engine"] == engine and r["component"] == comp]
+            if not sel:
+                continue
+            base = [r["baseline_error"] for r in sel if "baseline_error" in r]
+            out.append({"engine": engine, "component": comp, "n": len(sel), "tolerance": TOLERANCE[(engine, comp)],
+                        "ours": _stats([r["error"] for r in sel]), "baseline": _stats(base), "baseline_n": len(base)})
+    return out
+
+
+def summary() -> dict:
+    """Counts the table rests on: records, usable ones, model families, engines."""
+    recs = records()
+    use = [r for r in recs if usable(r)]
+    families = {catalog.models()[r["mapping"]["model"]].family for r in use}
+    return {"records": len(recs), "usable": len(use), "excluded": len(recs) - len(use),
+            "families": sorted(families), "engines": sorted({report_engine(r) for r in use}),
+            "comparisons": len(rows())}
+
+
+__all__ = ["COMPONENTS", "TOLERANCE", "compare", "measured", "naive", "predict", "records", "request_for", "rows",
+           "summary", "table", "usable"]
+
