@@ -50,8 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the MIME types Pyodide needs.  Content-hashed names (calc-<hash>.zip) and the
-    pinned Pyodide core are cached for a year; everything else is revalidated on every visit."""
+    """Static files with the MIME types Pyodide needs.  Content-hashed names (calc-<hash>.zip) are
+    cached for a year; everything else is revalidated on every visit (the service worker keeps a
+    versioned copy for repeat and offline visits)."""
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
@@ -59,7 +60,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     cache = True
 
     def end_headers(self):
-        immutable = re.search(r"/(calc-[0-9a-f]{8}\.zip|pyodide/[^?]*)(\?|$)", self.path)
+        immutable = re.search(r"/calc-[0-9a-f]{8}\.zip(\?|$)", self.path)
         if not self.cache:
             self.send_header("Cache-Control", "no-store")
         elif immutable:
@@ -294,6 +295,25 @@ def copy_assets(out: Path) -> None:
                 shutil.copyfile(path, target)
 
 
+# Files the service worker keeps for offline use: everything but the wheel (for notebooks) and
+# the build's own metadata.
+OFFLINE_SKIP = ("wheels/", "build-info.json", "sw.js")
+
+
+def write_service_worker(out: Path) -> None:
+    """sw.js: its version is a hash of every other file of the build, so any change to the site
+    gives a new cache and the old one is deleted when the new worker activates."""
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for name in files:
+        if name != "sw.js":
+            digest.update(name.encode() + b"\0" + (out / name).read_bytes())
+    keep = ["./"] + [f for f in files if not f.startswith(OFFLINE_SKIP)]
+    keep.insert(1 + keep.index("zh/index.html") if "zh/index.html" in keep else 1, "zh/")
+    text = environment().get_template("sw.js.j2").render(version=digest.hexdigest()[:16], files=keep)
+    (out / "sw.js").write_text(text, "utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build everything into a fresh output folder; return 0 (errors exit with a message)."""
     args = parse_args(argv)
@@ -316,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     build_info = {**info, "calc_zip": calc_zip, "wheel": wheel, "langs": list(LANGS),
                   "pyodide_files": list(PYODIDE_FILES)}
     (out / "build-info.json").write_text(json.dumps(build_info, indent=2, sort_keys=True) + "\n", "utf-8")
+    write_service_worker(out)
     print(f"built {out} (calc {info['calc']}, pyodide {info['pyodide']}, {calc_zip})")
     if args.serve is not None:
         server = make_server(out, args.serve)

@@ -41,7 +41,7 @@ def flat_keys(table: dict, prefix: str = "") -> set[str]:
 def test_expected_files(dist):
     names = set(files(dist))
     info = json.loads((dist / "build-info.json").read_text())
-    expected = {*PAGES, "css/site.css", "build-info.json", info["calc_zip"], info["wheel"],
+    expected = {*PAGES, "css/site.css", "build-info.json", "sw.js", info["calc_zip"], info["wheel"],
                 *(f"pyodide/{n}" for n in build.PYODIDE_FILES),
                 *(f"js/{p.name}" for p in (ROOT / "web/js").glob("*.js"))}
     assert names == expected

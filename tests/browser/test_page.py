@@ -46,7 +46,7 @@ def outside():
 @pytest.fixture(scope="module")
 def context(browser, base_url, outside):
     """One browser context for the module; requests that leave localhost are recorded and aborted."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", service_workers="block")
 
     def guard(route):
         if route.request.url.startswith(base_url):

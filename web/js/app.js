@@ -125,7 +125,7 @@ function showConfigError(text) {
 }
 
 // The worker and the coalescing sender.
-const bridge = new CalcBridge(new URL(`worker.js?calc=${encodeURIComponent(build.calc_zip)}`, import.meta.url));
+const bridge = new CalcBridge(new URL("worker.js", import.meta.url), build.calc_zip);
 window.calcBridge = bridge;
 
 function onAnswer(request, answer, superseded) {
@@ -303,4 +303,17 @@ function start() {
   send();
 }
 
-if (location.protocol !== "file:") start();
+/** Offline use and fast repeat visits: web/templates/sw.js.j2.  A newer build announces itself. */
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator) || embed) return;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener("message", ({ data }) => {
+    if (data && data.type === "llm-vram-calc:updated" && hadController) notice(f.t("status.updated"), "notice-update");
+  });
+  navigator.serviceWorker.register(`${build.prefix}sw.js`).catch(() => {});
+}
+
+if (location.protocol !== "file:") {
+  start();
+  registerServiceWorker();
+}

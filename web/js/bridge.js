@@ -1,7 +1,8 @@
 // Promise client for web/js/worker.js: call(type, payload) -> {ok, result | error}; events for progress.
 
 export class CalcBridge {
-  constructor(workerUrl) {
+  /** workerUrl: web/js/worker.js; calcZip: the calc archive's file name, given to the worker as its name. */
+  constructor(workerUrl, calcZip) {
     this.pending = new Map();
     this.nextId = 1;
     this.listeners = new Set();
@@ -9,7 +10,7 @@ export class CalcBridge {
     this.failure = null;
     this.ready = new Promise((resolve, reject) => { this.resolveReady = resolve; this.rejectReady = reject; });
     this.ready.catch(() => {});
-    this.worker = new Worker(workerUrl, { type: "module" });
+    this.worker = new Worker(workerUrl, { type: "module", name: calcZip });
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => { event.preventDefault?.(); this.fail(event.message || "the worker could not be loaded"); };
   }

@@ -8,7 +8,7 @@ import { loadPyodide } from "../pyodide/pyodide.mjs";
 const STAGES = ["runtime", "package", "import"];
 const OPS = new Set(["estimate", "catalog", "model"]);
 const PYODIDE_URL = new URL("../pyodide/", import.meta.url).href;
-const zipName = new URL(self.location.href).searchParams.get("calc") || "";
+const zipName = self.name; // the page names the worker after the calc archive (bridge.js)
 
 function progress(stage) {
   self.postMessage({ type: "progress", stage, done: STAGES.indexOf(stage), total: STAGES.length });

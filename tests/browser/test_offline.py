@@ -1,0 +1,71 @@
+"""The service worker: after one visit the calculator works with the network off, and a new build
+replaces the old cache cleanly."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+import build
+
+pytestmark = pytest.mark.browser
+
+
+def wait_ready(page) -> None:
+    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
+
+
+def wait_controlled(page) -> None:
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
+
+
+def cache_names(page) -> list[str]:
+    return page.evaluate("caches.keys()")
+
+
+def test_works_offline_after_one_visit(browser, base_url):
+    ctx = browser.new_context(service_workers="allow")
+    page = ctx.new_page()
+    page.goto(base_url)
+    wait_ready(page)
+    wait_controlled(page)
+    ctx.set_offline(True)
+    page.reload()
+    wait_ready(page)
+    assert page.get_attribute("html", "data-state") == "ready"
+    page.goto(base_url + "zh/?model=llama-3.1-8b&quant=q8_0&ctx=8192")  # another page and state, offline
+    wait_ready(page)
+    assert page.input_value("#model") == "llama-3.1-8b"
+    ctx.close()
+
+
+def test_new_build_replaces_the_cache(browser, built_site, tmp_path):
+    """Serve a copy of the site, visit it, deploy a changed build into the same folder, and check the
+    new worker takes over with only the new cache left and the new page served."""
+    site = tmp_path / "site"
+    shutil.copytree(built_site, site)
+    server = build.make_server(site, cache=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    ctx = browser.new_context(service_workers="allow")
+    page = ctx.new_page()
+    page.goto(url)
+    wait_ready(page)
+    wait_controlled(page)
+    page.reload()  # a returning visitor: the page is controlled from the start
+    wait_ready(page)
+    first = cache_names(page)
+    assert len(first) == 1
+
+    html = (site / "index.html").read_text("utf-8").replace("<title>", "<title>v2 ")
+    (site / "index.html").write_text(html, "utf-8")
+    build.write_service_worker(site)  # what a new deploy does: a new version for changed content
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    page.wait_for_function(f"caches.keys().then(k => k.length === 1 && k[0] !== {first[0]!r})", timeout=60_000)
+    page.wait_for_selector("#notices .notice-update", state="attached", timeout=30_000)
+    page.reload()
+    wait_ready(page)
+    assert page.title().startswith("v2 ")
+    ctx.close()
+    server.shutdown()
