@@ -175,6 +175,8 @@ class Engine:
     non_torch_bytes: int = 0
     cuda_graph_bytes: int = 0
     overhead_bytes: int = 0
+    output_rows: str = "ubatch"  # llama.cpp logits reserved for: "ubatch" tokens or one row per "sequences"
+    sampler_bytes: int = 8  # vLLM profiler's dummy sampler: bytes held per logit
 
 
 @lru_cache(maxsize=None)

@@ -69,10 +69,10 @@ def settings_for(req: Request, engine: Engine, gpu: Gpu | None) -> Settings:
 def build_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     """The memory plan of a (model, format, KV type, engine, settings), cached."""
     return _cached(_PLANS, (model.key, format_id, bpw, kv_id, engine.id, st),
-                   lambda: _make_plan(model, format_id, bpw, kv_id, engine, st))
+                   lambda: make_plan(model, format_id, bpw, kv_id, engine, st))
 
 
-def _make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
+def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     dtypes = catalog.dtypes()
     kv_type = dtypes[catalog.kv_types()[kv_id].dtype]
     # K and V share one type: llama.cpp's -ctk/-ctv are set together here; a quantized V without
@@ -173,7 +173,7 @@ def estimate(req: Request) -> dict:
         result["max_batch"] = recommend.max_batch(plan, req.context, req.gpus, cap)
         result["best_format"] = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         if engine.id == "vllm":
-            result.update(_vllm_capacity(plan, per_gpu, cap, req.context))
+            result.update(vllm_capacity(plan, per_gpu, cap, req.context))
     result["speed"] = speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache)
     if req.recommend:
         result["recommendations"], result["recommendations_total"] = recommend.recommendations(
@@ -206,7 +206,7 @@ def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> lis
     return _cached(_FORMAT_PLANS, (model.key, kv_id, engine.id, st), make)
 
 
-def _vllm_capacity(plan: Plan, per_gpu: list[Parts], cap: int, context: int) -> dict:
+def vllm_capacity(plan: Plan, per_gpu: list[Parts], cap: int, context: int) -> dict:
     """vLLM's KV pool on the tightest GPU, in tokens and in sequences of `context` tokens.
 
     pool   = capacity - weights - activation peak - non-torch and CUDA graph memory

@@ -40,7 +40,7 @@ from functools import lru_cache
 from importlib import resources
 
 from calc import catalog
-from calc.estimate import _make_plan, _vllm_capacity, kv_type_id, resolve_model, settings_for
+from calc.estimate import kv_type_id, make_plan, resolve_model, settings_for, vllm_capacity
 from calc.formats import weight_bytes
 from calc.memory import activations
 from calc.memory.plan import Plan, split_shape
@@ -139,31 +139,6 @@ def request_for(rec: dict) -> dict:
 # Predictions
 
 
-class _VersionPlan(Plan):
-    """A plan whose activations follow the record's engine version where it differs from the
-    current engine the core models (engine_profile):
-
-        output_rows "sequences"  llama.cpp logits reserved for one row per sequence (llama-server
-                                 since PR #23861) instead of every ubatch token
-        sampler_bytes N          vLLM profiler's dummy sampler holding N bytes per logit (V0
-                                 samples with top-k and top-p, a sort of every row)
-    """
-
-    profile: dict = {}
-
-    def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
-        a, st, p = self.arch, self.settings, self.profile
-        if self.engine.id == "llama.cpp":
-            rows = batch if p.get("output_rows") == "sequences" else None
-            cells = self.cells(context, batch, 0)
-            return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp,
-                                                      self.mlp_width, output_rows=rows)
-        if self.engine.id == "vllm" and "sampler_bytes" in p:
-            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0,
-                                                     tp, self.mlp_width, sampler_bytes=p["sampler_bytes"])
-        return super()._activations(context, batch, tp, last)
-
-
 def _engine(engine_id: str, profile: dict) -> catalog.Engine:
     """The catalog engine with the record's engine-version fields replaced."""
     fields = {k: v for k, v in profile.items() if k in catalog.Engine.__dataclass_fields__}
@@ -177,11 +152,7 @@ def _plan(rec: dict, req) -> Plan:
     engine = _engine(req.engine, profile)
     gpu = catalog.gpus()[req.gpu] if req.gpu else None
     st = settings_for(req, engine, gpu)
-    plan = _make_plan(model, req.quant, req.bpw, kv_type_id(req, model, engine), engine, st)
-    if {"output_rows", "sampler_bytes"} & set(profile):
-        plan = _VersionPlan(plan.arch, plan.weights, plan.layer_kv, plan.engine, catalog.formats()[req.quant], st)
-        plan.profile = profile
-    return plan
+    return make_plan(model, req.quant, req.bpw, kv_type_id(req, model, engine), engine, st)
 
 
 def _capacity(rec: dict, req, plan: Plan) -> int | None:
@@ -225,7 +196,7 @@ def predict(rec: dict) -> dict:
         out["kv_cache"] = tokens * per_token
     cap = _capacity(rec, req, plan)
     if cap is not None:
-        vc = _vllm_capacity(plan, per_gpu, cap, req.context)
+        vc = vllm_capacity(plan, per_gpu, cap, req.context)
         out.update(kv_pool=vc["kv_pool_bytes"], kv_tokens=vc["kv_capacity_tokens"])
     return out
 

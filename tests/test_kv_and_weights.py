@@ -144,7 +144,7 @@ def test_gpt_oss_native_keeps_experts_in_mxfp4():
 
 
 def test_llamacpp_compute_buffer_formula():
-    """Llama 3.1 8B, n_ubatch 512, 8192 cells, flash attention: the logits buffer is the largest,
-    (128256 x 512 + 2 x 4096 x 512) x 4 bytes."""
+    """Llama 3.1 8B, n_ubatch 512, 8192 cells, flash attention: the logits phase is the largest,
+    (128256 x 512 + 2 x 4096 x 512) x 4 bytes, plus the F16 KQ mask alive throughout, 8192 x 512 x 2."""
     r = estimate(model="llama-3.1-8b", quant="q4_k_m", engine="llama.cpp", context=8192)
-    assert r["memory"]["activations_bytes"] == (128_256 * 512 + 2 * 4096 * 512) * 4
+    assert r["memory"]["activations_bytes"] == (128_256 * 512 + 2 * 4096 * 512) * 4 + 8192 * 512 * 2

@@ -144,9 +144,11 @@ class Plan:
         a, e, st, width = self.arch, self.engine, self.settings, self.mlp_width
         if e.id == "llama.cpp":
             cells = self.cells(context, batch, 0)
-            return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width)
+            rows = batch if e.output_rows == "sequences" else None
+            return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width, rows)
         if e.id == "vllm":
-            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width)
+            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width,
+                                                     e.sampler_bytes)
         return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
 
     def overhead(self) -> int:
