@@ -71,14 +71,30 @@ def excluded_markdown() -> str:
     return "\n".join(lines)
 
 
+ACCURACY = Path(__file__).resolve().parents[1] / "calc" / "data" / "accuracy.json"
+
+
+def write_accuracy(spread: dict, summary: dict) -> None:
+    """calc/data/accuracy.json: the largest error measured per engine and part, read by the core to
+    put a range on every estimate.  tests/test_validation.py checks it matches the records."""
+    data = {"_about": "Largest |relative error| of each part of the breakdown over the validation records "
+                      "(calc/data/validation.json), per engine; written by python -m bench.accuracy --write.",
+            "source": f"{summary['usable']} usable public runtime measurements (calc/data/validation.json)",
+            "engines": spread}
+    ACCURACY.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print everything as JSON")
     p.add_argument("--markdown", action="store_true", help="also list every comparison and every exclusion")
+    p.add_argument("--write", action="store_true", help="write calc/data/accuracy.json (the ranges the estimates show)")
     args = p.parse_args(argv)
     rows = validation.rows()
     table = validation.table(rows)
     summary = validation.summary()
+    if args.write:
+        write_accuracy(validation.spread(rows), summary)
     if args.json:
         excluded = [{"record": r["id"], "excluded": r["mapping"].get("excluded"), "exclude": r["mapping"].get("exclude", {})}
                     for r in validation.records() if r["mapping"].get("excluded") or r["mapping"].get("exclude")]

@@ -34,6 +34,8 @@ Result of "estimate" (``ok`` true)::
      "kv_cache": {"id", "label"},
      "memory": {"weights_bytes", "kv_cache_bytes", "activations_bytes",
                 "overhead_bytes", "total_bytes"},
+     "range": {"low_bytes", "high_bytes", "comparisons"} | null,   # total moved by the largest
+                                        # errors measured against real runs (null: engine not validated)
      "kv_cache_bytes_per_token": int,
      "per_gpu": [{"gpu_index", "weights_bytes", "kv_cache_bytes", "activations_bytes",
                   "overhead_bytes", "total_bytes", "capacity_bytes"}],
@@ -65,12 +67,15 @@ from __future__ import annotations
 import json
 
 from calc import catalog
+from calc.architecture import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
 from calc.model import describe, model_rows_summary
 from calc.request import DEFAULTS, Request, parse_request
 
 SCHEMA = 1
+# A request carries at most a 5 MB config.json, as text with every character escaped at worst.
+MAX_REQUEST_CHARS = 6 * MAX_CONFIG_CHARS + 10_000
 
 
 def _catalog() -> dict:
@@ -121,9 +126,13 @@ def handle(request) -> dict:
 def handle_json(text: str) -> str:
     """JSON text in, JSON text out: the function the page calls through Pyodide."""
     try:
-        request = json.loads(text)
+        if isinstance(text, str) and len(text) > MAX_REQUEST_CHARS:
+            raise JsonTooLarge(f"is longer than {MAX_REQUEST_CHARS:,} characters")
+        request = read_json(text)
     except RecursionError:
         answer = _failure("bad_json", None, "the request is not valid JSON: it is nested too deeply")
+    except JsonTooLarge as exc:
+        answer = _failure("out_of_range", None, f"the request {exc}, more than a request with a 5 MB config.json")
     except (TypeError, ValueError) as exc:
         answer = _failure("bad_json", None, f"the request is not valid JSON: {clean(str(exc), 120)}")
     else:

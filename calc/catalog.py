@@ -265,3 +265,11 @@ def model_rows() -> list[ModelRow]:
 
 
 DEFAULT_MODEL = "qwen3-coder-480b-a35b-instruct"
+
+
+@lru_cache(maxsize=None)
+def accuracy() -> dict:
+    """{engine: {part: {"max_error", "n"}}}: the largest error measured per part of the breakdown
+    (calc/data/accuracy.json, written from the validation records by python -m bench.accuracy --write)."""
+    data = _compiled("accuracy.json") or json.loads(_read("accuracy.json"))
+    return data["engines"]

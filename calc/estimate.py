@@ -83,6 +83,21 @@ def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engin
     return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 
 
+def measured_range(total: Parts, engine_id: str) -> dict | None:
+    """The total as a range: each part of the breakdown moved by the largest relative error measured
+    for it against real runs of this engine (catalog.accuracy()); None for an engine with no records.
+
+        low  = sum(part * (1 - max_error)) + overhead      high = sum(part * (1 + max_error)) + overhead
+    """
+    spread = catalog.accuracy().get(engine_id)
+    if not spread:
+        return None
+    parts = {"weights_bytes": total.weights, "kv_cache_bytes": total.kv_cache, "activations_bytes": total.activations}
+    delta = sum(v * spread[k]["max_error"] for k, v in parts.items() if k in spread)
+    return {"low_bytes": int(total.total - delta), "high_bytes": int(total.total + delta),
+            "comparisons": sum(spread[k]["n"] for k in parts if k in spread)}
+
+
 def native_window(model: Model) -> int:
     """The model's context window: the larger of the official figure and max_position_embeddings."""
     official = model.official.get("context_length")
@@ -159,6 +174,7 @@ def estimate(req: Request) -> dict:
         "kv_cache": {"id": kv_id, "label": catalog.kv_types()[kv_id].label},
         "engine": {"id": engine.id, "label": engine.label, "settings": st.as_dict()},
         "memory": _parts_dict(total),
+        "range": measured_range(total, engine.id),
         "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
         "per_gpu": [dict(_parts_dict(p), gpu_index=i, capacity_bytes=cap) for i, p in enumerate(per_gpu)],
         "fit": None, "max_context": None, "max_context_limit": None, "max_batch": None, "best_format": None,

@@ -409,6 +409,28 @@ def summary() -> dict:
             "comparisons": len(rows())}
 
 
+# The parts of an estimate's breakdown and the table components that measure them; and the
+# report engines whose records speak for each core engine (a GGUF file's size is llama.cpp's weights).
+SPREAD_COMPONENTS = {"weights_bytes": ("weights", "weights_file"), "kv_cache_bytes": ("kv_cache",),
+                     "activations_bytes": ("compute",)}
+SPREAD_ENGINES = {"llama.cpp": ("llama.cpp", "gguf file"), "vllm": ("vllm",)}
+
+
+def spread(all_rows: list[dict] | None = None) -> dict:
+    """Per core engine, the largest |relative error| measured for each part of the breakdown and how
+    many comparisons it rests on: what calc/data/accuracy.json holds (python -m bench.accuracy --write)."""
+    all_rows = rows() if all_rows is None else all_rows
+    out = {}
+    for engine, sources in SPREAD_ENGINES.items():
+        parts = {}
+        for part, comps in SPREAD_COMPONENTS.items():
+            errors = [abs(r["error"]) for r in all_rows if r["engine"] in sources and r["component"] in comps]
+            if errors:
+                parts[part] = {"max_error": round(max(errors), 4), "n": len(errors)}
+        out[engine] = parts
+    return out
+
+
 __all__ = ["COMPONENTS", "TOLERANCE", "compare", "measured", "naive", "predict", "records", "request_for", "rows",
-           "summary", "table", "usable"]
+           "spread", "summary", "table", "usable"]
 

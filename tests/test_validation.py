@@ -102,3 +102,26 @@ def test_accuracy_report_runs(capsys):
     assert accuracy.main(["--markdown"]) == 0
     out = capsys.readouterr().out
     assert "| llama.cpp | KV cache |" in out and "## Left out" in out
+
+
+def test_accuracy_file_is_current():
+    """calc/data/accuracy.json (the ranges every estimate shows) matches the records as they are."""
+    import json
+    from pathlib import Path
+
+    stored = json.loads((Path(__file__).resolve().parents[1] / "calc/data/accuracy.json").read_text())
+    assert stored["engines"] == validation.spread(), "run python -m bench.accuracy --write"
+
+
+@pytest.mark.parametrize("engine", ["llama.cpp", "vllm"])
+def test_estimates_carry_the_measured_range(engine):
+    r = handle({"model": "llama-3.1-70b", "engine": engine, "quant": "q4_k_m" if engine == "llama.cpp" else "awq",
+                "context": 32768, "curve": False, "recommend": False})
+    low, high, total = r["range"]["low_bytes"], r["range"]["high_bytes"], r["memory"]["total_bytes"]
+    assert low <= total <= high and high - low < 0.1 * total
+    spread = validation.spread()[engine]
+    assert abs((high - total) - sum(r["memory"][k] * spread[k]["max_error"] for k in spread)) <= 1
+
+
+def test_unvalidated_engine_has_no_range():
+    assert handle({"model": "llama-3.1-8b", "engine": "transformers", "quant": "bf16", "curve": False})["range"] is None
