@@ -184,7 +184,7 @@ def environment():
 
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(gib=fmt_gib, num=fmt_num, pct=fmt_pct, log2=math.log2,
+    env.filters.update(gib=fmt_gib, num=fmt_num, pct=fmt_pct, log2=math.log2, pct2=lambda x: fmt_num(Decimal(x) * 100, 2) + "%",
                        fill=lambda template, **params: template.format_map(params))
     env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list, spec_value=spec_value)
     return env
@@ -195,17 +195,37 @@ def load_strings() -> dict[str, dict]:
     return {lang: tomllib.loads((WEB / "i18n" / f"{lang}.toml").read_text("utf-8")) for lang in LANGS}
 
 
+def accuracy_report() -> dict:
+    """The accuracy section's data: calc.validation's table and counts, and every usable record with
+    its model and source (run in CPython at build time: the page shows it, it does not compute it)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from calc import catalog, validation
+    finally:
+        sys.path.remove(str(ROOT))
+    rows = validation.rows()
+    records = []
+    for rec in validation.records():
+        if validation.usable(rec):
+            model = catalog.models()[rec["mapping"]["model"]].name
+            records.append({"model": model, "engine": validation.report_engine(rec), "url": source_url(rec["source"]),
+                            "source": rec["source"]})
+    baselines = {"total": "(a)", "weights": "(b)", "weights_file": "(b)", "kv_cache": "(b)"}
+    return {"table": validation.table(rows), "summary": validation.summary(), "records": records, "baselines": baselines}
+
+
 def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
     """index.html for every language ({path: html}): form from the catalog op, first result from estimate."""
     env, strings, pages = environment(), load_strings(), {}
     catalog = call_core({"op": "catalog"})
+    accuracy = accuracy_report()
     defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
     for lang in LANGS:
         result = call_core({**defaults, "op": "estimate", "lang": lang})
         prefix = "" if lang == LANGS[0] else "../"
         page = env.get_template("index.html.j2").render(
             lang=lang, langs=LANGS, t=strings[lang], strings=strings[lang], prefix=prefix, info=info,
-            calc_zip=calc_zip, catalog=catalog, defaults=defaults, result=result,
+            calc_zip=calc_zip, catalog=catalog, defaults=defaults, result=result, accuracy=accuracy,
             gpu_names={g["id"]: g["name"] for g in catalog["gpus"]})
         pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
     return pages

@@ -65,6 +65,14 @@ function barSvg(memory, fit) {
     + `<line class="bar-cap" x1="${cap}" x2="${cap}" y1="0" y2="32"></line></svg>`;
 }
 
+/** The measured range of the total (result.range), or why there is none.  _result.html.j2 says the same. */
+function rangeText(result, f) {
+  const r = result.range;
+  const engine = result.engine.label;
+  return r ? f.t("result.range", { low: f.gib(r.low_bytes), high: f.gib(r.high_bytes), n: f.num(r.comparisons), engine })
+    : f.t("result.range_none", { engine });
+}
+
 /** The HTML of the result body (headline, fit, bar, legend, facts, warnings, recommendations). */
 export function resultHtml(result, f, gpuNames) {
   const { memory, fit } = result;
@@ -87,6 +95,7 @@ export function resultHtml(result, f, gpuNames) {
     + `<span class="rec-detail">${esc(f.t("result.rec_detail", { capacity: f.gib(rec.capacity_bytes), headroom: f.pct(rec.headroom_fraction) }))}</span></li>`).join("");
   return `<div class="headline"><span class="headline-label">${esc(f.t("result.vram"))}</span> `
     + `<span class="headline-value"><span data-out="total" elementtiming="vram">${f.gib(memory.total_bytes)}</span> <span class="unit">${esc(f.t("result.unit"))}</span></span></div>`
+    + `<p class="range" data-out="range">${esc(rangeText(result, f))}</p>`
     + `<p class="fit ${fit.fits ? "fit-yes" : "fit-no"}" data-out="fit">${esc(f.t(fit.fits ? "result.fits" : "result.no_fit", fitParams))}</p>`
     + barSvg(memory, fit)
     + `<ul class="legend" aria-label="${esc(f.t("result.breakdown"))}">${legend}</ul>`
