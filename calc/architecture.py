@@ -237,6 +237,27 @@ class _Fields:
 
 
 MAX_CONFIG_CHARS = 5_000_000  # a pasted config.json; the largest released ones are under 100 kB
+MAX_JSON_VALUES = 100_000  # values (counted by commas) of a config or request: released configs hold hundreds
+MAX_JSON_DIGITS = 1000  # digits of one integer: 10^400 still reaches its field and gets a range error naming it
+
+
+class JsonTooLarge(ValueError):
+    """Valid JSON, maybe, but more of it than any config or request needs (the reason is the message)."""
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > MAX_JSON_DIGITS:  # int() is quadratic in the digits: 1,000 numbers of 4,000 digits take 0.1 s
+        raise JsonTooLarge(f"holds a number of {len(digits):,} digits")
+    return int(digits)
+
+
+def read_json(text: str):
+    """json.loads with bounds on what makes it slow, so that any text up to 5 MB reads in tens of
+    milliseconds: at most MAX_JSON_VALUES values (5 MB of "1e308," would take 0.3 s) and integers
+    of at most MAX_JSON_DIGITS digits.  Raises JsonTooLarge, ValueError (not JSON) or RecursionError."""
+    if len(text) > 65536 and text.count(",") > MAX_JSON_VALUES:
+        raise JsonTooLarge(f"holds more than {MAX_JSON_VALUES:,} values")
+    return json.loads(text, parse_int=_bounded_int)
 
 
 def config_from_text(text: str) -> dict:
@@ -247,14 +268,13 @@ def config_from_text(text: str) -> dict:
     if not text.startswith("{"):
         raise CalcError("bad_config", "config", f"config must be the text of a config.json (a JSON object), got {show(text)}")
     try:
-        value = json.loads(text)
+        value = read_json(text)
     except RecursionError:
         raise CalcError("bad_config", "config", "config.json is nested too deeply") from None
+    except JsonTooLarge as exc:
+        raise CalcError("out_of_range", "config", f"config.json {exc}; a model's config.json holds a few hundred") from None
     except ValueError as exc:
-        why = str(exc)
-        if "integer string conversion" in why:  # int() refuses more than sys.get_int_max_str_digits() digits
-            why = "it holds a number with thousands of digits"
-        raise CalcError("bad_config", "config", f"config.json is not valid JSON: {clean(why, 120)}") from None
+        raise CalcError("bad_config", "config", f"config.json is not valid JSON: {clean(str(exc), 120)}") from None
     if not isinstance(value, dict):
         raise CalcError("bad_config", "config", "config.json must be a JSON object")
     return value

@@ -492,7 +492,8 @@ CASES = [
     ({"config": ""}, "bad_config", "config"),
     ({"config": "{" * 100_000}, "bad_config", "config"),
     ({"config": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "bad_config", "config"),
-    ({"config": '{"hidden_size": ' + "9" * 5000 + "}"}, "bad_config", "config"),
+    ({"config": '{"hidden_size": ' + "9" * 5000 + "}"}, "out_of_range", "config"),  # int() is quadratic in the digits
+    ({"config": '{"hidden_size": ' + "9" * 1000 + "}"}, "out_of_range", "config.hidden_size"),
     ({"config": "\ufeff" + json.dumps(LLAMA)}, None, None),  # a Windows editor's byte-order mark
     ({"config": json.dumps(_cfg(hidden_size=NAN))}, "bad_config", "config.hidden_size"),
     ({"config": json.dumps(LLAMA).replace('"hidden_size": 2048', '"hidden_size": 1e999')}, "bad_config", "config.hidden_size"),
@@ -567,14 +568,31 @@ def test_five_megabyte_config():
     assert (err["code"], err["field"]) == ("out_of_range", "config")
     err = check(handle({"config": json.loads(bigger), "engine": "vllm"}))
     assert (err["code"], err["field"]) == ("out_of_range", "config")
-    numbers = text[:-1] + ', "padding": [' + ",".join(["1e308"] * 500_000) + "]}"  # 3.5 MB of large numbers
+    # json.loads of 5 MB of numbers takes 0.3 s: more values than any config holds are refused unread
+    numbers = text[:-1] + ', "padding": [' + ",".join(["1e308"] * 99_000) + "]}"
     assert check(handle({"config": numbers, "engine": "vllm"})) is None
+    err = check(handle({"config": numbers.replace("1e308]", "1e308" + ",1e308" * 2000 + "]"), "engine": "vllm"}))
+    assert (err["code"], err["field"]) == ("out_of_range", "config")
+    err = check_json(json.dumps({"config": json.loads(numbers.replace("1e308]", "1e308" + ",1e308" * 2000 + "]"))}))
+    assert (err["code"], err["field"]) == ("out_of_range", None)  # the request text itself is refused unread
 
 
 def test_deep_request_text():
     for text in ("[" * 100_000, '{"config": ' * 50_000, '{"config": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}"):
         err = check_json(text)
         assert err is not None and err["code"] in ("bad_json", "bad_config")
+
+
+def test_request_text_numbers():
+    """A long number in the request text reaches its field when it can be read cheaply, else is refused unread."""
+    err = check_json('{"model": "llama-3.2-1b", "context": 1' + "0" * 400 + "}")
+    assert (err["code"], err["field"]) == ("out_of_range", "context")
+    err = check_json('{"model": "llama-3.2-1b", "context": ' + "9" * 5000 + "}")
+    assert (err["code"], err["field"]) == ("out_of_range", None)
+    err = check_json('{"model": "llama-3.2-1b", "context": 1e999}')  # json reads it as infinity
+    assert (err["code"], err["field"]) == ("bad_value", "context")
+    err = check_json(" " * (6 * MAX_CONFIG_CHARS + 20_000) + "{}")
+    assert (err["code"], err["field"]) == ("out_of_range", None)
 
 
 def test_lone_surrogates_come_back_writable():
