@@ -76,36 +76,73 @@ def _rule_key(name: str, tied: bool) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """A tensor as the GGUF rules see it: its rule key, its index among tensors of that key and
+    how many there are; `fixed` when no rule applies (F32 tensors, gpt-oss's MXFP4 experts)."""
+
+    tensor: Tensor
+    key: str
+    i: int
+    n: int
+    fixed: str
+
+
+_SLOTS: dict = {}
+
+
+def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
+    """The format-independent half of llama_tensor_get_type for every tensor, once per model."""
+    hit = _SLOTS.get(id(tensors))
+    if hit is not None and hit[0] is tensors:
+        return hit[1]
+    totals: dict[str, int] = {}
+    for t in tensors:
+        key = _rule_key(t.name, a.tied_embeddings)
+        totals[key] = totals.get(key, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for t in tensors:
+        if t.kind == OTHER or t.rows == 1 or t.name.startswith(_GGUF_F32_NAMES):
+            out.append(_Slot(t, "", 0, 0, "f32"))
+            continue
+        if a.quant_method == "mxfp4" and t.expert:
+            out.append(_Slot(t, "", 0, 0, "mxfp4"))  # gpt-oss GGUFs keep the experts in MXFP4 at every file type
+            continue
+        key = _rule_key(t.name, a.tied_embeddings)
+        i = seen.get(key, 0)
+        seen[key] = i + 1
+        if key == "ffn_down" and a.experts > 1:
+            i = t.layer  # llama-quant.cpp layer_info(): MoE tensors take the layer from their name
+        out.append(_Slot(t, key, i, totals[key], ""))
+    if len(_SLOTS) > 256:
+        _SLOTS.clear()
+    _SLOTS[id(tensors)] = (tensors, out)
+    return out
+
+
+def _rules(fmt: Format) -> dict[str, tuple]:
+    """formats.toml rules of a GGUF format as {key: ((condition, type), ...)}."""
+    return {key: tuple(tuple(rule.split("=", 1)) for rule in rules) for key, rules in fmt.rules.items()}
+
+
 def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_down_rules: bool = True) -> list[str]:
     """The GGUF storage type of each tensor, in order.  moe_down_rules=False replays llama-quantize
     before PR #4872 (2024-01-11, "Restore intended k-quants quantization mixes for MoE models"), whose
     ffn_down rules never matched MoE expert tensors: they kept the file type's base type."""
     ctx = _RuleContext(a.heads // a.kv_heads, a.experts, a.layers == 80 and a.model_type in ("llama", "qwen2", "mistral"))
     dtypes = catalog.dtypes()
-    seen: dict[str, int] = {}
-    totals: dict[str, int] = {}
-    for t in tensors:
-        key = _rule_key(t.name, a.tied_embeddings)
-        totals[key] = totals.get(key, 0) + 1
+    rules = _rules(fmt)
     out = []
-    for t in tensors:
-        if t.kind == OTHER or t.rows == 1 or t.name.startswith(_GGUF_F32_NAMES):
-            out.append("f32")
+    for slot in _slots(a, tensors):
+        if slot.fixed:
+            out.append(slot.fixed)
             continue
-        if a.quant_method == "mxfp4" and t.expert:
-            out.append("mxfp4")  # gpt-oss GGUFs keep the experts in MXFP4 at every file type
-            continue
-        key = _rule_key(t.name, a.tied_embeddings)
-        i = seen.get(key, 0)
-        seen[key] = i + 1
-        n = totals[key]
-        if key == "ffn_down" and a.experts > 1:
-            i = t.layer  # llama-quant.cpp layer_info(): MoE tensors take the layer from their name
+        t, key = slot.tensor, slot.key
         dtype = fmt.base
         skip = key == "ffn_down" and t.expert and not moe_down_rules
-        for rule in () if skip else fmt.rules.get(key, ()):
-            cond, target = rule.split("=", 1)
-            if _holds(cond, i, n, ctx):
+        for cond, target in () if skip else rules.get(key, ()):
+            if _holds(cond, slot.i, slot.n, ctx):
                 dtype = target
                 break
         while t.cols % dtypes[dtype].block_elems:

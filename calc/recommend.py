@@ -95,20 +95,28 @@ def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine
     returns the `limit` cheapest (0: all) and how many GPUs fit in all.
 
     need[n] = worst_gpu(context, batch, n) is the same for every GPU, so it is computed once per
-    count.  Ordered by total launch price (unknown prices last), then count, then capacity.
+    count.  Within a segment the GPUs are sorted by usable bytes, so those that fit at a count are
+    a prefix of the ones still unplaced.  Ordered by total launch price (unknown prices last), then
+    count, then capacity.
     """
     need: dict = {}
     found = []
-    for i, (gpu, cap, _) in enumerate(_capacities(engine.id, gpu_memory_utilization)):
-        limit_bytes = cap * (1 - HEADROOM)
-        for n in COUNTS.get(gpu.segment, (1,)):
+    for counts, gpus in _segments(engine.id, gpu_memory_utilization):
+        start = 0  # gpus[start:] are unplaced, largest first
+        for n in counts:
+            if start == len(gpus):
+                break
             used = need.get(n, 0)
             if used == 0:
                 used = need[n] = plan.worst_gpu(context, batch, n) if split_ok(plan, n) else None
-            if used is not None and used <= limit_bytes:
-                price = gpu.price_usd * n
-                found.append((not price, price, n, cap, i, used))
-                break
+            if used is None:
+                continue
+            end = start
+            while end < len(gpus) and gpus[end][0] >= used:
+                limit_bytes, i, price, cap = gpus[end]
+                found.append((not price, price * n, n, cap, i, used))
+                end += 1
+            start = end
     found.sort()
     table = _capacities(engine.id, gpu_memory_utilization)
     out = []
@@ -127,6 +135,16 @@ def _capacities(engine_id: str, gpu_memory_utilization: float) -> tuple:
         cap = capacity_bytes(g, engine, gpu_memory_utilization)
         out.append((g, cap, {"gpu": g.id, "name": g.name, "vendor": g.vendor, "segment": g.segment, "capacity_bytes": cap}))
     return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _segments(engine_id: str, gpu_memory_utilization: float) -> tuple:
+    """Per segment: (its COUNTS, [(bytes a setup may fill with HEADROOM, catalog index, price, capacity)]
+    sorted most bytes first)."""
+    by_segment: dict = {}
+    for i, (gpu, cap, _) in enumerate(_capacities(engine_id, gpu_memory_utilization)):
+        by_segment.setdefault(gpu.segment, []).append((cap * (1 - HEADROOM), i, gpu.price_usd, cap))
+    return tuple((COUNTS.get(seg, (1,)), sorted(rows, key=lambda r: -r[0])) for seg, rows in by_segment.items())
 
 
 def best_format(formats: list[tuple[str, float, Plan]], context: int, batch: int, gpus: int, cap: int) -> str | None:
