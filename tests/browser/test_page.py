@@ -187,10 +187,11 @@ def test_shared_link_reproduces_result(fresh, base_url, core):
 
 
 def test_bad_parameter_falls_back_with_notice(fresh, base_url, core):
+    """Each bad link parameter is named under its own control; the defaults stand in for it."""
     fresh.goto(base_url + "?model=no-such-model&ctx=lots&n=2")
     wait_ready(fresh)
-    notices = fresh.inner_text("#notices")
-    assert "no-such-model" in notices and "lots" in notices
+    assert "no-such-model" in fresh.inner_text("#err-model") and "lots" in fresh.inner_text("#err-ctx")
+    assert fresh.get_attribute("#model", "aria-invalid") == "true" and fresh.is_hidden("#err-n")
     defaults = {k: v for k, v in core({"op": "catalog"})["defaults"].items() if k != "op"}
     result = core({**defaults, "gpus": 2, "op": "estimate", "lang": "en"})
     assert fresh.input_value("#model") == defaults["model"]
@@ -360,3 +361,13 @@ def test_prerendered_text_equals_live_render(browser, base_url, page_path):
         assert text_of(pre, selector) == text_of(live, selector), selector
     static.close()
     live_ctx.close()
+
+
+def test_bad_typed_value_keeps_the_last_good_result(app):
+    before = shown(app)
+    app.fill("#batch", "0")
+    assert "4,096" in app.inner_text("#err-batch") and app.get_attribute("#batch", "aria-invalid") == "true"
+    assert shown(app) == before
+    app.fill("#batch", "1")
+    wait_settled(app)
+    assert app.is_hidden("#err-batch") and app.get_attribute("#batch", "aria-invalid") == "false"

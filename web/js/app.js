@@ -136,14 +136,17 @@ function onAnswer(request, answer, superseded) {
   } else {
     const key = S.stateKey(answer.error.field);
     if (key && key !== "config" && fromUrl.has(key)) {
-      notice(f.t("status.bad_param", { param: key, value: String(state[key]) }));
+      const value = String(state[key]);
       fromUrl.delete(key);
       state[key] = defaults[key];
       applyState();
+      fieldError(key, f.t("status.bad_param", { param: key, value }));
       syncUrl();
       send();
     } else if (request.config !== undefined) {
       showConfigError(answer.error.message);
+    } else if (key && key !== "config") {
+      fieldError(key, answer.error.message);
     } else {
       showError(answer.error.message);
     }
@@ -178,13 +181,25 @@ function markInvalid(input, bad) {
   input.setAttribute("aria-invalid", bad ? "true" : "false");
 }
 
+/** A message under the control of state key `key` ("" clears it); the last good result stays. */
+function fieldError(key, text) {
+  const box = $(`err-${key}`);
+  if (!box) { if (text) notice(text); return; }
+  box.hidden = !text;
+  box.textContent = text || "";
+  markInvalid($(key), Boolean(text));
+}
+
 /** One form event: update the state from the control that changed, then the URL and the result. */
 function onInput(event) {
   const el = event.target;
   const count = (key) => {
     const value = S.parseCount(el.value, key);
-    markInvalid(el, value === null);
-    if (value === null) return false;
+    if (value === null) {
+      const [min, max] = S.INT_LIMITS[key];
+      fieldError(key, f.t("form.bad_count", { min: f.num(min), max: f.num(max) }));
+      return false;
+    }
     state[key] = value;
     return true;
   };
@@ -216,7 +231,9 @@ function onInput(event) {
     case form.n: if (!count("n")) return; break;
     default: return;
   }
-  for (const key of Object.keys(state)) if (el.name === key || (el === form.slider && key === "ctx")) fromUrl.delete(key);
+  for (const key of Object.keys(state)) {
+    if (el.name === key || (el === form.slider && key === "ctx")) { fromUrl.delete(key); fieldError(key, ""); }
+  }
   syncUrl();
   send();
 }
@@ -263,7 +280,7 @@ function start() {
     rejected.push({ param: "lang", value: wantLang });
   }
   if (embed) html.classList.add("embed");
-  for (const { param, value } of rejected) notice(f.t("status.bad_param", { param, value }));
+  for (const { param, value } of rejected) fieldError(param, f.t("status.bad_param", { param, value }));
   applyState();
   syncUrl();
   chartWidth = $("chart").clientWidth;

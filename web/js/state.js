@@ -5,7 +5,7 @@ export const CTX_MIN_LOG = 10; // 1k
 export const CTX_MAX_LOG = 18; // 256k
 export const CTX_LIMIT = 262144;
 
-const INT_LIMITS = { ctx: [1, 33554432], batch: [1, 4096], n: [1, 64] };
+export const INT_LIMITS = { ctx: [1, 33554432], batch: [1, 4096], n: [1, 64] };
 
 /** The state the page starts from when the URL says nothing. */
 export function defaultState(defaults) {
