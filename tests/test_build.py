@@ -165,3 +165,16 @@ def test_runtime_bundle_answers_like_the_source_tree(dist, tmp_path):
     from calc.api import handle
 
     assert json.loads(out.stdout) == json.loads(json.dumps([handle(r) for r in json.loads(requests)]))
+
+
+def test_pages_workflow_is_pinned_and_least_privilege():
+    text = (ROOT / ".github/workflows/pages.yml").read_text("utf-8")
+    uses = re.findall(r"uses:\s*(\S+)", text)
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+    top = text.split("jobs:")[0]
+    assert re.search(r"^permissions:\n  contents: read\n", top, re.M)
+    deploy = text.split("  deploy:")[1]
+    assert "if: github.event_name == 'push' && github.ref == 'refs/heads/main'" in deploy
+    assert "pages: write" in deploy and "id-token: write" in deploy
+    assert "pages: write" not in text.split("  deploy:")[0]
+    assert "bash .ci/run" in text
