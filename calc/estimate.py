@@ -199,7 +199,9 @@ def estimate(req: Request) -> dict:
     if req.curve:
         points = sorted(set(CURVE_POINTS) | {req.context})
         parts = plan.curve(points, req.batch, req.gpus if gpu else 1)
-        result["curve"] = [dict(_parts_dict(p), context=c) for c, p in zip(points, parts)]
+        result["curve"] = [{"context": c, "weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache,
+                            "activations_bytes": p.activations, "overhead_bytes": p.overhead, "total_bytes": p.total}
+                           for c, p in zip(points, parts)]
     else:
         result["curve"] = []
     result["warnings"] = _warnings(req, model, plan, engine, kv_id, per_gpu, cap)

@@ -19,14 +19,18 @@ from calc.request import MAX_BATCH, MAX_CONTEXT
 HEADROOM = 0.05
 
 # GPU counts a recommendation may use, by catalog segment: one Mac (engines do not pool unified
-# memory across machines), up to 8 cards in one workstation or server, up to 8 nodes of 8 in a
-# data centre.
+# memory across machines); up to 8 cards in one workstation or server, in the counts people build
+# (three consumer cards is a common llama.cpp rig; tensor parallelism wants powers of two); whole
+# nodes of 8 in a data centre, up to 8 nodes.
 COUNTS = {
     "apple": (1,),
-    "consumer": (1, 2, 3, 4, 6, 8),
-    "workstation": (1, 2, 3, 4, 6, 8),
-    "datacenter": (1, 2, 4, 8, 16, 24, 32, 48, 64),
+    "consumer": (1, 2, 3, 4, 8),
+    "workstation": (1, 2, 4, 8),
+    "datacenter": (1, 2, 4, 8, 16, 32, 64),
 }
+
+
+ALL_COUNTS = tuple(sorted({n for counts in COUNTS.values() for n in counts}))
 
 
 def capacity_bytes(gpu: catalog.Gpu, engine: catalog.Engine, gpu_memory_utilization: float) -> int:
@@ -95,20 +99,18 @@ def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine
     returns the `limit` cheapest (0: all) and how many GPUs fit in all.
 
     need[n] = worst_gpu(context, batch, n) is the same for every GPU, so it is computed once per
-    count.  Within a segment the GPUs are sorted by usable bytes, so those that fit at a count are
+    count (Plan.worst_gpus).  Within a segment the GPUs are sorted by usable bytes, so those that fit at a count are
     a prefix of the ones still unplaced.  Ordered by total launch price (unknown prices last), then
     count, then capacity.
     """
-    need: dict = {}
+    need = plan.worst_gpus(context, batch, [n for n in ALL_COUNTS if split_ok(plan, n)])
     found = []
     for counts, gpus in _segments(engine.id, gpu_memory_utilization):
         start = 0  # gpus[start:] are unplaced, largest first
         for n in counts:
             if start == len(gpus):
                 break
-            used = need.get(n, 0)
-            if used == 0:
-                used = need[n] = plan.worst_gpu(context, batch, n) if split_ok(plan, n) else None
+            used = need.get(n)
             if used is None:
                 continue
             end = start

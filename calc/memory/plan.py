@@ -87,6 +87,9 @@ class Plan:
         # (TENSOR_DUPLICATED in llama-model.cpp); elsewhere the head shares the embedding.
         self.head_gpu = weights.head or (weights.embed if on_host else 0)
         self._stages: dict = {}
+        self._worst_setup: dict = {}  # gpus -> (tp, candidate stages)
+        self._cells = self._cells_rule()
+        self._overhead = engine.overhead_bytes + engine.non_torch_bytes + engine.cuda_graph_bytes
         self.mlp_width = activations.mlp_width(arch)
         # For the speed rooflines: attention layers per window (0 = full), and byte sums.
         self.attention_windows: dict = {}
@@ -133,12 +136,16 @@ class Plan:
 
     def cells(self, context: int, batch: int, window: int) -> int:
         """Cached tokens (all sequences) of a layer with this window (0 = full attention)."""
+        return self._cells(context, batch, window)
+
+    def _cells_rule(self):
+        """The engine's cell counting (kv_cache.py) with this plan's settings bound."""
         e, st = self.engine, self.settings
         if e.id == "llama.cpp":
-            return llamacpp_cells(context, batch, window, e, st.ubatch)
+            return lambda context, batch, window: llamacpp_cells(context, batch, window, e, st.ubatch)
         if e.id == "vllm":
-            return vllm_cells(context, batch, window, e, st.max_num_batched_tokens)
-        return transformers_cells(context, batch, window)
+            return lambda context, batch, window: vllm_cells(context, batch, window, e, st.max_num_batched_tokens)
+        return transformers_cells
 
     def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
         a, e, st, width = self.arch, self.engine, self.settings, self.mlp_width
@@ -152,15 +159,15 @@ class Plan:
         return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
 
     def overhead(self) -> int:
-        e = self.engine
-        return e.overhead_bytes + e.non_torch_bytes + e.cuda_graph_bytes
+        """Bytes per GPU outside weights, KV and activations: the runtime, CUDA context and graphs."""
+        return self._overhead
 
     # -- evaluation -------------------------------------------------------------------------------
 
     def _stages_bytes(self, context: int, batch: int, gpus: int) -> tuple[int, list[tuple[int, int, int]]]:
         """(tensor-parallel ranks, [(weights, kv, activations) of each pipeline stage])."""
         tp, stages = split_shape(self.engine, gpus)
-        cells = [self.cells(context, batch, win) for win in self.windows]
+        cells = [self._cells(context, batch, win) for win in self.windows]
         acts: dict = {}
         rows = []
         for w, per_window, state, last in self._stage_sums(tp, stages):
@@ -184,14 +191,17 @@ class Plan:
         """Bytes summed over all GPUs at each context: the per-stage sums folded once, then per point
         cells x bytes per token for each window, plus the activations of the last and other stages."""
         tp, stages = split_shape(self.engine, gpus)
-        rows = self._stage_sums(tp, stages)
-        weights = tp * sum(r[0] for r in rows)
-        per_window = [tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))]
-        state = tp * batch * sum(r[2] for r in rows)
-        overhead = tp * stages * self.overhead()
+        key = ("folded", tp, stages)
+        if key not in self._stages:
+            rows = self._stage_sums(tp, stages)
+            self._stages[key] = (tp * sum(r[0] for r in rows), [tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))],
+                                 tp * sum(r[2] for r in rows))
+        weights, per_window, state = self._stages[key]
+        state *= batch
+        overhead = tp * stages * self._overhead
         out = []
         for c in contexts:
-            kv = int(sum(self.cells(c, batch, win) * b for win, b in zip(self.windows, per_window)) + state)
+            kv = int(sum(self._cells(c, batch, win) * b for win, b in zip(self.windows, per_window)) + state)
             act = self._activations(c, batch, tp, True)
             if stages > 1:
                 act += (stages - 1) * self._activations(c, batch, tp, False)
@@ -218,19 +228,56 @@ class Plan:
             self._stages[key] = kept
         return self._stages[key]
 
+    def _setup(self, gpus: int) -> tuple[int, list[tuple]]:
+        """(tensor-parallel ranks, candidate stages) of a GPU count, cached."""
+        found = self._worst_setup.get(gpus)
+        if found is None:
+            tp, stages = split_shape(self.engine, gpus)
+            found = self._worst_setup[gpus] = (tp, self._candidates(tp, stages))
+        return found
+
+    def worst_gpus(self, context: int, batch: int, counts) -> dict[int, int]:
+        """worst_gpu for several GPU counts at once: the cells depend on none of them and the
+        activations only on the tensor-parallel ranks, so each is computed once."""
+        cells = [self._cells(context, batch, win) for win in self.windows]
+        acts: dict = {}
+        out = {}
+        for n in counts:
+            tp, candidates = self._setup(n)
+            worst = 0
+            for w, per_window, state, last in candidates:
+                act = acts.get((tp, last))
+                if act is None:
+                    act = acts[tp, last] = self._activations(context, batch, tp, last)
+                kv = state * batch
+                for c, b in zip(cells, per_window):
+                    kv += c * b
+                worst = max(worst, w + int(kv) + act)
+            out[n] = worst + self._overhead
+        return out
+
     def worst_gpu(self, context: int, batch: int, gpus: int) -> int:
         """Bytes on the fullest GPU: max over the candidate stages of weights + KV + activations."""
-        tp, stages = split_shape(self.engine, gpus)
-        cells = [self.cells(context, batch, win) for win in self.windows]
-        acts: dict = {}
+        tp, candidates = self._setup(gpus)
+        cells = [self._cells(context, batch, win) for win in self.windows]
+        act_last = act_other = -1
         worst = 0
-        for w, per_window, state, last in self._candidates(tp, stages):
-            act = acts.get(last)
-            if act is None:
-                act = acts[last] = self._activations(context, batch, tp, last)
-            total = w + int(sum(c * b for c, b in zip(cells, per_window)) + batch * state) + act
-            worst = max(worst, total)
-        return worst + self.overhead()
+        for w, per_window, state, last in candidates:
+            if last:
+                if act_last < 0:
+                    act_last = self._activations(context, batch, tp, True)
+                act = act_last
+            else:
+                if act_other < 0:
+                    act_other = self._activations(context, batch, tp, False)
+                act = act_other
+            kv = state * batch
+            for c, b in zip(cells, per_window):
+                kv += c * b
+            total = w + int(kv) + act
+            if total > worst:
+                worst = total
+        return worst + self._overhead
 
     def floor_bytes(self, gpus: int) -> int:
         """Bytes on the fullest GPU with one token of one sequence: no setup of this plan needs less."""
