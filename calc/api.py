@@ -132,7 +132,7 @@ def handle_json(text: str) -> str:
     except RecursionError:
         answer = _failure("bad_json", None, "the request is not valid JSON: it is nested too deeply")
     except JsonTooLarge as exc:
-        answer = _failure("out_of_range", None, f"the request {exc}, more than a request with a 5 MB config.json")
+        answer = _failure("out_of_range", None, f"the request {exc}")
     except (TypeError, ValueError) as exc:
         answer = _failure("bad_json", None, f"the request is not valid JSON: {clean(str(exc), 120)}")
     else:

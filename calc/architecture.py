@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 from calc.errors import CalcError, clean, show
@@ -251,12 +252,51 @@ def _bounded_int(digits: str) -> int:
     return int(digits)
 
 
+MAX_JSON_DEPTH = 64  # lists and objects inside each other (released configs: 3)
+MAX_JSON_CONTAINERS = 10_000  # lists and objects in all
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH before json.loads sees it.
+
+    CPython raises RecursionError on deep JSON, but Pyodide's json.loads recurses until the
+    JavaScript stack overflows, a fatal error that kills the page's worker (20,000 '[' do).  The
+    depth is at most the number of '[' and '{', so most texts pass on two counts; otherwise the
+    strings are cut out (a config.json's text inside a request is one string) and the remaining
+    brackets, at most MAX_JSON_CONTAINERS of them, are walked."""
+    opens = text.count("[") + text.count("{")
+    if opens <= MAX_JSON_DEPTH:
+        return
+    text = _JSON_STRING.sub("", text)
+    opens = text.count("[") + text.count("{")
+    if opens <= MAX_JSON_DEPTH:
+        return
+    if opens > MAX_JSON_CONTAINERS:
+        raise JsonTooLarge(f"holds more than {MAX_JSON_CONTAINERS:,} lists and objects")
+    depth = deepest = 0
+    for b in text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS):
+        depth += _STEP[b]
+        if depth > deepest:
+            deepest = depth
+    if deepest > MAX_JSON_DEPTH:
+        raise JsonTooLarge(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+
+
 def read_json(text: str):
-    """json.loads with bounds on what makes it slow, so that any text up to 5 MB reads in tens of
-    milliseconds: at most MAX_JSON_VALUES values (5 MB of "1e308," would take 0.3 s) and integers
-    of at most MAX_JSON_DIGITS digits.  Raises JsonTooLarge, ValueError (not JSON) or RecursionError."""
+    """json.loads with bounds on what makes it slow or crash, so that any text up to 5 MB reads in
+    tens of milliseconds in CPython and Pyodide alike: at most MAX_JSON_VALUES values (5 MB of
+    "1e308," would take 0.3 s), integers of at most MAX_JSON_DIGITS digits, nesting of at most
+    MAX_JSON_DEPTH levels.  Raises JsonTooLarge, ValueError (not JSON) or RecursionError."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
     if len(text) > 65536 and text.count(",") > MAX_JSON_VALUES:
-        raise JsonTooLarge(f"holds more than {MAX_JSON_VALUES:,} values")
+        raise JsonTooLarge(f"holds more than {MAX_JSON_VALUES:,} values (a model's config.json holds a few hundred)")
+    _check_nesting(text)
     return json.loads(text, parse_int=_bounded_int)
 
 
@@ -272,7 +312,7 @@ def config_from_text(text: str) -> dict:
     except RecursionError:
         raise CalcError("bad_config", "config", "config.json is nested too deeply") from None
     except JsonTooLarge as exc:
-        raise CalcError("out_of_range", "config", f"config.json {exc}; a model's config.json holds a few hundred") from None
+        raise CalcError("out_of_range", "config", f"config.json {exc}") from None
     except ValueError as exc:
         raise CalcError("bad_config", "config", f"config.json is not valid JSON: {clean(str(exc), 120)}") from None
     if not isinstance(value, dict):

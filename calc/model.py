@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from calc import catalog
-from calc.architecture import (CHUNKED, FULL, LINEAR, MAMBA, MAX_CONFIG_CHARS, SLIDING, Architecture, config_from_text,
-                               parse_config)
+from calc.architecture import (CHUNKED, FULL, LINEAR, MAMBA, MAX_CONFIG_CHARS, MAX_JSON_DEPTH, SLIDING, Architecture,
+                               config_from_text, parse_config)
 from calc.errors import CalcError, clean, show
 from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
 
@@ -19,8 +19,8 @@ from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
 # (below 2^53) for any weight format.
 MAX_PARAMS = 10**14
 
-# How deep a config given as a dict may nest (released configs nest three levels).
-MAX_DEPTH = 64
+# How deep a config given as a dict may nest: as deep as one given as text (released configs nest 3 levels).
+MAX_DEPTH = MAX_JSON_DEPTH
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,21 @@ def _json_problem(config: dict) -> CalcError:
     return deep or CalcError("bad_config", "config", "config must contain only JSON values")
 
 
+def _too_deep(config: dict) -> CalcError | None:
+    """An error naming where a config dict nests deeper than MAX_DEPTH, before json.dumps recurses
+    into it (in Pyodide, recursion that deep overflows the JavaScript stack and kills the runtime)."""
+    stack = [(config, "config", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return CalcError("bad_config", path, f"{path} is nested more than {MAX_DEPTH} levels deep")
+        for k, v in value.items() if isinstance(value, dict) else enumerate(value):
+            if isinstance(v, (dict, list)):
+                part = (f".{clean(k, 60)}" if isinstance(k, str) else f"[{show(k)}]") if depth < 4 else ""
+                stack.append((v, path + part, depth + 1))
+    return None
+
+
 def custom_model(config) -> Model:
     """A pasted config.json (dict or text); the last few are kept, by a hash of their text."""
     if isinstance(config, str):
@@ -98,6 +113,9 @@ def custom_model(config) -> Model:
             raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
         text = config
     elif isinstance(config, dict):
+        deep = _too_deep(config)
+        if deep:
+            raise deep
         try:  # NaN and infinities pass here and are refused, by name, where a field must be a number
             text = json.dumps(config, sort_keys=True)
         except (TypeError, ValueError, RecursionError):

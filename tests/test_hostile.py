@@ -74,6 +74,9 @@ def check(answer) -> dict | None:
         assert all(_count(row[k]) for k in MEMORY_KEYS), row
     assert answer["per_gpu"]
     assert _count(answer["kv_cache_bytes_per_token"])
+    if answer.get("range") is not None:  # the total moved by the engine's measured errors
+        low, high = answer["range"]["low_bytes"], answer["range"]["high_bytes"]
+        assert _count(low) and _count(high) and low <= mem["total_bytes"] <= high, answer["range"]
     model = answer["model"]
     assert _count(model["total_params"]) and model["total_params"] > 0
     assert _count(model["active_params"]) and model["active_params"] <= model["total_params"]
@@ -490,8 +493,13 @@ CASES = [
     ({"config": "\ud800"}, "bad_config", "config"),
     ({"config": "[1, 2]"}, "bad_config", "config"),
     ({"config": ""}, "bad_config", "config"),
-    ({"config": "{" * 100_000}, "bad_config", "config"),
-    ({"config": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "bad_config", "config"),
+    # Pyodide's json.loads overflows the JavaScript stack (a fatal error) on 20,000 '[': refused unread
+    ({"config": "{" * 100_000}, "out_of_range", "config"),
+    ({"config": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "out_of_range", "config"),
+    ({"config": '{"a": ' + "[" * 65 + "]" * 65 + "}"}, "out_of_range", "config"),
+    ({"config": '{"a": ' + "[" * 63 + "]" * 63 + "}"}, "missing_field", "config.hidden_size"),
+    ({"config": json.dumps({**LLAMA, "a": [[1]] * 9000})}, None, None),  # many lists, shallow
+    ({"config": json.dumps({**LLAMA, "a": [[1]] * 10_001})}, "out_of_range", "config"),
     ({"config": '{"hidden_size": ' + "9" * 5000 + "}"}, "out_of_range", "config"),  # int() is quadratic in the digits
     ({"config": '{"hidden_size": ' + "9" * 1000 + "}"}, "out_of_range", "config.hidden_size"),
     ({"config": "\ufeff" + json.dumps(LLAMA)}, None, None),  # a Windows editor's byte-order mark
@@ -512,7 +520,8 @@ CASES = [
     ({"config": _cfg(**{"x": b"bytes"})}, "bad_config", "config.x"),
     ({"config": {**_cfg(), 1: "one"}}, "bad_config", "config"),  # json.dumps cannot sort int and str keys
     ({"config": _cfg(deep=_nested(5000))}, "bad_config", "config.deep.x.x.x"),
-    ({"config": _cfg(deep=_nested(500))}, None, None),  # deep but writable, and not read
+    ({"config": _cfg(deep=_nested(60))}, None, None),  # deep, but not too deep, and not read
+    ({"config": _cfg(deep=_nested(70))}, "bad_config", "config.deep.x.x.x"),
     ({"config": _cfg(architectures=[["LlamaForCausalLM"]], model_type=None)}, "bad_config", "config.architectures"),
     ({"config": _cfg(rope_scaling={"rope_type": {"nested": [1]}})}, "bad_config", "config.rope_scaling.rope_type"),
     ({"config": _cfg(rope_scaling=[1, 2])}, None, None),  # not an object: no scaling
@@ -578,9 +587,18 @@ def test_five_megabyte_config():
 
 
 def test_deep_request_text():
-    for text in ("[" * 100_000, '{"config": ' * 50_000, '{"config": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}"):
+    """Refused before json.loads sees it (Pyodide would overflow its stack), as text of any shape."""
+    for text in ("[" * 100_000, '{"config": ' * 50_000, '{"config": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+                 '{"config": {"a": ' + "[" * 65 + "]" * 65 + "}}", "[" * 65 + "]" * 65):
         err = check_json(text)
-        assert err is not None and err["code"] in ("bad_json", "bad_config")
+        assert err is not None and (err["code"], err["field"]) == ("out_of_range", None), (text[:30], err)
+    err = check_json('{"config": {"a": ' + "[" * 60 + "]" * 60 + "}}")
+    assert (err["code"], err["field"]) == ("missing_field", "config.hidden_size")
+    # config.json as text is one string of the request: its brackets are the config's, not the request's
+    err = check_json(json.dumps({"config": '{"a": ' + "[" * 70 + "]" * 70 + "}"}))
+    assert (err["code"], err["field"]) == ("out_of_range", "config")
+    err = check_json(json.dumps({"config": '{"a": "' + "[" * 70_000 + '", "b": "\\\\", "c": "\\"["}'}))
+    assert (err["code"], err["field"]) == ("missing_field", "config.hidden_size")  # brackets in strings do not nest
 
 
 def test_request_text_numbers():
