@@ -44,6 +44,10 @@ def split_ok(plan: Plan, gpus: int) -> bool:
     """Whether the engine can split this model over `gpus`: tensor parallelism needs the attention
     heads divisible by the ranks, and the KV heads divisible by them or them by the KV heads
     (vllm/config/parallel.py verify_with_model_config)."""
+    return plan.memo(("split_ok", gpus), _split_ok, plan, gpus)
+
+
+def _split_ok(plan: Plan, gpus: int) -> bool:
     tp, stages = split_shape(plan.engine, gpus)
     a = plan.arch
     if stages > a.layers:

@@ -99,6 +99,13 @@ class Plan:
         self.layer_bytes = sum(weights.per_layer)
         self.expert_bytes = sum(weights.expert_per_layer)
 
+    def memo(self, key, make, *args):
+        """A value derived from this plan alone, computed once: self._stages[key] = make(*args)."""
+        value = self._stages.get(key)
+        if value is None:
+            value = self._stages[key] = make(*args)
+        return value
+
     # -- per-stage sums, cached per (tp, stages) --------------------------------------------------
 
     def _shard(self, lk: LayerKv, tp: int) -> float:
@@ -150,12 +157,16 @@ class Plan:
     def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
         a, e, st, width = self.arch, self.engine, self.settings, self.mlp_width
         if e.id == "llama.cpp":
-            cells = self.cells(context, batch, 0)
+            cells = self._cells(context, batch, 0)
             rows = batch if e.output_rows == "sequences" else None
             return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width, rows)
-        if e.id == "vllm":
-            return activations.vllm_activation_bytes(a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width,
-                                                     e.sampler_bytes)
+        if e.id == "vllm":  # the profiler's peak depends on neither the context nor the sequences
+            key = ("vllm_act", tp, last)
+            value = self._stages.get(key)
+            if value is None:
+                value = self._stages[key] = activations.vllm_activation_bytes(
+                    a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width, e.sampler_bytes)
+            return value
         return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
 
     def overhead(self) -> int:
