@@ -1,6 +1,6 @@
 """Hostile input, timed: how long the core takes on the worst requests and config.json files.
 
-    python -m bench.hostile [--n 400] [--seed 2026] [--json]
+    python -m bench.hostile [--n 400] [--seed 2026] [--repeat 3] [--json]
 
 Not a test (tests/test_hostile.py checks the answers; this only times them).  The cases are made
 the way the tests make theirs, from a fixed seed: one hostile request field, random requests,
@@ -11,7 +11,9 @@ best-format answer), and 5 MB files.  Each call is cold: every config carries a 
 so no cache answers it, and garbage is collected between calls (untimed) so a call is not charged
 for its predecessors' garbage (nor for scanning the caches they filled: those objects are frozen).  Timed is ``handle_json(text)``, the call the page makes.
 
-Reports per family and overall the p50, p99 and max milliseconds per call, and the slowest cases.
+Every case runs --repeat times, cold each time, and its fastest run counts (a shared machine's
+noise only ever adds time).  Reports per family and overall the p50, p99 and max milliseconds per
+call, and the slowest cases.
 The target is that no call takes more than 100 ms; the benchmark reports, it never fails.
 """
 from __future__ import annotations
@@ -167,19 +169,42 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def run(n: int, seed: int) -> dict:
+def _forget() -> None:
+    """Empty the core's model and plan caches, so that a repeated case is as cold as the first time
+    (catalog models are built on first use; the custom configs already carry a fresh key)."""
+    import calc.estimate
+    import calc.formats
+    import calc.model
+    calc.model.catalog_model.cache_clear()
+    for module, names in ((calc.model, ("_CUSTOM", "_DESCRIBED")), (calc.estimate, ("_PLANS", "_WEIGHTS", "_FORMAT_PLANS")),
+                          (calc.formats, ("_SLOTS",))):
+        for name in names:
+            cache = getattr(module, name, None)
+            if isinstance(cache, dict):
+                cache.clear()
+
+
+def run(n: int, seed: int, repeat: int = 3) -> dict:
     handle_json('{"model": "llama-3.2-1b"}')  # catalogs loaded once, as at page start-up
-    timings: list[tuple[float, str, str]] = []
+    best: list[float] = []
     errors = {"ok": 0, "error": 0, "internal_error": 0}
-    for family, label, text in cases(n, seed):
-        gc.collect()
-        gc.freeze()  # what earlier calls left (caches) is not scanned again: each call pays for its own garbage
-        start = time.perf_counter()
-        answer = handle_json(text)
-        ms = (time.perf_counter() - start) * 1000
-        timings.append((ms, family, label))
-        code = json.loads(answer)
-        errors["ok" if code["ok"] else ("internal_error" if code["error"]["code"] == "internal_error" else "error")] += 1
+    for r in range(repeat):  # the same cases again, each config with a new unknown key: cold again
+        mix = cases(n, seed)
+        _forget()
+        gc.unfreeze()
+        for i, (family, label, text) in enumerate(mix):
+            gc.collect()
+            gc.freeze()  # what earlier calls left (caches) is not scanned again: each call pays for its own garbage
+            start = time.perf_counter()
+            answer = handle_json(text)
+            ms = (time.perf_counter() - start) * 1000
+            if r == 0:
+                best.append(ms)
+                code = json.loads(answer)
+                errors["ok" if code["ok"] else ("internal_error" if code["error"]["code"] == "internal_error" else "error")] += 1
+            else:
+                best[i] = min(best[i], ms)
+    timings = [(ms, family, label) for ms, (family, label, _) in zip(best, mix)]
     families: dict = {}
     for ms, family, _ in timings:
         families.setdefault(family, []).append(ms)
@@ -191,7 +216,7 @@ def run(n: int, seed: int) -> dict:
 
     return {"target_ms": TARGET_MS, "all": stats(every), "families": {f: stats(xs) for f, xs in families.items()},
             "slowest": [{"ms": round(ms, 1), "family": f, "case": label} for ms, f, label in sorted(timings, reverse=True)[:10]],
-            "answers": errors, "n": n, "seed": seed, "python": platform.python_version(),
+            "answers": errors, "n": n, "seed": seed, "repeat": repeat, "python": platform.python_version(),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
 
 
@@ -199,14 +224,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=400, help="cases of each generated family")
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--repeat", type=int, default=3, help="cold runs of every case; the fastest counts (less noise)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    r = run(args.n, args.seed)
+    r = run(args.n, args.seed, args.repeat)
     if args.json:
         print(json.dumps(r))
         return 0
     a = r["all"]
-    print(f"hostile inputs: {a['calls']} cold calls of handle_json on CPython {r['python']} ({r['machine']})")
+    print(f"hostile inputs: {a['calls']} cold calls of handle_json, fastest of {r['repeat']} each, "
+          f"on CPython {r['python']} ({r['machine']})")
     print(f"answers: {r['answers']['ok']} results, {r['answers']['error']} errors, {r['answers']['internal_error']} internal errors")
     print(f"{'family':38} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  over {TARGET_MS:g} ms")
     for name, s in list(r["families"].items()) + [("all", a)]:
