@@ -32,6 +32,17 @@ def wait_settled(page) -> None:
     page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=30_000)
 
 
+def wait_until(page, expression: str, timeout_s: float = 10) -> None:
+    """Poll a JS expression with page.evaluate (wait_for_function evaluates strings, which the page's
+    CSP refuses)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
 def plain(value):
     """What a value looks like after a trip through JSON (as it does between worker and page)."""
     return json.loads(json.dumps(value))
@@ -161,11 +172,13 @@ def test_slider_sets_context_and_coalesces(app, core):
     wait_settled(app)
     assert app.evaluate("window.sent") <= 2
     assert app.input_value("#ctx") == "262144"
-    assert "ctx=262144" in app.evaluate("location.search")
+    assert "ctx=262144" in app.get_attribute("#open-full", "href")  # links carry the state at once
+    wait_until(app, "location.search.includes('ctx=262144')")  # the address once the drag rests
 
 
 def test_url_round_trip(app, fresh, core):
     case = next(c for c in GOLDEN if c.get("ui"))
+    wait_until(app, "location.search === document.getElementById('open-full').getAttribute('href')")
     search = app.evaluate("location.search")
     fresh.goto(app.url)
     wait_ready(fresh)

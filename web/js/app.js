@@ -44,11 +44,17 @@ function langHref(other, search) {
   return base + search;
 }
 
+// history.replaceState costs milliseconds in Chromium, so a drag of the slider writes the address
+// once it rests; the links that carry the state are current at once.
+const URL_SETTLE_MS = 250;
+let urlTimer = 0;
+
 function syncUrl() {
   const search = S.queryString(state, { embed: embed ? "1" : "" });
-  history.replaceState(null, "", search);
   $("lang-switch").href = langHref(strings.meta.other_lang, search);
   $("open-full").href = S.queryString(state);
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => { if (location.search !== search) history.replaceState(null, "", search); }, URL_SETTLE_MS);
 }
 
 /** Name the engine's own KV-cache type on the "engine default" option. */
@@ -107,7 +113,21 @@ function drawChart() {
   $("chart").innerHTML = chartSvg(lastResult, f, gpuNames[fit.gpu] || fit.gpu, chartWidth);
 }
 
+// The result is marked stale only when an answer is slow to come (the page's first, or a pasted
+// config's): touching the DOM on every input would cost a frame of style work per slider step.
+const STALE_AFTER_MS = 120;
+let staleTimer = 0;
+
 function setStale(stale) {
+  clearTimeout(staleTimer);
+  if (stale) {
+    staleTimer = setTimeout(() => showStale(true), STALE_AFTER_MS);
+  } else if ($("result").classList.contains("stale")) {
+    showStale(false);
+  }
+}
+
+function showStale(stale) {
   $("result").classList.toggle("stale", stale);
   $("result").setAttribute("aria-busy", stale ? "true" : "false");
 }
@@ -185,6 +205,7 @@ function markInvalid(input, bad) {
 function fieldError(key, text) {
   const box = $(`err-${key}`);
   if (!box) { if (text) notice(text); return; }
+  if (!text && box.hidden) return;
   box.hidden = !text;
   box.textContent = text || "";
   markInvalid($(key), Boolean(text));
