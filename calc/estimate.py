@@ -9,6 +9,7 @@ from collections import OrderedDict
 
 from calc import catalog, i18n, recommend
 from calc.catalog import Engine
+from calc.errors import CalcError
 from calc.formats import effective_bpw, weight_bytes
 from calc.memory.kv_cache import layer_kv
 from calc.memory.plan import Parts, Plan, Settings, block_floor, split_shape, total_parts
@@ -16,6 +17,9 @@ from calc.model import Model, catalog_model, custom_model, describe
 from calc.request import Request
 from calc.speed import speed
 from calc.units import fmt_gib, fmt_tokens
+
+# JavaScript numbers hold integers exactly up to 2^53: results past it would show rounded on the page.
+MAX_EXACT_BYTES = 2**53
 
 _TORCH_TO_KV = {"bfloat16": "bf16", "float16": "f16", "float32": "f32"}
 
@@ -166,6 +170,9 @@ def estimate(req: Request) -> dict:
     plan = build_plan(model, req.quant, req.bpw, kv_id, engine, st)
     per_gpu = plan.per_gpu(req.context, req.batch, req.gpus if gpu else 1)
     total = total_parts(per_gpu)
+    if total.total > MAX_EXACT_BYTES:
+        raise CalcError("out_of_range", "context", f"{fmt_gib(total.total)} is past what the page can show exactly "
+                        "(2^53 bytes); ask for fewer tokens or sequences")
     cap = recommend.capacity_bytes(gpu, engine, st.gpu_memory_utilization) if gpu else None
     fmt = catalog.formats()[req.quant]
     result = {

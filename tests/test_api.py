@@ -163,3 +163,9 @@ def test_cli_lists(command):
     assert table.returncode == 0 and data.returncode == 0
     assert json.loads(data.stdout)
     assert len(table.stdout.splitlines()) > 10
+
+
+def test_results_past_exact_javascript_integers_are_refused():
+    """32M tokens x 4096 sequences of a big KV cache is past 2^53 bytes: an error naming context."""
+    r = handle({"model": "deepseek-v3", "engine": "transformers", "quant": "bf16", "context": 33_554_432, "batch": 4096})
+    assert r["ok"] is False and (r["error"]["code"], r["error"]["field"]) == ("out_of_range", "context")
