@@ -7,24 +7,31 @@ validated, and indexed by lowercase id.  A bad row raises CatalogError naming th
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+import os
 
 
 class CatalogError(Exception):
     """A data file row is malformed (a bug in the shipped data, not in user input)."""
 
 
-def _read(name: str) -> bytes:
-    return resources.files("calc").joinpath("data", name).read_bytes()
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def read_data(name: str) -> bytes:
+    """A file under calc/data, from a folder or a zip alike (the module's own loader reads it; this
+    costs none of importlib.resources' start-up, tens of milliseconds in Pyodide)."""
+    return __loader__.get_data(os.path.join(_DATA, *name.split("/")))
+
 
 
 def _compiled(name: str):
     """The parsed copy of data file `name` that build.py puts in the page's bundle, or None."""
-    path = resources.files("calc").joinpath("data", "compiled", name.replace("/", "__") + ".json")
-    return json.loads(path.read_bytes()) if path.is_file() else None
+    try:
+        return json.loads(read_data("compiled/" + name.replace("/", "__") + ".json"))
+    except OSError:
+        return None
 
 
 def load_toml(name: str) -> dict:
@@ -32,7 +39,11 @@ def load_toml(name: str) -> dict:
     parsed as data/compiled/<name>.json (build.py writes it; json is C code in Pyodide, tomllib is
     pure Python and costs tens of milliseconds at start-up there); the source tree has only TOML."""
     compiled = _compiled(name)
-    return compiled if compiled is not None else tomllib.loads(_read(name).decode("utf-8"))
+    if compiled is not None:
+        return compiled
+    import tomllib  # only where the parsed copy is absent: tomllib costs ~30 ms to import in Pyodide
+
+    return tomllib.loads(read_data(name).decode("utf-8"))
 
 
 def _toml(name: str, table: str) -> list[dict]:
@@ -240,7 +251,7 @@ class ModelRow:
 
 @lru_cache(maxsize=None)
 def models() -> dict[str, ModelRow]:
-    data = _compiled("models.json") or json.loads(_read("models.json"))
+    data = _compiled("models.json") or json.loads(read_data("models.json"))
     rows = []
     for r in data["models"]:
         _require("models.json", r, ("id", "repo", "config", "sources"))
@@ -271,5 +282,5 @@ DEFAULT_MODEL = "qwen3-coder-480b-a35b-instruct"
 def accuracy() -> dict:
     """{engine: {part: {"max_error", "n"}}}: the largest error measured per part of the breakdown
     (calc/data/accuracy.json, written from the validation records by python -m bench.accuracy --write)."""
-    data = _compiled("accuracy.json") or json.loads(_read("accuracy.json"))
+    data = _compiled("accuracy.json") or json.loads(read_data("accuracy.json"))
     return data["engines"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -124,6 +123,8 @@ def custom_model(config) -> Model:
             raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
     else:
         raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
+    import hashlib  # custom models only: a few milliseconds to import in Pyodide
+
     key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
     model = _CUSTOM.get(key)
     if model is None:

@@ -37,7 +37,6 @@ import dataclasses
 import json
 import statistics
 from functools import lru_cache
-from importlib import resources
 
 from calc import catalog
 from calc.estimate import kv_type_id, make_plan, resolve_model, settings_for, vllm_capacity
@@ -70,7 +69,7 @@ TOLERANCE = {
 
 @lru_cache(maxsize=None)
 def _data() -> dict:
-    return json.loads(resources.files("calc").joinpath("data", "validation.json").read_bytes())
+    return json.loads(catalog.read_data("validation.json"))
 
 
 def records() -> list[dict]:

@@ -7,17 +7,16 @@ import threading
 
 import pytest
 
+from util import wait_ready, wait_until
+
 import build
 
 pytestmark = pytest.mark.browser
 
 
-def wait_ready(page) -> None:
-    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
-
 
 def wait_controlled(page) -> None:
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
+    wait_until(page, "navigator.serviceWorker.controller !== null", 120)
 
 
 def cache_names(page) -> list[str]:
@@ -62,7 +61,7 @@ def test_new_build_replaces_the_cache(browser, built_site, tmp_path):
     (site / "index.html").write_text(html, "utf-8")
     build.write_service_worker(site)  # what a new deploy does: a new version for changed content
     page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
-    page.wait_for_function(f"caches.keys().then(k => k.length === 1 && k[0] !== {first[0]!r})", timeout=60_000)
+    wait_until(page, f"caches.keys().then(k => k.length === 1 && k[0] !== {first[0]!r})")
     page.wait_for_selector("#notices .notice-update", state="attached", timeout=30_000)
     page.reload()
     wait_ready(page)

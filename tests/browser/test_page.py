@@ -15,6 +15,7 @@ import build  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fetch_wheels import WHEELS, wanted  # noqa: E402
+from util import wait_ready, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.browser
 GOLDEN = json.loads((Path(__file__).parent / "golden_requests.json").read_text("utf-8"))
@@ -22,25 +23,9 @@ OUTPUTS = {"total": "total_bytes", "weights": "weights_bytes", "kv_cache": "kv_c
            "activations": "activations_bytes", "overhead": "overhead_bytes"}
 
 
-def wait_ready(page) -> None:
-    """Wait until Pyodide is up, the live result is shown and nothing is pending."""
-    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
-
-
 def wait_settled(page) -> None:
     """Wait until the latest estimate has been rendered."""
     page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=30_000)
-
-
-def wait_until(page, expression: str, timeout_s: float = 10) -> None:
-    """Poll a JS expression with page.evaluate (wait_for_function evaluates strings, which the page's
-    CSP refuses)."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
 
 
 def plain(value):

@@ -9,13 +9,12 @@ import http.server
 
 import pytest
 
+from util import wait_ready, wait_until
+
 pytestmark = pytest.mark.browser
 
 MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
-
-def wait_ready(page) -> None:
-    page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
 
 
 @pytest.fixture()
@@ -41,7 +40,7 @@ def test_config_markup_is_shown_as_text(guarded, base_url):
               "num_attention_heads": 8, "vocab_size": 1000, "intermediate_size": 2048, "hidden_act": MARKUP}
     page.select_option("#model", "custom")
     page.fill("#config", json.dumps(config))
-    page.wait_for_function("document.querySelector('[data-out=model-name]').textContent.includes('<img')", timeout=30_000)
+    wait_until(page, "document.querySelector('[data-out=model-name]').textContent.includes('<img')")
     wait_ready(page)
     assert page.evaluate("window.__pwned") is None
     assert MARKUP in page.text_content("#spec")

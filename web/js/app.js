@@ -182,6 +182,7 @@ function onAnswer(request, answer, superseded) {
 function markReady() {
   html.dataset.state = "ready";
   performance.mark("calc:ready");
+  registerServiceWorker(); // after start-up: its install downloads the whole site again
 }
 
 const sendLatest = coalesce((request) => bridge.call("estimate", request), onAnswer);
@@ -342,8 +343,11 @@ function start() {
 }
 
 /** Offline use and fast repeat visits: web/templates/sw.js.j2.  A newer build announces itself. */
+let swRegistered = false;
+
 function registerServiceWorker() {
-  if (!("serviceWorker" in navigator) || embed) return;
+  if (swRegistered || !("serviceWorker" in navigator) || embed) return;
+  swRegistered = true;
   const hadController = Boolean(navigator.serviceWorker.controller);
   navigator.serviceWorker.addEventListener("message", ({ data }) => {
     if (data && data.type === "llm-vram-calc:updated" && hadController) notice(f.t("status.updated"), "notice-update");
@@ -351,7 +355,4 @@ function registerServiceWorker() {
   navigator.serviceWorker.register(`${build.prefix}sw.js`).catch(() => {});
 }
 
-if (location.protocol !== "file:") {
-  start();
-  registerServiceWorker();
-}
+if (location.protocol !== "file:") start();
