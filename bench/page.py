@@ -28,6 +28,16 @@ BARE = ("<!doctype html><meta charset=utf-8><title>bare Pyodide</title><script t
         "performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready';"
         "</script>")
 
+# The same boot inside a module worker, as the page runs it: Chromium keeps no compiled-code cache
+# for a worker's WebAssembly, so its repeat visits gain less than the main thread's.
+BARE_WORKER_JS = ("import {loadPyodide} from './pyodide/pyodide.mjs';"
+                  "const py = await loadPyodide({indexURL: new URL('./pyodide/', self.location.href).href});"
+                  "py.runPython('1'); postMessage('ready');")
+BARE_WORKER = ("<!doctype html><meta charset=utf-8><title>bare Pyodide in a worker</title><script type=module>"
+               "const w = new Worker('./bare-worker.js', {type: 'module'});"
+               "w.onmessage = () => { performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready'; };"
+               "</script>")
+
 # Core throughput inside Pyodide: the same request mix as bench/core.py, run in a page that boots
 # Pyodide and unpacks the calc archive the way the worker does.
 THROUGHPUT = ("<!doctype html><meta charset=utf-8><title>throughput</title><script type=module>"
@@ -121,7 +131,7 @@ def _latency(page, control: str, values: list[str]) -> list[float]:
 def run(dist: Path, runs: int, mix: list[dict]) -> dict:
     server, base = serve(dist)
     info = json.loads((dist / "build-info.json").read_text())
-    cold, warm, bare_cold, bare_warm, loads = [], [], [], [], []
+    cold, warm, bare_cold, bare_warm, worker_cold, worker_warm, loads = [], [], [], [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(runs):
@@ -131,6 +141,14 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
             page = ctx.new_page()
             bare_cold.append(_bare_ms(page, base + "bare.html"))
             bare_warm.append(_bare_ms(page, base + "bare.html"))
+            ctx.close()
+
+            ctx = browser.new_context()
+            ctx.route(base + "bare-worker.html", lambda route: route.fulfill(body=BARE_WORKER, content_type="text/html"))
+            ctx.route(base + "bare-worker.js", lambda route: route.fulfill(body=BARE_WORKER_JS, content_type="text/javascript"))
+            page = ctx.new_page()
+            worker_cold.append(_bare_ms(page, base + "bare-worker.html"))
+            worker_warm.append(_bare_ms(page, base + "bare-worker.html"))
             ctx.close()
 
             ctx = browser.new_context()
@@ -176,6 +194,8 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
         "time_to_interactive_ms": {"cold": tti_cold, "warm": tti_warm},
         "bare_pyodide_boot_ms": {"cold": median(bare_cold), "warm": median(bare_warm)},
         "tti_over_bare": {"cold": round(tti_cold / median(bare_cold), 3), "warm": round(tti_warm / median(bare_warm), 3)},
+        "bare_worker_boot_ms": {"cold": median(worker_cold), "warm": median(worker_warm)},
+        "tti_over_bare_worker": {"cold": round(tti_cold / median(worker_cold), 3), "warm": round(tti_warm / median(worker_warm), 3)},
         "input_latency_ms": {name: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)}
                              for name, v in (("slider", slider_ms), ("format", format_ms), ("gpu", gpu_ms))},
         "bytes_cold": loads[0],

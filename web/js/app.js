@@ -145,7 +145,7 @@ function showConfigError(text) {
 }
 
 // The worker and the coalescing sender.
-const bridge = new CalcBridge(new URL("worker.js", import.meta.url), build.calc_zip);
+const bridge = new CalcBridge(new URL("worker.js", import.meta.url), build.calc_zip, window.calcEarlyWorker);
 window.calcBridge = bridge;
 
 function onAnswer(request, answer, superseded) {

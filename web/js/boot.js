@@ -1,13 +1,29 @@
-// Classic (non-module) script, run first.  Browsers refuse module scripts and workers on file://,
-// so there the page keeps its pre-rendered numbers and shows how to serve it instead.
+// Classic script in <head>, run before the body is parsed (it is tiny; the CSP allows no inline script).
+//  - On file://, where browsers refuse module scripts and workers, the page keeps its pre-rendered
+//    numbers and shows how to serve it.
+//  - Elsewhere it starts the calculator's worker at once, so Pyodide boots while the page is parsed
+//    and app.js and its modules download; messages that arrive before app.js takes the worker over
+//    are kept.
 (function () {
   "use strict";
-  if (location.protocol !== "file:") return;
-  document.documentElement.setAttribute("data-state", "error");
-  document.addEventListener("DOMContentLoaded", function () {
-    var notice = document.getElementById("file-notice");
-    if (notice) notice.hidden = false;
-    var status = document.getElementById("status");
-    if (status) status.hidden = true;
-  });
+  if (location.protocol === "file:") {
+    document.documentElement.setAttribute("data-state", "error");
+    document.addEventListener("DOMContentLoaded", function () {
+      var notice = document.getElementById("file-notice");
+      if (notice) notice.hidden = false;
+      var status = document.getElementById("status");
+      if (status) status.hidden = true;
+    });
+    return;
+  }
+  var script = document.currentScript;
+  try {
+    var worker = new Worker(new URL("worker.js", script.src), { type: "module", name: script.dataset.calc });
+    var early = { worker: worker, messages: [], errors: [] };
+    worker.onmessage = function (event) { early.messages.push(event.data); };
+    worker.onerror = function (event) { event.preventDefault(); early.errors.push(event.message || "the worker could not be loaded"); };
+    window.calcEarlyWorker = early;
+  } catch (error) {
+    window.calcEarlyWorker = null; // app.js starts its own and reports the failure
+  }
 })();

@@ -1,8 +1,9 @@
 // Promise client for web/js/worker.js: call(type, payload) -> {ok, result | error}; events for progress.
 
 export class CalcBridge {
-  /** workerUrl: web/js/worker.js; calcZip: the calc archive's file name, given to the worker as its name. */
-  constructor(workerUrl, calcZip) {
+  /** workerUrl: web/js/worker.js; calcZip: the calc archive's file name, given to the worker as its
+   * name.  early: {worker, messages, errors} from boot.js, a worker already started, taken over here. */
+  constructor(workerUrl, calcZip, early = null) {
     this.pending = new Map();
     this.nextId = 1;
     this.listeners = new Set();
@@ -10,9 +11,16 @@ export class CalcBridge {
     this.failure = null;
     this.ready = new Promise((resolve, reject) => { this.resolveReady = resolve; this.rejectReady = reject; });
     this.ready.catch(() => {});
-    this.worker = new Worker(workerUrl, { type: "module", name: calcZip });
+    this.worker = early ? early.worker : new Worker(workerUrl, { type: "module", name: calcZip });
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => { event.preventDefault?.(); this.fail(event.message || "the worker could not be loaded"); };
+    if (early) {
+      // replayed after the page's listeners are attached (they are, by the next task)
+      setTimeout(() => {
+        early.messages.forEach((message) => this.receive(message));
+        early.errors.forEach((error) => this.fail(error));
+      });
+    }
   }
 
   receive(message) {
