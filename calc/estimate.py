@@ -183,7 +183,8 @@ def estimate(req: Request) -> dict:
         "memory": _parts_dict(total),
         "range": measured_range(total, engine.id),
         "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
-        "per_gpu": [dict(_parts_dict(p), gpu_index=i, capacity_bytes=cap) for i, p in enumerate(per_gpu)],
+        "per_gpu": [{"gpu_index": i, "weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache, "activations_bytes": p.activations,
+                     "overhead_bytes": p.overhead, "total_bytes": p.total, "capacity_bytes": cap} for i, p in enumerate(per_gpu)],
         "fit": None, "max_context": None, "max_context_limit": None, "max_batch": None, "best_format": None,
         "kv_capacity_tokens": None, "max_concurrency": None,
     }

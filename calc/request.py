@@ -138,7 +138,8 @@ def parse_request(raw) -> Request:
         raise CalcError("conflicting_fields", "config", "give either model or config, not both")
     engine = _choice(raw, "engine", catalog.engines(), ENGINE_ALIASES)
     kv = raw.get("kv_cache", "auto")
-    kv = _choice(raw, "kv_cache", {**catalog.kv_types(), "auto": 0}) if kv is not None else "auto"
+    auto = kv is None or (isinstance(kv, str) and kv.strip().lower() == "auto")
+    kv = "auto" if auto else _choice(raw, "kv_cache", catalog.kv_types())
     gpu = raw.get("gpu", DEFAULTS["gpu"])
     if gpu is not None and gpu != "":
         gpu = _choice(raw, "gpu", catalog.gpus())

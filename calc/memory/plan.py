@@ -16,6 +16,7 @@ Splitting over N GPUs:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from calc.architecture import Architecture
 from calc.catalog import Engine, Format
@@ -26,9 +27,8 @@ from calc.memory.kv_cache import LayerKv, llamacpp_cells, pad, transformers_cell
 MAX_TP = 8  # GPUs in one node: tensor parallelism beyond a node becomes pipeline stages
 
 
-@dataclass(frozen=True)
-class Parts:
-    """Bytes one GPU holds."""
+class Parts(NamedTuple):
+    """Bytes one GPU holds (a named tuple: made many times per estimate, and cheaply)."""
 
     weights: int
     kv_cache: int
@@ -97,6 +97,7 @@ class Plan:
             if not lk.state_bytes_per_seq:
                 self.attention_windows[lk.window] = self.attention_windows.get(lk.window, 0) + 1
         self.layer_bytes = sum(weights.per_layer)
+        self._kv_per_token = sum(lk.bytes_per_token for lk in layer_kv if lk.window == 0 and not lk.state_bytes_per_seq)
         self.expert_bytes = sum(weights.expert_per_layer)
 
     def memo(self, key, make, *args):
@@ -211,8 +212,13 @@ class Plan:
         state *= batch
         overhead = tp * stages * self._overhead
         out = []
+        windows = list(zip(self.windows, per_window))
+        cells = self._cells
         for c in contexts:
-            kv = int(sum(self._cells(c, batch, win) * b for win, b in zip(self.windows, per_window)) + state)
+            kv = state
+            for win, b in windows:
+                kv += cells(c, batch, win) * b
+            kv = int(kv)
             act = self._activations(c, batch, tp, True)
             if stages > 1:
                 act += (stages - 1) * self._activations(c, batch, tp, False)
@@ -299,7 +305,7 @@ class Plan:
 
     def kv_bytes_per_token(self) -> int:
         """KV bytes one more token of context adds (all layers, one sequence, no sharding)."""
-        return sum(lk.bytes_per_token for lk in self.layer_kv if lk.window == 0 and not lk.state_bytes_per_seq)
+        return self._kv_per_token
 
     def kv_bytes_per_token_on_rank(self, tp: int, gpus: int) -> int:
         """Per-token KV bytes on the fullest GPU, windowed layers counted as full: how vLLM sizes its
