@@ -206,12 +206,18 @@ def describe(m: Model) -> dict:
     return block
 
 
+def _headline(text: str | None) -> str | None:
+    """The figure of an official parameter text, without its breakdown: "27B (1,416M embedding + ...)" -> "27B"."""
+    return text.split(" (")[0].strip() if isinstance(text, str) else None
+
+
 def _describe(m: Model) -> dict:
     return {
         "id": m.id, "repo": m.repo, "name": m.name, "family": m.family, "custom": m.custom,
         "total_params": m.params.total, "active_params": m.params.active,
         "official_total_params": m.official.get("total_params"), "official_active_params": m.official.get("active_params"),
-        "official_total_text": m.official.get("total_params_text"), "official_active_text": m.official.get("active_params_text"),
+        "official_total_text": _headline(m.official.get("total_params_text")),
+        "official_active_text": _headline(m.official.get("active_params_text")),
         "spec": spec(m),
     }
 

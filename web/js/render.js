@@ -51,7 +51,8 @@ export function sourceList(spec) {
 }
 
 function barSvg(memory, fit) {
-  const scale = Math.max(memory.total_bytes, fit.capacity_bytes);
+  const capacity = fit.capacity_bytes * fit.gpus; // the bar sums every GPU, so it is set against all of them
+  const scale = Math.max(memory.total_bytes, capacity);
   let x = 0;
   const segments = PARTS.map((part) => {
     const w = scale ? (1000 * memory[`${part}_bytes`]) / scale : 0;
@@ -59,7 +60,7 @@ function barSvg(memory, fit) {
     x += w;
     return rect;
   }).join("");
-  const cap = (scale ? (1000 * fit.capacity_bytes) / scale : 0).toFixed(2);
+  const cap = (scale ? (1000 * capacity) / scale : 0).toFixed(2);
   return `<svg class="bar" viewBox="0 0 1000 32" preserveAspectRatio="none" aria-hidden="true" focusable="false">`
     + `<rect class="bar-bg" x="0" y="0" width="1000" height="32"></rect>${segments}`
     + `<line class="bar-cap" x1="${cap}" x2="${cap}" y1="0" y2="32"></line></svg>`;
