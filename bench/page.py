@@ -94,6 +94,23 @@ def _bare_ms(page, url: str) -> float:
     return page.evaluate("performance.getEntriesByName('bare:ready')[0].startTime")
 
 
+def _fulfil(body: str, kind: str):
+    """A route handler answering with `body` (playwright passes the request too to handlers taking two arguments)."""
+    return lambda route: route.fulfill(body=body, content_type=kind)
+
+
+def _bare_pair(browser, base: str, routes: dict) -> tuple[float, float]:
+    """A bare boot's milliseconds, cold then warm, in a fresh context serving `routes` {name: (body, type)}."""
+    ctx = browser.new_context()
+    for name, (body, kind) in routes.items():
+        ctx.route(base + name, _fulfil(body, kind))
+    page = ctx.new_page()
+    url = base + next(iter(routes))
+    cold, warm = _bare_ms(page, url), _bare_ms(page, url)
+    ctx.close()
+    return cold, warm
+
+
 def _bytes(responses: list) -> dict:
     """Transferred bytes of one cold load, split into the Pyodide core and the project's own assets."""
     split = {"pyodide": {"raw": 0, "gzip": 0, "files": 0}, "own": {"raw": 0, "gzip": 0, "files": 0}}
@@ -135,21 +152,13 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(runs):
-            # the page and the bare boot alternate, each in a fresh context: both cold
-            ctx = browser.new_context()
-            ctx.route(base + "bare.html", lambda route: route.fulfill(body=BARE, content_type="text/html"))
-            page = ctx.new_page()
-            bare_cold.append(_bare_ms(page, base + "bare.html"))
-            bare_warm.append(_bare_ms(page, base + "bare.html"))
-            ctx.close()
-
-            ctx = browser.new_context()
-            ctx.route(base + "bare-worker.html", lambda route: route.fulfill(body=BARE_WORKER, content_type="text/html"))
-            ctx.route(base + "bare-worker.js", lambda route: route.fulfill(body=BARE_WORKER_JS, content_type="text/javascript"))
-            page = ctx.new_page()
-            worker_cold.append(_bare_ms(page, base + "bare-worker.html"))
-            worker_warm.append(_bare_ms(page, base + "bare-worker.html"))
-            ctx.close()
+            # the page and the bare boots alternate, each in a fresh context: all cold
+            for cold_list, warm_list, routes in ((bare_cold, bare_warm, {"bare.html": (BARE, "text/html")}),
+                                                 (worker_cold, worker_warm, {"bare-worker.html": (BARE_WORKER, "text/html"),
+                                                                             "bare-worker.js": (BARE_WORKER_JS, "text/javascript")})):
+                cold_ms, warm_ms = _bare_pair(browser, base, routes)
+                cold_list.append(cold_ms)
+                warm_list.append(warm_ms)
 
             ctx = browser.new_context()
             responses = []

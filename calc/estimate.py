@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from calc import catalog, i18n, recommend
+from calc.cache import lru
 from calc.catalog import Engine
 from calc.errors import CalcError
 from calc.formats import effective_bpw, weight_bytes
@@ -35,14 +36,7 @@ _CACHE_SIZE = 4096
 
 def _cached(cache: OrderedDict, key, make):
     """LRU lookup: cache[key], made by make() on a miss."""
-    value = cache.get(key)
-    if value is None:
-        value = cache[key] = make()
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    return value
+    return lru(cache, key, make, _CACHE_SIZE)
 
 
 def resolve_model(req: Request) -> Model:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from calc import catalog
+from calc.cache import lru
 from calc.architecture import (CHUNKED, FULL, LINEAR, MAMBA, MAX_CONFIG_CHARS, MAX_JSON_DEPTH, SLIDING, Architecture,
                                config_from_text, parse_config)
 from calc.errors import CalcError, clean, show
@@ -126,15 +127,8 @@ def custom_model(config) -> Model:
     import hashlib  # custom models only: a few milliseconds to import in Pyodide
 
     key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-    model = _CUSTOM.get(key)
-    if model is None:
-        model = _build_custom(config_from_text(text) if isinstance(config, str) else config, key)
-        _CUSTOM[key] = model
-        if len(_CUSTOM) > _CUSTOM_SIZE:
-            _CUSTOM.popitem(last=False)
-    else:
-        _CUSTOM.move_to_end(key)
-    return model
+    return lru(_CUSTOM, key, lambda: _build_custom(config_from_text(text) if isinstance(config, str) else config, key),
+               _CUSTOM_SIZE)
 
 
 # ---------------------------------------------------------------------------------------------

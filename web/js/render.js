@@ -70,7 +70,7 @@ function barSvg(memory, fit) {
 function rangeText(result, f) {
   const r = result.range;
   const engine = result.engine.label;
-  return r ? f.t("result.range", { low: f.gib(r.low_bytes), high: f.gib(r.high_bytes), n: f.num(r.comparisons), engine })
+  return r ? f.t("result.range", { low: f.gib(r.low_bytes, 2), high: f.gib(r.high_bytes, 2), n: f.num(r.comparisons), engine })
     : f.t("result.range_none", { engine });
 }
 
