@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from calc import catalog, i18n, recommend
 from calc.cache import lru
-from calc.catalog import Engine
+from calc.catalog import Engine, Gpu
 from calc.errors import CalcError
 from calc.formats import effective_bpw, weight_bytes
 from calc.memory.kv_cache import layer_kv

@@ -41,7 +41,6 @@ from functools import lru_cache
 from calc import catalog
 from calc.estimate import kv_type_id, make_plan, resolve_model, settings_for, vllm_capacity
 from calc.formats import weight_bytes
-from calc.memory import activations
 from calc.memory.plan import Plan, split_shape
 from calc.request import parse_request
 

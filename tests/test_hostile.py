@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 
 import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
