@@ -70,6 +70,24 @@ def stage_bounds(layers: int, stages: int) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(stages)]
 
 
+def _undominated(rows: list[tuple]) -> list[tuple]:
+    """The stage rows no other row covers (at least its weights, state and every window's bytes
+    per token, and last if it is last); of equal rows the first is kept."""
+    def covers(a, b) -> bool:
+        return a[0] >= b[0] and a[2] >= b[2] and (a[3] or not b[3]) and all(x >= y for x, y in zip(a[1], b[1]))
+
+    return [row for i, row in enumerate(rows)
+            if not any(covers(other, row) and (other != row or j < i) for j, other in enumerate(rows) if j != i)]
+
+
+def stage_kv(cells: list[int], per_window: tuple, state: float, batch: int) -> int:
+    """KV bytes of one stage: cells x bytes per token for each window, plus `batch` fixed states."""
+    kv = state * batch
+    for c, b in zip(cells, per_window):
+        kv += c * b
+    return int(kv)
+
+
 class Plan:
     """Per-layer bytes of one (model, format, KV type, engine), ready to evaluate per GPU."""
 
@@ -162,12 +180,8 @@ class Plan:
             rows = batch if e.output_rows == "sequences" else None
             return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width, rows)
         if e.id == "vllm":  # the profiler's peak depends on neither the context nor the sequences
-            key = ("vllm_act", tp, last)
-            value = self._stages.get(key)
-            if value is None:
-                value = self._stages[key] = activations.vllm_activation_bytes(
-                    a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width, e.sampler_bytes)
-            return value
+            return self.memo(("vllm_act", tp, last), activations.vllm_activation_bytes,
+                             a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width, e.sampler_bytes)
         return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
 
     def overhead(self) -> int:
@@ -183,7 +197,7 @@ class Plan:
         acts: dict = {}
         rows = []
         for w, per_window, state, last in self._stage_sums(tp, stages):
-            kv = int(sum(c * b for c, b in zip(cells, per_window)) + batch * state)
+            kv = stage_kv(cells, per_window, state, batch)
             act = acts.get(last)
             if act is None:
                 act = acts[last] = self._activations(context, batch, tp, last)
@@ -203,19 +217,13 @@ class Plan:
         """Bytes summed over all GPUs at each context: the per-stage sums folded once, then per point
         cells x bytes per token for each window, plus the activations of the last and other stages."""
         tp, stages = split_shape(self.engine, gpus)
-        key = ("folded", tp, stages)
-        if key not in self._stages:
-            rows = self._stage_sums(tp, stages)
-            self._stages[key] = (tp * sum(r[0] for r in rows), [tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))],
-                                 tp * sum(r[2] for r in rows))
-        weights, per_window, state = self._stages[key]
-        state *= batch
+        weights, per_window, state = self.memo(("folded", tp, stages), self._folded, tp, stages)
         overhead = tp * stages * self._overhead
         out = []
-        windows = list(zip(self.windows, per_window))
+        windows = tuple(zip(self.windows, per_window))
         cells = self._cells
         for c in contexts:
-            kv = state
+            kv = state * batch  # stage_kv for the folded stage, unrolled: twelve points per estimate
             for win, b in windows:
                 kv += cells(c, batch, win) * b
             kv = int(kv)
@@ -225,25 +233,17 @@ class Plan:
             out.append(Parts(weights, kv, tp * act, overhead))
         return out
 
+    def _folded(self, tp: int, stages: int) -> tuple:
+        """(weights, per-window bytes per token, state bytes) summed over every GPU of a split."""
+        rows = self._stage_sums(tp, stages)
+        return (tp * sum(r[0] for r in rows), tuple(tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))),
+                tp * sum(r[2] for r in rows))
+
     def _candidates(self, tp: int, stages: int) -> list[tuple]:
         """The stages that can be the fullest GPU: a stage is dropped when another holds at least as
         many weight bytes, KV bytes per token of every window and state bytes, and at least its
         activations (the last stage's are never smaller: it also computes the logits)."""
-        key = ("candidates", tp, stages)
-        if key not in self._stages:
-            rows = self._stage_sums(tp, stages)
-
-            def covers(a, b) -> bool:
-                return (a[0] >= b[0] and a[2] >= b[2] and (a[3] or not b[3])
-                        and all(x >= y for x, y in zip(a[1], b[1])))
-
-            kept: list = []
-            for i, row in enumerate(rows):
-                if any(covers(other, row) and (other != row or j < i) for j, other in enumerate(rows) if j != i):
-                    continue
-                kept.append(row)
-            self._stages[key] = kept
-        return self._stages[key]
+        return self.memo(("candidates", tp, stages), _undominated, self._stage_sums(tp, stages))
 
     def _setup(self, gpus: int) -> tuple[int, list[tuple]]:
         """(tensor-parallel ranks, candidate stages) of a GPU count, cached."""
@@ -253,55 +253,34 @@ class Plan:
             found = self._worst_setup[gpus] = (tp, self._candidates(tp, stages))
         return found
 
+    def _worst(self, context: int, batch: int, gpus: int, cells: list[int], acts: dict) -> int:
+        """Bytes on the fullest of `gpus` GPUs, given the cells of each window and a cache of
+        activations by (ranks, last stage) that callers share across GPU counts."""
+        tp, candidates = self._setup(gpus)
+        worst = 0
+        for w, per_window, state, last in candidates:
+            act = acts.get((tp, last))
+            if act is None:
+                act = acts[tp, last] = self._activations(context, batch, tp, last)
+            total = w + stage_kv(cells, per_window, state, batch) + act
+            if total > worst:
+                worst = total
+        return worst + self._overhead
+
     def worst_gpus(self, context: int, batch: int, counts) -> dict[int, int]:
         """worst_gpu for several GPU counts at once: the cells depend on none of them and the
         activations only on the tensor-parallel ranks, so each is computed once."""
         cells = [self._cells(context, batch, win) for win in self.windows]
         acts: dict = {}
-        out = {}
-        for n in counts:
-            tp, candidates = self._setup(n)
-            worst = 0
-            for w, per_window, state, last in candidates:
-                act = acts.get((tp, last))
-                if act is None:
-                    act = acts[tp, last] = self._activations(context, batch, tp, last)
-                kv = state * batch
-                for c, b in zip(cells, per_window):
-                    kv += c * b
-                worst = max(worst, w + int(kv) + act)
-            out[n] = worst + self._overhead
-        return out
+        return {n: self._worst(context, batch, n, cells, acts) for n in counts}
 
     def worst_gpu(self, context: int, batch: int, gpus: int) -> int:
         """Bytes on the fullest GPU: max over the candidate stages of weights + KV + activations."""
-        tp, candidates = self._setup(gpus)
-        cells = [self._cells(context, batch, win) for win in self.windows]
-        act_last = act_other = -1
-        worst = 0
-        for w, per_window, state, last in candidates:
-            if last:
-                if act_last < 0:
-                    act_last = self._activations(context, batch, tp, True)
-                act = act_last
-            else:
-                if act_other < 0:
-                    act_other = self._activations(context, batch, tp, False)
-                act = act_other
-            kv = state * batch
-            for c, b in zip(cells, per_window):
-                kv += c * b
-            total = w + int(kv) + act
-            if total > worst:
-                worst = total
-        return worst + self._overhead
+        return self._worst(context, batch, gpus, [self._cells(context, batch, win) for win in self.windows], {})
 
     def floor_bytes(self, gpus: int) -> int:
         """Bytes on the fullest GPU with one token of one sequence: no setup of this plan needs less."""
-        key = ("floor", gpus)
-        if key not in self._stages:
-            self._stages[key] = self.worst_gpu(1, 1, gpus)
-        return self._stages[key]
+        return self.memo(("floor", gpus), self.worst_gpu, 1, 1, gpus)
 
     def kv_bytes_per_token(self) -> int:
         """KV bytes one more token of context adds (all layers, one sequence, no sharding)."""
