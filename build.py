@@ -5,29 +5,34 @@
 
 Renders web/templates/*.j2 once per language in web/i18n/, pre-computing the
 default estimate with the same core the browser runs (calc.api.handle), zips
-the calc package reproducibly (calc-<sha256[:8]>.zip), publishes it as a
-pure-Python wheel under wheels/, copies the pinned Pyodide core from
-node_modules/pyodide by an allow-list and writes build-info.json.  Two builds
-of the same tree are byte-identical: no timestamps, sorted zip entries.
-With --serve it then serves the folder on http://127.0.0.1:PORT/ (8000 by default).
+the calc package reproducibly (calc-<sha256[:8]>.zip), builds its wheel under
+wheels/ with the build backend (setuptools), copies the pinned Pyodide core
+from node_modules/pyodide by an allow-list, writes build-info.json and the
+service worker (service_worker.py).  Two builds of the same tree are
+byte-identical: fixed timestamps, sorted zip entries.  With --serve it then
+serves the folder on http://127.0.0.1:PORT/ (8000 by default; devserver.py).
 """
 from __future__ import annotations
 
 import argparse
-import base64
-import functools
 import hashlib
-import http.server
 import io
 import json
 import math
+import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+from bench.accuracy import page_report
+from devserver import serve
+from service_worker import write_service_worker
 
 ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
@@ -37,6 +42,8 @@ PYODIDE_SRC = ROOT / "node_modules" / "pyodide"
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 LANGS = ("en", "zh")  # the first one is served at the root, the others under /<lang>/
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_EPOCH = 315532800  # ZIP_DATE as a Unix time (UTC)
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "calc")  # what the build backend reads
 GIB = 2**30
 
 
@@ -47,46 +54,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--serve", nargs="?", type=int, const=8000, metavar="PORT",
                         help="after building, serve the folder on localhost (default port 8000)")
     return parser.parse_args(argv)
-
-
-class Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the MIME types Pyodide needs.  Content-hashed names (calc-<hash>.zip) are
-    cached for a year; everything else is revalidated on every visit (the service worker keeps a
-    versioned copy for repeat and offline visits)."""
-
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
-                      ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip"}
-    cache = True
-
-    def end_headers(self):
-        immutable = re.search(r"/calc-[0-9a-f]{8}\.zip(\?|$)", self.path)
-        if not self.cache:
-            self.send_header("Cache-Control", "no-store")
-        elif immutable:
-            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
-        else:
-            self.send_header("Cache-Control", "no-cache")
-        super().end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(http.server.ThreadingHTTPServer):
-    """A threaded static server that does not print a traceback when the browser drops a connection."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def make_server(folder: Path, port: int = 0, cache: bool = True) -> Server:
-    """A server for `folder` on 127.0.0.1:port (0: a free port); call serve_forever() on it."""
-    handler = functools.partial(type("Site", (Handler,), {"cache": cache}), directory=str(folder))
-    return Server(("127.0.0.1", port), handler)
 
 
 def fail(message: str) -> None:
@@ -196,22 +163,8 @@ def load_strings() -> dict[str, dict]:
 
 
 def accuracy_report() -> dict:
-    """The accuracy section's data: calc.validation's table and counts, and every usable record with
-    its model and source (run in CPython at build time: the page shows it, it does not compute it)."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        from calc import catalog, validation
-    finally:
-        sys.path.remove(str(ROOT))
-    rows = validation.rows()
-    records = []
-    for rec in validation.records():
-        if validation.usable(rec):
-            model = catalog.models()[rec["mapping"]["model"]].name
-            records.append({"model": model, "engine": validation.report_engine(rec), "url": source_url(rec["source"]),
-                            "source": rec["source"]})
-    baselines = {"total": "(a)", "weights": "(b)", "weights_file": "(b)", "kv_cache": "(b)"}
-    return {"table": validation.table(rows), "summary": validation.summary(), "records": records, "baselines": baselines}
+    """The accuracy section's data (bench.accuracy.page_report), each record's link found as the spec card's are."""
+    return page_report(source_url)
 
 
 def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
@@ -279,23 +232,27 @@ def bundle_calc() -> tuple[str, bytes]:
     return f"calc-{hashlib.sha256(data).hexdigest()[:8]}.zip", data
 
 
-def build_wheel(out: Path, version: str) -> str:
-    """Write wheels/llm_vram_calc-<version>-py3-none-any.whl (for micropip) and return its path in dist."""
-    dist_info = f"llm_vram_calc-{version}.dist-info"
-    meta = {
-        "METADATA": f"Metadata-Version: 2.1\nName: llm-vram-calc\nVersion: {version}\nRequires-Python: >=3.11\n"
-                    "Summary: How much GPU memory a large language model needs, and which GPUs can run it.\n",
-        "WHEEL": "Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    entries = package_files() + [(f"{dist_info}/{k}", v.encode()) for k, v in meta.items()]
-    record = "".join(
-        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
-        for name, data in entries) + f"{dist_info}/RECORD,,\n"
-    entries.append((f"{dist_info}/RECORD", record.encode()))
-    path = f"wheels/llm_vram_calc-{version}-py3-none-any.whl"
+def build_wheel(out: Path) -> str:
+    """Build the calc wheel (for micropip) with the build backend pyproject.toml names, into out/wheels/;
+    return its path in out.  The backend runs in a subprocess on a copy of WHEEL_SOURCES, so no build/
+    or *.egg-info is left in the tree and no file from an earlier build gets in; SOURCE_DATE_EPOCH
+    (the caller's, else 1980-01-01, the first date a zip can hold) fixes the timestamps."""
+    backend = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["build-system"]["build-backend"]
     (out / "wheels").mkdir(parents=True, exist_ok=True)
-    (out / path).write_bytes(write_zip(entries))
-    return path
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in WHEEL_SOURCES:
+            source, target = ROOT / name, Path(tmp) / name
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+            else:
+                shutil.copyfile(source, target)
+        hook = f"import sys, {backend} as b; print(b.build_wheel(sys.argv[1]))"
+        env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", str(ZIP_EPOCH))}
+        done = subprocess.run([sys.executable, "-c", hook, str(out / "wheels")], cwd=tmp, env=env,
+                              capture_output=True, text=True)
+    if done.returncode:
+        fail(f"the build backend ({backend}) failed: run `pip install -e '.[build]'`\n{done.stderr[-2000:]}")
+    return f"wheels/{done.stdout.split()[-1]}"
 
 
 def copy_pyodide(out: Path) -> None:
@@ -315,25 +272,6 @@ def copy_assets(out: Path) -> None:
                 shutil.copyfile(path, target)
 
 
-# Files the service worker keeps for offline use: everything but the wheel (for notebooks) and
-# the build's own metadata.
-OFFLINE_SKIP = ("wheels/", "build-info.json", "sw.js")
-
-
-def write_service_worker(out: Path) -> None:
-    """sw.js: its version is a hash of every other file of the build, so any change to the site
-    gives a new cache and the old one is deleted when the new worker activates."""
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    digest = hashlib.sha256()
-    for name in files:
-        if name != "sw.js":
-            digest.update(name.encode() + b"\0" + (out / name).read_bytes())
-    keep = ["./"] + [f for f in files if not f.startswith(OFFLINE_SKIP)]
-    keep.insert(1 + keep.index("zh/index.html") if "zh/index.html" in keep else 1, "zh/")
-    text = environment().get_template("sw.js.j2").render(version=digest.hexdigest()[:16], files=keep)
-    (out / "sw.js").write_text(text, "utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Build everything into a fresh output folder; return 0 (errors exit with a message)."""
     args = parse_args(argv)
@@ -348,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     copy_pyodide(out)
     (out / calc_zip).write_bytes(calc_data)
-    wheel = build_wheel(out, info["calc"])
+    wheel = build_wheel(out)
     copy_assets(out)
     for path, text in pages.items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
@@ -359,12 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     write_service_worker(out)
     print(f"built {out} (calc {info['calc']}, pyodide {info['pyodide']}, {calc_zip})")
     if args.serve is not None:
-        server = make_server(out, args.serve)
-        print(f"serving {out} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+        serve(out, args.serve)
     return 0
 
 

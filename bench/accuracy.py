@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calc import validation  # noqa: E402
+from calc import catalog, validation  # noqa: E402
 
 LABELS = {"weights": "weights on the GPU(s)", "weights_file": "weights, whole GGUF", "kv_cache": "KV cache",
           "compute": "compute / activations", "total": "total (weights + KV + compute)",
@@ -82,6 +83,18 @@ def write_accuracy(spread: dict, summary: dict) -> None:
             "source": f"{summary['usable']} usable public runtime measurements (calc/data/validation.json)",
             "engines": spread}
     ACCURACY.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
+
+
+def page_report(source_url: Callable[[object], str | None]) -> dict:
+    """The page's Accuracy section: validation's per-engine table and counts, the baseline labels, and
+    every usable record with its model's name, engine, source and the source's link (source_url finds
+    it, as it does for the spec card).  build.py runs this in CPython; the page only shows it."""
+    models = catalog.models()
+    records = [{"model": models[rec["mapping"]["model"]].name, "engine": validation.report_engine(rec),
+                "url": source_url(rec["source"]), "source": rec["source"]}
+               for rec in validation.records() if validation.usable(rec)]
+    return {"table": validation.table(validation.rows()), "summary": validation.summary(), "records": records,
+            "baselines": BASELINE}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,10 +61,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def serve(folder: Path):
-    """The built site on a free localhost port, with build.py's production cache headers."""
-    import build
+    """The built site on a free localhost port, with the dev server's production cache headers."""
+    from devserver import make_server
 
-    server = build.make_server(folder, 0, cache=True)
+    server = make_server(folder, 0, cache=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 

@@ -178,3 +178,23 @@ def test_pages_workflow_is_pinned_and_least_privilege():
     assert "pages: write" in deploy and "id-token: write" in deploy
     assert "pages: write" not in text.split("  deploy:")[0]
     assert "bash .ci/run" in text
+
+
+def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist):
+    """The wheel comes from pyproject.toml's build backend (its packages, its licence file), built on a
+    copy of the sources: no build/ or *.egg-info appears in the checkout."""
+    info = json.loads((dist / "build-info.json").read_text())
+    with zipfile.ZipFile(dist / info["wheel"]) as archive:
+        names = archive.namelist()
+        meta = archive.read(f"llm_vram_calc-{info['calc']}.dist-info/METADATA").decode()
+    assert f"llm_vram_calc-{info['calc']}.dist-info/licenses/LICENSE" in names
+    assert "License-Expression: MIT" in meta and f"Version: {info['calc']}" in meta
+    assert {n.split("/")[0] for n in names} == {"calc", f"llm_vram_calc-{info['calc']}.dist-info"}
+    assert not (ROOT / "build").exists() and not list(ROOT.glob("*.egg-info"))
+
+
+def test_wheel_timestamps_follow_source_date_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_700_000_000))  # 2023-11-14 22:13:20 UTC
+    path = tmp_path / build.build_wheel(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}

@@ -17,6 +17,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))  # util.py, fetch_wheels.py
 import build  # noqa: E402
+from devserver import make_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +31,7 @@ def built_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def base_url(built_site) -> str:
     """The built site served by a threaded http.server on a free localhost port (overrides pytest-base-url)."""
-    server = build.make_server(built_site, cache=False)
+    server = make_server(built_site, cache=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"

@@ -9,7 +9,8 @@ import pytest
 
 from util import wait_ready, wait_until
 
-import build
+from devserver import make_server
+from service_worker import write_service_worker
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +45,7 @@ def test_new_build_replaces_the_cache(browser, built_site, tmp_path):
     new worker takes over with only the new cache left and the new page served."""
     site = tmp_path / "site"
     shutil.copytree(built_site, site)
-    server = build.make_server(site, cache=False)
+    server = make_server(site, cache=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     ctx = browser.new_context(service_workers="allow")
@@ -59,7 +60,7 @@ def test_new_build_replaces_the_cache(browser, built_site, tmp_path):
 
     html = (site / "index.html").read_text("utf-8").replace("<title>", "<title>v2 ")
     (site / "index.html").write_text(html, "utf-8")
-    build.write_service_worker(site)  # what a new deploy does: a new version for changed content
+    write_service_worker(site)  # what a new deploy does: a new version for changed content
     page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
     wait_until(page, f"caches.keys().then(k => k.length === 1 && k[0] !== {first[0]!r})")
     page.wait_for_selector("#notices .notice-update", state="attached", timeout=30_000)
