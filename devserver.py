@@ -15,6 +15,7 @@ import http.server
 import re
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 # MIME types Pyodide needs: its loader is an ES module and the interpreter is compiled with
 # WebAssembly.instantiateStreaming, which refuses any type but application/wasm.
@@ -29,7 +30,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     cached for a year; everything else is revalidated on every visit (the service worker keeps a
     versioned copy for repeat and offline visits).  cache=False sends no-store on everything."""
 
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME}
+    extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME}
     cache = True
 
     def end_headers(self):

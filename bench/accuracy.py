@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calc import catalog, validation  # noqa: E402
+from calc import catalog, validation
 
 LABELS = {"weights": "weights on the GPU(s)", "weights_file": "weights, whole GGUF", "kv_cache": "KV cache",
           "compute": "compute / activations", "total": "total (weights + KV + compute)",

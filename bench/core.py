@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calc.api import handle  # noqa: E402
+from calc.api import handle
 
 MODELS = ["qwen3-coder-480b-a35b-instruct", "llama-3.1-8b", "llama-3.1-70b", "deepseek-v3", "gemma-3-27b-it",
           "gpt-oss-120b", "qwen3-30b-a3b", "qwen3-next-80b-a3b-instruct", "mixtral-8x7b-v0.1", "mistral-7b-v0.3"]

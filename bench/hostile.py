@@ -31,10 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calc import catalog  # noqa: E402
-from calc.api import handle_json  # noqa: E402
-from calc.architecture import MAX_CONFIG_CHARS, MAX_LAYERS  # noqa: E402
-from calc.request import FIELDS, MAX_CONTEXT  # noqa: E402
+from calc import catalog
+from calc.api import handle_json
+from calc.architecture import MAX_CONFIG_CHARS, MAX_LAYERS
+from calc.request import FIELDS, MAX_CONTEXT
 
 TARGET_MS = 100.0
 NAN, INF = float("nan"), float("inf")
@@ -166,7 +166,7 @@ def cases(n: int, seed: int) -> list[tuple[str, str, str]]:
 
 def _pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def _forget() -> None:
@@ -192,7 +192,7 @@ def run(n: int, seed: int, repeat: int = 3) -> dict:
         mix = cases(n, seed)
         _forget()
         gc.unfreeze()
-        for i, (family, label, text) in enumerate(mix):
+        for i, (_family, _label, text) in enumerate(mix):
             gc.collect()
             gc.freeze()  # what earlier calls left (caches) is not scanned again: each call pays for its own garbage
             start = time.perf_counter()
@@ -204,7 +204,7 @@ def run(n: int, seed: int, repeat: int = 3) -> dict:
                 errors["ok" if code["ok"] else ("internal_error" if code["error"]["code"] == "internal_error" else "error")] += 1
             else:
                 best[i] = min(best[i], ms)
-    timings = [(ms, family, label) for ms, (family, label, _) in zip(best, mix)]
+    timings = [(ms, family, label) for ms, (family, label, _) in zip(best, mix, strict=True)]
     families: dict = {}
     for ms, family, _ in timings:
         families.setdefault(family, []).append(ms)

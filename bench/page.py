@@ -57,7 +57,7 @@ def median(values: list[float]) -> float:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
 def serve(folder: Path):
@@ -164,7 +164,7 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
             responses = []
             page = ctx.new_page()
             _observe_elements(page)
-            page.on("response", lambda r: responses.append(r))
+            page.on("response", responses.append)
             page.goto(base)
             cold.append(_load_metrics(page))
             loads.append(_bytes([(r.url, r.body()) for r in responses if r.ok and r.request.method == "GET"]))

@@ -68,14 +68,24 @@ def test_languages(dist):
     assert flat_keys(en) == flat_keys(zh)
 
 
-def test_pyodide_version_single_sourced(dist):
-    version = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
-    assert json.loads((dist / "build-info.json").read_text())["pyodide"] == version
-    own = [ROOT / "build.py", *(p for p in (ROOT / "web").rglob("*") if p.is_file())]
-    assert [p for p in own if version in p.read_text("utf-8")] == []
-    assert version in (dist / "index.html").read_text("utf-8")
+def test_pyodide_version_single_sourced(dist, tmp_path, monkeypatch):
+    """The Pyodide version comes from node_modules/pyodide/package.json alone: a build against a
+    package that says another version names that one, and the real one nowhere in its own files."""
+    real = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    assert json.loads((dist / "build-info.json").read_text())["pyodide"] == real
     for name in build.PYODIDE_FILES:
         assert (dist / "pyodide" / name).read_bytes() == (ROOT / "node_modules/pyodide" / name).read_bytes()
+    other = tmp_path / "pyodide"
+    other.mkdir()
+    for name in build.PYODIDE_FILES:
+        (other / name).symlink_to(ROOT / "node_modules/pyodide" / name)
+    (other / "package.json").write_text(json.dumps({"version": "0.0.1-test"}))
+    monkeypatch.setattr(build, "PYODIDE_SRC", other)
+    assert build.main(["--out", str(tmp_path / "out")]) == 0
+    own = {k: v for k, v in files(tmp_path / "out").items() if not k.startswith(("pyodide/", "wheels/", "calc-"))}
+    assert json.loads(own["build-info.json"])["pyodide"] == "0.0.1-test"
+    assert b"0.0.1-test" in own["index.html"]
+    assert [name for name, data in own.items() if real.encode() in data] == []
 
 
 def test_two_builds_identical(dist, tmp_path):
@@ -118,7 +128,7 @@ def test_prerendered_result_is_the_core_answer(dist):
 
     catalog = handle({"op": "catalog"})
     defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
-    for page, lang in zip(PAGES, ("en", "zh")):
+    for page, lang in zip(PAGES, ("en", "zh"), strict=True):
         html = (dist / page).read_text("utf-8")
         blob = re.search(r'<script type="application/json" id="initial-result">(.*?)</script>', html, re.S).group(1)
         expected = json.loads(json.dumps(handle({**defaults, "op": "estimate", "lang": lang})))

@@ -134,13 +134,39 @@ def test_engine_constants_are_cited():
             assert "#" in line, line
 
 
+# One request per warning the core can give (the message catalog's codes): each must come back
+# with that warning, written out in both languages.
+TINY_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "vocab_size": 128, "intermediate_size": 128}
+WARNING_REQUESTS = {
+    "context_exceeds_native": {"model": "phi-4", "engine": "vllm", "quant": "awq", "context": 131072},
+    "custom_model": {"config": TINY_CONFIG},
+    "does_not_fit": {"model": "glm-4.5", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},
+    "embeddings_on_host": {"model": "llama-3.1-8b", "engine": "llama.cpp"},
+    "format_engine": {"model": "qwen3-32b", "engine": "llama.cpp", "quant": "exl2", "bpw": 5.5},
+    "kv_type_unsupported": {"model": "llama-3.1-8b", "engine": "transformers", "kv_cache": "q8_0"},
+    "mla_decompressed": {"model": "deepseek-r1", "engine": "transformers", "quant": "native", "gpu": "a100-80gb-sxm"},
+    "quant_v_needs_flash": {"model": "llama-3.1-8b", "engine": "llama.cpp", "kv_cache": "q4_0", "flash_attention": False},
+    "split_unsupported": {"model": "falcon-7b", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},
+    "text_only": {"model": "gemma-3-4b-it", "engine": "vllm", "quant": "awq"},
+    "vllm_reserves": {"model": "phi-4", "engine": "vllm", "quant": "awq"},
+}
+
+
 def test_warning_texts_complete_in_both_languages():
     en, zh = i18n.messages("en"), i18n.messages("zh")
-    assert set(en) == set(zh)
+    assert set(en) == set(zh) == set(WARNING_REQUESTS)
     for code in en:
         assert set(re.findall(r"{(\w+)}", en[code])) == set(re.findall(r"{(\w+)}", zh[code])), code
-    used = set(re.findall(r'add\("(\w+)"', (ROOT / "calc/estimate.py").read_text()))
-    assert used == set(en)
+
+
+@pytest.mark.parametrize(("code", "lang"), [(c, lang) for c in WARNING_REQUESTS for lang in ("en", "zh")])
+def test_every_warning_is_given_and_written_out(code, lang):
+    answer = handle({**WARNING_REQUESTS[code], "lang": lang})
+    assert answer["ok"], answer.get("error")
+    warning = next((w for w in answer["warnings"] if w["code"] == code), None)
+    assert warning is not None, [w["code"] for w in answer["warnings"]]
+    assert warning["text"] and "{" not in warning["text"]
 
 
 def test_ui_strings_complete_in_both_languages():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from devserver import make_server  # noqa: E402
+from devserver import make_server
 
 FILES = {"index.html": b"<!doctype html>", "pyodide/pyodide.asm.wasm": b"\0asm", "pyodide/pyodide.mjs": b"export {}",
          "calc-0123abcd.zip": b"PK", "wheels/x-1-py3-none-any.whl": b"PK", "build-info.json": b"{}"}

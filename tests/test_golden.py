@@ -28,7 +28,7 @@ def _diff(saved, got, path="") -> list[str]:
                 out += _diff(saved[k], got[k], f"{path}.{k}")
         return out
     if isinstance(saved, list) and isinstance(got, list) and len(saved) == len(got):
-        return [d for i, (a, b) in enumerate(zip(saved, got)) for d in _diff(a, b, f"{path}[{i}]")]
+        return [d for i, (a, b) in enumerate(zip(saved, got, strict=True)) for d in _diff(a, b, f"{path}[{i}]")]
     return [] if saved == got else [f"{path}: {saved!r} -> {got!r}"]
 
 

@@ -6,7 +6,6 @@ import shutil
 import threading
 
 import pytest
-
 from util import wait_ready, wait_until
 
 from devserver import make_server
