@@ -12,6 +12,7 @@ service worker (service_worker.py).  Two builds of the same tree are
 byte-identical: fixed timestamps, sorted zip entries.  With --serve it then
 serves the folder on http://127.0.0.1:PORT/ (8000 by default; devserver.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options: only the output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DIST, help="output folder (default: dist/)")
-    parser.add_argument("--serve", nargs="?", type=int, const=8000, metavar="PORT",
-                        help="after building, serve the folder on localhost (default port 8000)")
+    parser.add_argument(
+        "--serve",
+        nargs="?",
+        type=int,
+        const=8000,
+        metavar="PORT",
+        help="after building, serve the folder on localhost (default port 8000)",
+    )
     return parser.parse_args(argv)
 
 
@@ -149,10 +156,22 @@ def environment():
     """The Jinja environment: strict undefined, autoescape, number filters."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(gib=fmt_gib, num=fmt_num, pct=fmt_pct, log2=math.log2, pct2=lambda x: fmt_num(Decimal(x) * 100, 2) + "%",
-                       fill=lambda template, **params: template.format_map(params))
+    env = Environment(
+        loader=FileSystemLoader(WEB / "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        gib=fmt_gib,
+        num=fmt_num,
+        pct=fmt_pct,
+        log2=math.log2,
+        pct2=lambda x: fmt_num(Decimal(x) * 100, 2) + "%",
+        fill=lambda template, **params: template.format_map(params),
+    )
     env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list, spec_value=spec_value)
     return env
 
@@ -177,9 +196,19 @@ def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
         result = call_core({**defaults, "op": "estimate", "lang": lang})
         prefix = "" if lang == LANGS[0] else "../"
         page = env.get_template("index.html.j2").render(
-            lang=lang, langs=LANGS, t=strings[lang], strings=strings[lang], prefix=prefix, info=info,
-            calc_zip=calc_zip, catalog=catalog, defaults=defaults, result=result, accuracy=accuracy,
-            gpu_names={g["id"]: g["name"] for g in catalog["gpus"]})
+            lang=lang,
+            langs=LANGS,
+            t=strings[lang],
+            strings=strings[lang],
+            prefix=prefix,
+            info=info,
+            calc_zip=calc_zip,
+            catalog=catalog,
+            defaults=defaults,
+            result=result,
+            accuracy=accuracy,
+            gpu_names={g["id"]: g["name"] for g in catalog["gpus"]},
+        )
         pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
     return pages
 
@@ -195,8 +224,11 @@ def package_files(runtime: bool = False) -> list[tuple[str, bytes]]:
     """(archive name, content) for every file of calc/, sorted, without caches.  Every TOML data
     file also goes in parsed, as calc/data/compiled/<name>.json (calc.catalog.load_toml reads it).
     runtime=True leaves out what the page never reads (RUNTIME_EXCLUDE)."""
-    files = [p for p in CALC.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and p.suffix != ".pyc" and not p.name.startswith(".")]
+    files = [
+        p
+        for p in CALC.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc" and not p.name.startswith(".")
+    ]
     if not (CALC / "api.py").is_file():
         fail("calc/api.py missing")
     out = [(p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in sorted(files)]
@@ -208,8 +240,11 @@ def package_files(runtime: bool = False) -> list[tuple[str, bytes]]:
     if runtime:
         models = json.loads((data / "models.json").read_text("utf-8"))
         models = {"models": [{k: v for k, v in m.items() if k not in MODEL_PROSE} for m in models["models"]]}
-        out = [(name, content) for name, content in out
-               if name not in RUNTIME_EXCLUDE and not name.endswith(".toml") and name != "calc/data/models.json"]
+        out = [
+            (name, content)
+            for name, content in out
+            if name not in RUNTIME_EXCLUDE and not name.endswith(".toml") and name != "calc/data/models.json"
+        ]
         out.append(("calc/data/compiled/models.json.json", json.dumps(models, sort_keys=True, separators=(",", ":")).encode()))
     return sorted(out)
 
@@ -248,8 +283,7 @@ def build_wheel(out: Path) -> str:
                 shutil.copyfile(source, target)
         hook = f"import sys, {backend} as b; print(b.build_wheel(sys.argv[1]))"
         env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", str(ZIP_EPOCH))}
-        done = subprocess.run([sys.executable, "-c", hook, str(out / "wheels")], cwd=tmp, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-c", hook, str(out / "wheels")], cwd=tmp, env=env, capture_output=True, text=True)
     if done.returncode:
         fail(f"the build backend ({backend}) failed: run `pip install -e '.[build]'`\n{done.stderr[-2000:]}")
     return f"wheels/{done.stdout.split()[-1]}"
@@ -291,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     for path, text in pages.items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text(text, "utf-8")
-    build_info = {**info, "calc_zip": calc_zip, "wheel": wheel, "langs": list(LANGS),
-                  "pyodide_files": list(PYODIDE_FILES)}
+    build_info = {**info, "calc_zip": calc_zip, "wheel": wheel, "langs": list(LANGS), "pyodide_files": list(PYODIDE_FILES)}
     (out / "build-info.json").write_text(json.dumps(build_info, indent=2, sort_keys=True) + "\n", "utf-8")
     write_service_worker(out)
     print(f"built {out} (calc {info['calc']}, pyodide {info['pyodide']}, {calc_zip})")

@@ -19,8 +19,14 @@ from typing import ClassVar
 
 # MIME types Pyodide needs: its loader is an ES module and the interpreter is compiled with
 # WebAssembly.instantiateStreaming, which refuses any type but application/wasm.
-MIME = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
-        ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip"}
+MIME = {
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".wasm": "application/wasm",
+    ".json": "application/json",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+}
 # build.py names the page's archive calc-<sha256[:8]>.zip: a new content is a new name.
 IMMUTABLE = re.compile(r"/calc-[0-9a-f]{8}\.zip(\?|$)")
 

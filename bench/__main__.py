@@ -5,6 +5,7 @@
 Budgets (a 2-core machine, headless Chromium, localhost) are printed beside each figure; the
 benchmark reports, it never fails on a missed budget (tests stay deterministic).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,12 @@ def rows(r: dict) -> list[tuple[str, float, str]]:
 
 
 def markdown(r: dict) -> str:
-    lines = [f"Measured {r['date']} on {r['machine']} (medians of {r['page']['runs']} runs; "
-             f"latency over 100 inputs each).", "", "| measure | value | budget |", "| --- | ---: | ---: |"]
+    lines = [
+        f"Measured {r['date']} on {r['machine']} (medians of {r['page']['runs']} runs; latency over 100 inputs each).",
+        "",
+        "| measure | value | budget |",
+        "| --- | ---: | ---: |",
+    ]
     for name, value, unit in rows(r):
         budget = BUDGETS.get(name)
         mark = ""
@@ -82,9 +87,13 @@ def main() -> int:
     if not args.no_build:
         build.main([])
     import datetime
-    result = {"date": datetime.date.today().isoformat(),
-              "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, headless Chromium",
-              "core": core.run(args.n, 5), "page": page.run(build.DIST, args.runs, core.requests(300))}
+
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, headless Chromium",
+        "core": core.run(args.n, 5),
+        "page": page.run(build.DIST, args.runs, core.requests(300)),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "latest.md").write_text(markdown(result))

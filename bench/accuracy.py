@@ -11,6 +11,7 @@ request and compares.  Errors are (ours - measured) / measured.  Baselines, on t
     (b) weights = parameters x tabulated bits per weight / 8; KV = 2 x layers x KV heads x
         (hidden / heads) x tokens x element bytes, every layer full attention
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from calc import catalog, validation
 
-LABELS = {"weights": "weights on the GPU(s)", "weights_file": "weights, whole GGUF", "kv_cache": "KV cache",
-          "compute": "compute / activations", "total": "total (weights + KV + compute)",
-          "kv_pool": "KV memory left (vLLM)", "kv_tokens": "KV capacity in tokens (vLLM)"}
+LABELS = {
+    "weights": "weights on the GPU(s)",
+    "weights_file": "weights, whole GGUF",
+    "kv_cache": "KV cache",
+    "compute": "compute / activations",
+    "total": "total (weights + KV + compute)",
+    "kv_pool": "KV memory left (vLLM)",
+    "kv_tokens": "KV capacity in tokens (vLLM)",
+}
 BASELINE = {"total": "(a)", "weights": "(b)", "weights_file": "(b)", "kv_cache": "(b)"}
 
 
@@ -35,27 +42,37 @@ def _pct(x: float | None) -> str:
 
 def summary_markdown(table: list[dict], summary: dict) -> str:
     """The per-engine, per-component table."""
-    lines = [f"{summary['usable']} usable records of {summary['records']} ({summary['excluded']} excluded, with reasons), "
-             f"{summary['comparisons']} comparisons, {len(summary['families'])} model families, engines: "
-             f"{', '.join(summary['engines'])}.", "",
-             "| engine | component | n | ours median | ours max | tolerance | naive | naive median | naive max |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        f"{summary['usable']} usable records of {summary['records']} ({summary['excluded']} excluded, with reasons), "
+        f"{summary['comparisons']} comparisons, {len(summary['families'])} model families, engines: "
+        f"{', '.join(summary['engines'])}.",
+        "",
+        "| engine | component | n | ours median | ours max | tolerance | naive | naive median | naive max |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
     for t in table:
         base = BASELINE.get(t["component"], "") if t["baseline_n"] else ""
-        lines.append(f"| {t['engine']} | {LABELS[t['component']]} | {t['n']} | {_pct(t['ours']['median'])} | "
-                     f"{_pct(t['ours']['max'])} | {_pct(t['tolerance'])} | {base or '-'} | "
-                     f"{_pct(t['baseline']['median']) if base else '-'} | {_pct(t['baseline']['max']) if base else '-'} |")
+        lines.append(
+            f"| {t['engine']} | {LABELS[t['component']]} | {t['n']} | {_pct(t['ours']['median'])} | "
+            f"{_pct(t['ours']['max'])} | {_pct(t['tolerance'])} | {base or '-'} | "
+            f"{_pct(t['baseline']['median']) if base else '-'} | {_pct(t['baseline']['max']) if base else '-'} |"
+        )
     return "\n".join(lines)
 
 
 def rows_markdown(rows: list[dict]) -> str:
     """Every comparison: measured, ours, naive, signed errors."""
-    lines = ["| record | engine | component | measured | ours | error | naive error |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| record | engine | component | measured | ours | error | naive error |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
         unit, fmt = (1, "{:,.0f}") if r["component"] == "kv_tokens" else (2**20, "{:,.1f} MiB")
         naive = f"{100 * r['baseline_error']:+.2f}%" if "baseline_error" in r else "-"
-        lines.append(f"| {r['record']} | {r['engine']} | {r['component']} | {fmt.format(r['measured'] / unit)} | "
-                     f"{fmt.format(r['ours'] / unit)} | {100 * r['error']:+.2f}% | {naive} |")
+        lines.append(
+            f"| {r['record']} | {r['engine']} | {r['component']} | {fmt.format(r['measured'] / unit)} | "
+            f"{fmt.format(r['ours'] / unit)} | {100 * r['error']:+.2f}% | {naive} |"
+        )
     return "\n".join(lines)
 
 
@@ -78,10 +95,12 @@ ACCURACY = Path(__file__).resolve().parents[1] / "calc" / "data" / "accuracy.jso
 def write_accuracy(spread: dict, summary: dict) -> None:
     """calc/data/accuracy.json: the largest error measured per engine and part, read by the core to
     put a range on every estimate.  tests/test_validation.py checks it matches the records."""
-    data = {"_about": "Largest |relative error| of each part of the breakdown over the validation records "
-                      "(calc/data/validation.json), per engine; written by python -m bench.accuracy --write.",
-            "source": f"{summary['usable']} usable public runtime measurements (calc/data/validation.json)",
-            "engines": spread}
+    data = {
+        "_about": "Largest |relative error| of each part of the breakdown over the validation records "
+        "(calc/data/validation.json), per engine; written by python -m bench.accuracy --write.",
+        "source": f"{summary['usable']} usable public runtime measurements (calc/data/validation.json)",
+        "engines": spread,
+    }
     ACCURACY.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
@@ -90,11 +109,22 @@ def page_report(source_url: Callable[[object], str | None]) -> dict:
     every usable record with its model's name, engine, source and the source's link (source_url finds
     it, as it does for the spec card).  build.py runs this in CPython; the page only shows it."""
     models = catalog.models()
-    records = [{"model": models[rec["mapping"]["model"]].name, "engine": validation.report_engine(rec),
-                "url": source_url(rec["source"]), "source": rec["source"]}
-               for rec in validation.records() if validation.usable(rec)]
-    return {"table": validation.table(validation.rows()), "summary": validation.summary(), "records": records,
-            "baselines": BASELINE}
+    records = [
+        {
+            "model": models[rec["mapping"]["model"]].name,
+            "engine": validation.report_engine(rec),
+            "url": source_url(rec["source"]),
+            "source": rec["source"],
+        }
+        for rec in validation.records()
+        if validation.usable(rec)
+    ]
+    return {
+        "table": validation.table(validation.rows()),
+        "summary": validation.summary(),
+        "records": records,
+        "baselines": BASELINE,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write_accuracy(validation.spread(rows), summary)
     if args.json:
-        excluded = [{"record": r["id"], "excluded": r["mapping"].get("excluded"), "exclude": r["mapping"].get("exclude", {})}
-                    for r in validation.records() if r["mapping"].get("excluded") or r["mapping"].get("exclude")]
+        excluded = [
+            {"record": r["id"], "excluded": r["mapping"].get("excluded"), "exclude": r["mapping"].get("exclude", {})}
+            for r in validation.records()
+            if r["mapping"].get("excluded") or r["mapping"].get("exclude")
+        ]
         print(json.dumps({"summary": summary, "table": table, "rows": rows, "excluded": excluded}, indent=1))
         return 0
     print(summary_markdown(table, summary))

@@ -9,13 +9,15 @@ texts cut and mangled, every catalog config at the layer cap under each engine w
 (the slowest valid input: a cold 256-layer model with every weight format's table built for the
 best-format answer), and 5 MB files.  Each call is cold: every config carries a unique unknown key
 so no cache answers it, and garbage is collected between calls (untimed) so a call is not charged
-for its predecessors' garbage (nor for scanning the caches they filled: those objects are frozen).  Timed is ``handle_json(text)``, the call the page makes.
+for its predecessors' garbage (nor for scanning the caches they filled: those objects are frozen).
+Timed is ``handle_json(text)``, the call the page makes.
 
 Every case runs --repeat times, cold each time, and its fastest run counts (a shared machine's
 noise only ever adds time).  Reports per family and overall the p50, p99 and max milliseconds per
 call, and the slowest cases.
 The target is that no call takes more than 100 ms; the benchmark reports, it never fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,21 +40,97 @@ from calc.request import FIELDS, MAX_CONTEXT
 
 TARGET_MS = 100.0
 NAN, INF = float("nan"), float("inf")
-NASTY = [0, -1, 1, 7, 4096, 2**31, 2**63, 10**13 + 1, 10**20, 10**400, -10**400, 0.5, -2.5, 4096.0, 5e-324, 1e308,
-         -1e308, NAN, INF, -INF, "", " ", "0", "-1", "1e3", " 4096 ", "\u00b2", "\u0663", "NaN", "null", "\ud800", "\x00",
-         "\u6a21\u578b", "a" * 5000, "9" * 5000, "/dev/zero", None, True, False, [], [1], [[]], {}, {"a": 1}]
-VALID = {"context": [1, 4096, 131072, MAX_CONTEXT], "batch": [1, 16, 4096], "gpus": [1, 8, 64],
-         "engine": ["llama.cpp", "vllm", "transformers"], "gpu": ["h100-sxm", "rtx-4090", "h200", None],
-         "quant": ["q4_k_m", "iq2_xs", "native", "awq", "bf16"], "ubatch": [1, 65536],
-         "max_num_batched_tokens": [1, 1 << 22], "max_num_seqs": [1, 1 << 16], "curve": [True, False],
-         "recommend": [True, False], "recommend_limit": [0, 12]}
-INT_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
-            "intermediate_size", "moe_intermediate_size", "num_experts", "num_experts_per_tok", "kv_lora_rank",
-            "qk_rope_head_dim", "sliding_window", "max_position_embeddings", "first_k_dense_replace"]
+NASTY = [
+    0,
+    -1,
+    1,
+    7,
+    4096,
+    2**31,
+    2**63,
+    10**13 + 1,
+    10**20,
+    10**400,
+    -(10**400),
+    0.5,
+    -2.5,
+    4096.0,
+    5e-324,
+    1e308,
+    -1e308,
+    NAN,
+    INF,
+    -INF,
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e3",
+    " 4096 ",
+    "\u00b2",
+    "\u0663",
+    "NaN",
+    "null",
+    "\ud800",
+    "\x00",
+    "\u6a21\u578b",
+    "a" * 5000,
+    "9" * 5000,
+    "/dev/zero",
+    None,
+    True,
+    False,
+    [],
+    [1],
+    [[]],
+    {},
+    {"a": 1},
+]
+VALID = {
+    "context": [1, 4096, 131072, MAX_CONTEXT],
+    "batch": [1, 16, 4096],
+    "gpus": [1, 8, 64],
+    "engine": ["llama.cpp", "vllm", "transformers"],
+    "gpu": ["h100-sxm", "rtx-4090", "h200", None],
+    "quant": ["q4_k_m", "iq2_xs", "native", "awq", "bf16"],
+    "ubatch": [1, 65536],
+    "max_num_batched_tokens": [1, 1 << 22],
+    "max_num_seqs": [1, 1 << 16],
+    "curve": [True, False],
+    "recommend": [True, False],
+    "recommend_limit": [0, 12],
+}
+INT_KEYS = [
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "vocab_size",
+    "intermediate_size",
+    "moe_intermediate_size",
+    "num_experts",
+    "num_experts_per_tok",
+    "kv_lora_rank",
+    "qk_rope_head_dim",
+    "sliding_window",
+    "max_position_embeddings",
+    "first_k_dense_replace",
+]
 # The largest value each size accepts (calc/architecture.py _MAXIMA): "pushed to its cap".
-CAPS = {"num_hidden_layers": MAX_LAYERS, "hidden_size": 1 << 18, "intermediate_size": 1 << 20, "vocab_size": 1 << 24,
-        "num_attention_heads": 1 << 14, "head_dim": 1 << 14, "moe_intermediate_size": 1 << 20, "num_experts": 1 << 14,
-        "num_local_experts": 1 << 14, "n_routed_experts": 1 << 14, "kv_lora_rank": 1 << 16}
+CAPS = {
+    "num_hidden_layers": MAX_LAYERS,
+    "hidden_size": 1 << 18,
+    "intermediate_size": 1 << 20,
+    "vocab_size": 1 << 24,
+    "num_attention_heads": 1 << 14,
+    "head_dim": 1 << 14,
+    "moe_intermediate_size": 1 << 20,
+    "num_experts": 1 << 14,
+    "num_local_experts": 1 << 14,
+    "n_routed_experts": 1 << 14,
+    "kv_lora_rank": 1 << 16,
+}
 SMALL_BASE = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 128, "intermediate_size": 96}
 
 _nonce = 0
@@ -106,15 +184,20 @@ def cases(n: int, seed: int) -> list[tuple[str, str, str]]:
         key, value = rng.choice(fields), rng.choice(NASTY)
         add("one hostile request field", f"{key}={str(value)[:20]!r}", {"model": rng.choice(rows).id, key: value})
     for _ in range(n):
-        req = {k: rng.choice(VALID[k]) if rng.random() < 0.7 else rng.choice(NASTY)
-               for k in rng.sample(sorted(VALID), rng.randint(1, 6))}
+        req = {
+            k: rng.choice(VALID[k]) if rng.random() < 0.7 else rng.choice(NASTY)
+            for k in rng.sample(sorted(VALID), rng.randint(1, 6))
+        }
         add("random request", ",".join(req), {"model": rng.choice(rows).id, **req})
     for _ in range(n):
         cfg = dict(SMALL_BASE)
         for key in rng.sample(INT_KEYS, rng.randint(0, 5)):
             cfg[key] = rng.choice([1, 2, 4, 8, 64, 256, MAX_LAYERS, 1 << 18] + NASTY)
-        add("random config", ",".join(cfg), {"config": _unique(cfg), "engine": rng.choice(VALID["engine"]),
-                                             "gpu": rng.choice(VALID["gpu"])})
+        add(
+            "random config",
+            ",".join(cfg),
+            {"config": _unique(cfg), "engine": rng.choice(VALID["engine"]), "gpu": rng.choice(VALID["gpu"])},
+        )
     for _ in range(n):
         row = rng.choice(rows)
         cfg = copy.deepcopy(row.config)
@@ -122,8 +205,11 @@ def cases(n: int, seed: int) -> list[tuple[str, str, str]]:
         key = rng.choice(sorted(lm))
         capped = key in CAPS and rng.random() < 0.5
         lm[key] = CAPS[key] if capped else rng.choice(NASTY)
-        add("catalog config, one field changed", f"{row.id} {key}={'cap' if capped else str(lm[key])[:20]!r}",
-            {"config": _unique(cfg), "engine": rng.choice(VALID["engine"]), "gpu": rng.choice(VALID["gpu"])})
+        add(
+            "catalog config, one field changed",
+            f"{row.id} {key}={'cap' if capped else str(lm[key])[:20]!r}",
+            {"config": _unique(cfg), "engine": rng.choice(VALID["engine"]), "gpu": rng.choice(VALID["gpu"])},
+        )
     for _ in range(n):
         row = rng.choice(rows)
         text = json.dumps(_unique(row.config), indent=1)
@@ -139,9 +225,20 @@ def cases(n: int, seed: int) -> list[tuple[str, str, str]]:
     for row in rows:
         capped = at_layer_cap(row.config)
         for engine, quant in (("llama.cpp", "q4_k_m"), ("vllm", "native"), ("transformers", "bf16")):
-            add("catalog config at the layer cap", f"{row.id} {engine}",
-                {"config": _unique(capped), "engine": engine, "quant": quant, "gpu": "h100-sxm", "gpus": 8,
-                 "context": MAX_CONTEXT, "batch": 4096})
+            add(
+                "catalog config at the layer cap",
+                f"{row.id} {engine}",
+                {
+                    "config": _unique(capped),
+                    "engine": engine,
+                    "quant": quant,
+                    "gpu": "h100-sxm",
+                    "gpus": 8,
+                    "context": MAX_CONTEXT,
+                    "batch": 4096,
+                },
+            )
+
     def five_mb(fill: str, sep: str = "", extra: int = 0) -> str:
         """A real config (with a key of its own) padded to exactly 5 MB (+ extra) with repeats of `fill`."""
         head = json.dumps(_unique(catalog.models()["llama-3.2-1b"].config))[:-1] + ', "padding": ' + ("[" if sep else '"')
@@ -153,13 +250,16 @@ def cases(n: int, seed: int) -> list[tuple[str, str, str]]:
 
     half = MAX_CONFIG_CHARS // 2 - 4
     for engine in ("llama.cpp", "vllm"):
-        for label, text in (("5 MB config, padded", five_mb("x")), ("5 MB config + 1 character", five_mb("x", extra=1)),
-                            ("5 MB config of 1e308 numbers", five_mb("1e308", ",")),
-                            ("5 MB config, 99,000 numbers and a string", five_mb("x")[:-2] + '", "n": [' + ",".join(["1e308"] * 99_000) + "]}"),
-                            ("5 MB config of 1000-digit numbers", five_mb("9" * 1000, ",")),
-                            ("5 MB config of 5000-digit numbers", five_mb("9" * 5000, ",")),
-                            ("5 MB of '{'", "{" * MAX_CONFIG_CHARS),
-                            ("5 MB nested list", '{"a": ' + "[" * half + "]" * half + "}")):
+        for label, text in (
+            ("5 MB config, padded", five_mb("x")),
+            ("5 MB config + 1 character", five_mb("x", extra=1)),
+            ("5 MB config of 1e308 numbers", five_mb("1e308", ",")),
+            ("5 MB config, 99,000 numbers and a string", five_mb("x")[:-2] + '", "n": [' + ",".join(["1e308"] * 99_000) + "]}"),
+            ("5 MB config of 1000-digit numbers", five_mb("9" * 1000, ",")),
+            ("5 MB config of 5000-digit numbers", five_mb("9" * 5000, ",")),
+            ("5 MB of '{'", "{" * MAX_CONFIG_CHARS),
+            ("5 MB nested list", '{"a": ' + "[" * half + "]" * half + "}"),
+        ):
             add("5 MB files", f"{label}, {engine}", {"config": text, "engine": engine, "gpu": "h100-sxm"})
     return out
 
@@ -175,9 +275,13 @@ def _forget() -> None:
     import calc.estimate
     import calc.formats
     import calc.model
+
     calc.model.catalog_model.cache_clear()
-    for module, names in ((calc.model, ("_CUSTOM", "_DESCRIBED")), (calc.estimate, ("_PLANS", "_WEIGHTS", "_FORMAT_PLANS")),
-                          (calc.formats, ("_SLOTS",))):
+    for module, names in (
+        (calc.model, ("_CUSTOM", "_DESCRIBED")),
+        (calc.estimate, ("_PLANS", "_WEIGHTS", "_FORMAT_PLANS")),
+        (calc.formats, ("_SLOTS",)),
+    ):
         for name in names:
             cache = getattr(module, name, None)
             if isinstance(cache, dict):
@@ -211,13 +315,26 @@ def run(n: int, seed: int, repeat: int = 3) -> dict:
     every = [t[0] for t in timings]
 
     def stats(xs: list[float]) -> dict:
-        return {"calls": len(xs), "p50_ms": round(statistics.median(xs), 2), "p99_ms": round(_pct(xs, 0.99), 2),
-                "max_ms": round(max(xs), 2), "over_target": sum(x > TARGET_MS for x in xs)}
+        return {
+            "calls": len(xs),
+            "p50_ms": round(statistics.median(xs), 2),
+            "p99_ms": round(_pct(xs, 0.99), 2),
+            "max_ms": round(max(xs), 2),
+            "over_target": sum(x > TARGET_MS for x in xs),
+        }
 
-    return {"target_ms": TARGET_MS, "all": stats(every), "families": {f: stats(xs) for f, xs in families.items()},
-            "slowest": [{"ms": round(ms, 1), "family": f, "case": label} for ms, f, label in sorted(timings, reverse=True)[:10]],
-            "answers": errors, "n": n, "seed": seed, "repeat": repeat, "python": platform.python_version(),
-            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
+    return {
+        "target_ms": TARGET_MS,
+        "all": stats(every),
+        "families": {f: stats(xs) for f, xs in families.items()},
+        "slowest": [{"ms": round(ms, 1), "family": f, "case": label} for ms, f, label in sorted(timings, reverse=True)[:10]],
+        "answers": errors,
+        "n": n,
+        "seed": seed,
+        "repeat": repeat,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+    }
 
 
 def main() -> int:
@@ -232,9 +349,13 @@ def main() -> int:
         print(json.dumps(r))
         return 0
     a = r["all"]
-    print(f"hostile inputs: {a['calls']} cold calls of handle_json, fastest of {r['repeat']} each, "
-          f"on CPython {r['python']} ({r['machine']})")
-    print(f"answers: {r['answers']['ok']} results, {r['answers']['error']} errors, {r['answers']['internal_error']} internal errors")
+    print(
+        f"hostile inputs: {a['calls']} cold calls of handle_json, fastest of {r['repeat']} each, "
+        f"on CPython {r['python']} ({r['machine']})"
+    )
+    print(
+        f"answers: {r['answers']['ok']} results, {r['answers']['error']} errors, {r['answers']['internal_error']} internal errors"
+    )
     print(f"{'family':38} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  over {TARGET_MS:g} ms")
     for name, s in list(r["families"].items()) + [("all", a)]:
         print(f"{name:38} {s['calls']:6} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f} {s['max_ms']:8.2f}  {s['over_target']}")

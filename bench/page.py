@@ -5,6 +5,7 @@ Used by ``python -m bench`` (bench/__main__.py); every figure is a median over -
 contexts (cold) or reloads in the same context (warm, HTTP cache primed), on the build served with
 the same cache headers as ``python build.py --serve``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -16,39 +17,53 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # A page that does nothing but boot the same Pyodide core from the same server: the baseline of
 # time to interactive.  It is served by the benchmark only, never built into dist/.
-BARE = ("<!doctype html><meta charset=utf-8><title>bare Pyodide</title><script type=module>"
-        "import {loadPyodide} from './pyodide/pyodide.mjs';"
-        "const py = await loadPyodide({indexURL: new URL('./pyodide/', location.href).href});"
-        "py.runPython('1');"
-        "performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready';"
-        "</script>")
+BARE = (
+    "<!doctype html><meta charset=utf-8><title>bare Pyodide</title><script type=module>"
+    "import {loadPyodide} from './pyodide/pyodide.mjs';"
+    "const py = await loadPyodide({indexURL: new URL('./pyodide/', location.href).href});"
+    "py.runPython('1');"
+    "performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready';"
+    "</script>"
+)
 
 # The same boot inside a module worker, as the page runs it: Chromium keeps no compiled-code cache
 # for a worker's WebAssembly, so its repeat visits gain less than the main thread's.
-BARE_WORKER_JS = ("import {loadPyodide} from './pyodide/pyodide.mjs';"
-                  "const py = await loadPyodide({indexURL: new URL('./pyodide/', self.location.href).href});"
-                  "py.runPython('1'); postMessage('ready');")
-BARE_WORKER = ("<!doctype html><meta charset=utf-8><title>bare Pyodide in a worker</title><script type=module>"
-               "const w = new Worker('./bare-worker.js', {type: 'module'});"
-               "w.onmessage = () => { performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready'; };"
-               "</script>")
+BARE_WORKER_JS = (
+    "import {loadPyodide} from './pyodide/pyodide.mjs';"
+    "const py = await loadPyodide({indexURL: new URL('./pyodide/', self.location.href).href});"
+    "py.runPython('1'); postMessage('ready');"
+)
+BARE_WORKER = (
+    "<!doctype html><meta charset=utf-8><title>bare Pyodide in a worker</title><script type=module>"
+    "const w = new Worker('./bare-worker.js', {type: 'module'});"
+    "w.onmessage = () => { performance.mark('bare:ready'); document.documentElement.dataset.state = 'ready'; };"
+    "</script>"
+)
 
 # Core throughput inside Pyodide: the same request mix as bench/core.py, run in a page that boots
 # Pyodide and unpacks the calc archive the way the worker does.
-THROUGHPUT = ("<!doctype html><meta charset=utf-8><title>throughput</title><script type=module>"
-              "import {loadPyodide} from './pyodide/pyodide.mjs';"
-              "const py = await loadPyodide({indexURL: new URL('./pyodide/', location.href).href});"
-              "const zip = await (await fetch('./%(zip)s')).arrayBuffer(); py.unpackArchive(zip, 'zip');"
-              "const api = py.pyimport('calc.api'); const mix = %(mix)s;"
-              "for (const r of mix) api.handle_json(JSON.stringify(r));"  # warm, as in bench/core.py
-              "const t0 = performance.now(); for (const r of mix) api.handle_json(JSON.stringify(r));"
-              "window.rate = mix.length / ((performance.now() - t0) / 1000);"
-              "</script>")
+THROUGHPUT = (
+    "<!doctype html><meta charset=utf-8><title>throughput</title><script type=module>"
+    "import {loadPyodide} from './pyodide/pyodide.mjs';"
+    "const py = await loadPyodide({indexURL: new URL('./pyodide/', location.href).href});"
+    "const zip = await (await fetch('./%(zip)s')).arrayBuffer(); py.unpackArchive(zip, 'zip');"
+    "const api = py.pyimport('calc.api'); const mix = %(mix)s;"
+    "for (const r of mix) api.handle_json(JSON.stringify(r));"  # warm, as in bench/core.py
+    "const t0 = performance.now(); for (const r of mix) api.handle_json(JSON.stringify(r));"
+    "window.rate = mix.length / ((performance.now() - t0) / 1000);"
+    "</script>"
+)
 
 
 def median(values: list[float]) -> float:
@@ -125,7 +140,8 @@ def _bytes(responses: list) -> dict:
 def _latency(page, control: str, values: list[str]) -> list[float]:
     """Milliseconds from an input event on `control` until the DOM shows the new result (app.js
     clears data-busy right after rendering it), one value at a time."""
-    return page.evaluate("""async ([control, values]) => {
+    return page.evaluate(
+        """async ([control, values]) => {
         const el = document.getElementById(control);
         const html = document.documentElement;
         const out = [];
@@ -142,7 +158,9 @@ def _latency(page, control: str, values: list[str]) -> list[float]:
             out.push((await painted) - t0);
         }
         return out;
-    }""", [control, values])
+    }""",
+        [control, values],
+    )
 
 
 def run(dist: Path, runs: int, mix: list[dict]) -> dict:
@@ -153,9 +171,14 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(runs):
             # the page and the bare boots alternate, each in a fresh context: all cold
-            for cold_list, warm_list, routes in ((bare_cold, bare_warm, {"bare.html": (BARE, "text/html")}),
-                                                 (worker_cold, worker_warm, {"bare-worker.html": (BARE_WORKER, "text/html"),
-                                                                             "bare-worker.js": (BARE_WORKER_JS, "text/javascript")})):
+            for cold_list, warm_list, routes in (
+                (bare_cold, bare_warm, {"bare.html": (BARE, "text/html")}),
+                (
+                    worker_cold,
+                    worker_warm,
+                    {"bare-worker.html": (BARE_WORKER, "text/html"), "bare-worker.js": (BARE_WORKER_JS, "text/javascript")},
+                ),
+            ):
                 cold_ms, warm_ms = _bare_pair(browser, base, routes)
                 cold_list.append(cold_ms)
                 warm_list.append(warm_ms)
@@ -204,9 +227,14 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
         "bare_pyodide_boot_ms": {"cold": median(bare_cold), "warm": median(bare_warm)},
         "tti_over_bare": {"cold": round(tti_cold / median(bare_cold), 3), "warm": round(tti_warm / median(bare_warm), 3)},
         "bare_worker_boot_ms": {"cold": median(worker_cold), "warm": median(worker_warm)},
-        "tti_over_bare_worker": {"cold": round(tti_cold / median(worker_cold), 3), "warm": round(tti_warm / median(worker_warm), 3)},
-        "input_latency_ms": {name: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)}
-                             for name, v in (("slider", slider_ms), ("format", format_ms), ("gpu", gpu_ms))},
+        "tti_over_bare_worker": {
+            "cold": round(tti_cold / median(worker_cold), 3),
+            "warm": round(tti_warm / median(worker_warm), 3),
+        },
+        "input_latency_ms": {
+            name: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)}
+            for name, v in (("slider", slider_ms), ("format", format_ms), ("gpu", gpu_ms))
+        },
         "bytes_cold": loads[0],
         "pyodide_estimates_per_s": round(pyodide_rate),
         "runs": runs,

@@ -83,14 +83,26 @@ def _catalog() -> dict:
     return {
         "defaults": dict(DEFAULTS),
         "models": model_rows_summary(),
-        "formats": [{"id": f.id, "label": f.label, "family": f.family, "engines": list(f.engines)}
-                    for f in catalog.formats().values()],
+        "formats": [
+            {"id": f.id, "label": f.label, "family": f.family, "engines": list(f.engines)} for f in catalog.formats().values()
+        ],
         "kv_types": [{"id": k.id, "label": k.label, "engines": list(k.engines)} for k in catalog.kv_types().values()],
         "engines": [{"id": e.id, "label": e.label, "default_kv_cache": e.default_kv_cache} for e in catalog.engines().values()],
-        "gpus": [{"id": g.id, "name": g.name, "vendor": g.vendor, "segment": g.segment, "memory_bytes": g.memory_bytes,
-                  "usable_bytes": g.usable_bytes, "bandwidth_bytes_per_s": g.bandwidth_bytes_per_s,
-                  "bf16_tflops": g.bf16_tflops, "price_usd": g.price_usd or None, "source": g.source}
-                 for g in catalog.gpus().values()],
+        "gpus": [
+            {
+                "id": g.id,
+                "name": g.name,
+                "vendor": g.vendor,
+                "segment": g.segment,
+                "memory_bytes": g.memory_bytes,
+                "usable_bytes": g.usable_bytes,
+                "bandwidth_bytes_per_s": g.bandwidth_bytes_per_s,
+                "bf16_tflops": g.bf16_tflops,
+                "price_usd": g.price_usd or None,
+                "source": g.source,
+            }
+            for g in catalog.gpus().values()
+        ],
     }
 
 

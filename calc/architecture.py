@@ -23,9 +23,25 @@ FULL, SLIDING, CHUNKED, LINEAR, MAMBA = "full", "sliding", "chunked", "linear", 
 # tie_word_embeddings when config.json leaves it out: the transformers config class default.
 # PretrainedConfig defaults to True; these classes set False (their configuration_*.py).
 _UNTIED_BY_DEFAULT = {
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next",
-    "deepseek_v2", "deepseek_v3", "kimi_k2", "phi3", "olmo2", "glm4_moe", "gpt_oss", "jamba",
-    "llama4_text", "minimax_m2", "falcon",
+    "llama",
+    "mistral",
+    "mixtral",
+    "qwen2",
+    "qwen2_moe",
+    "qwen3",
+    "qwen3_moe",
+    "qwen3_next",
+    "deepseek_v2",
+    "deepseek_v3",
+    "kimi_k2",
+    "phi3",
+    "olmo2",
+    "glm4_moe",
+    "gpt_oss",
+    "jamba",
+    "llama4_text",
+    "minimax_m2",
+    "falcon",
 }
 
 # Models whose configs carry sliding_window but do not use it unless use_sliding_window is true
@@ -146,15 +162,37 @@ _DIM = 1 << 18  # hidden sizes, MLP widths, latent ranks
 _MAXIMA = {
     **dict.fromkeys(("num_hidden_layers", "n_layer", "num_layers", "num_nextn_predict_layers"), MAX_LAYERS),
     **dict.fromkeys(("hidden_size", "n_embd", "d_model"), _DIM),
-    **dict.fromkeys(("intermediate_size", "intermediate_size_mlp", "ffn_hidden_size", "moe_intermediate_size",
-                     "shared_expert_intermediate_size"), 1 << 20),
-    **dict.fromkeys(("num_attention_heads", "n_head", "num_key_value_heads", "num_kv_heads", "head_dim",
-                     "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim",
-                     "linear_value_head_dim"), 1 << 14),
-    **dict.fromkeys(("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
-                     "mamba_d_state", "mamba_dt_rank"), 1 << 16),
-    **dict.fromkeys(("num_experts", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
-                     "experts_per_token", "moe_topk"), 1 << 14),
+    **dict.fromkeys(
+        (
+            "intermediate_size",
+            "intermediate_size_mlp",
+            "ffn_hidden_size",
+            "moe_intermediate_size",
+            "shared_expert_intermediate_size",
+        ),
+        1 << 20,
+    ),
+    **dict.fromkeys(
+        (
+            "num_attention_heads",
+            "n_head",
+            "num_key_value_heads",
+            "num_kv_heads",
+            "head_dim",
+            "linear_num_key_heads",
+            "linear_num_value_heads",
+            "linear_key_head_dim",
+            "linear_value_head_dim",
+        ),
+        1 << 14,
+    ),
+    **dict.fromkeys(
+        ("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "mamba_d_state", "mamba_dt_rank"),
+        1 << 16,
+    ),
+    **dict.fromkeys(
+        ("num_experts", "num_local_experts", "n_routed_experts", "num_experts_per_tok", "experts_per_token", "moe_topk"), 1 << 14
+    ),
     "vocab_size": 1 << 24,
     "n_shared_experts": 1 << 10,
     "mamba_expand": 1 << 6,
@@ -191,15 +229,21 @@ class _Fields:
             if value is None:
                 continue
             path = self._path(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    (isinstance(value, float) and not value.is_integer()):  # NaN and infinities are not integers
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not value.is_integer())
+            ):  # NaN and infinities are not integers
                 raise CalcError("bad_config", self._name(key), f"{path} must be a whole number, got {show(value)}")
             top = maximum if maximum is not None else _MAXIMA.get(key, _MAX_OTHER)
             if value < minimum:
                 raise CalcError("bad_config", self._name(key), f"{path} must be at least {minimum}, got {show(value)}")
             if value > top:
-                raise CalcError("out_of_range", self._name(key),
-                                f"{path} must be at most {top:,} (larger than any model this calculator handles), got {show(value)}")
+                raise CalcError(
+                    "out_of_range",
+                    self._name(key),
+                    f"{path} must be at most {top:,} (larger than any model this calculator handles), got {show(value)}",
+                )
             return int(value)
         if default is None:
             raise CalcError("missing_field", self._name(keys[0]), f"config.json has no {self._path(keys[0])}")
@@ -331,8 +375,11 @@ def load_config(config) -> dict:
                 with open(text, encoding="utf-8") as fh:
                     text = fh.read(MAX_CONFIG_CHARS + 1)
             except (OSError, ValueError) as exc:  # ValueError: a NUL or a lone surrogate in the name, bad UTF-8
-                raise CalcError("bad_config", "config", f"cannot read config file {show(config, 80)}: "
-                                f"{clean(getattr(exc, 'strerror', None) or str(exc), 120)}") from None
+                raise CalcError(
+                    "bad_config",
+                    "config",
+                    f"cannot read config file {show(config, 80)}: {clean(getattr(exc, 'strerror', None) or str(exc), 120)}",
+                ) from None
         return config_from_text(text)
     raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
 
@@ -347,12 +394,21 @@ def _layer_kinds(f: _Fields, model_type: str, layers: int) -> tuple:
     if types is not None:
         if len(types) != layers:
             raise CalcError("bad_config", f._name("layer_types"), f"layer_types has {len(types)} entries for {layers} layers")
-        table = {"full_attention": FULL, "sliding_attention": SLIDING, "linear_attention": LINEAR,
-                 "chunked_attention": CHUNKED, "mamba": MAMBA, "attention": FULL}
+        table = {
+            "full_attention": FULL,
+            "sliding_attention": SLIDING,
+            "linear_attention": LINEAR,
+            "chunked_attention": CHUNKED,
+            "mamba": MAMBA,
+            "attention": FULL,
+        }
         for i, t in enumerate(types):
             if not isinstance(t, str) or t not in table:
-                raise CalcError("bad_config", f._name("layer_types"),
-                                f"{f._path('layer_types')}[{i}] is {show(t)}, not one of {', '.join(table)}")
+                raise CalcError(
+                    "bad_config",
+                    f._name("layer_types"),
+                    f"{f._path('layer_types')}[{i}] is {show(t)}, not one of {', '.join(table)}",
+                )
         return tuple(table[t] for t in types)
     if model_type == "qwen3_next":  # configuration_qwen3_next.py: full attention every 4th layer
         every = f.int("full_attention_interval", default=4)
@@ -431,11 +487,17 @@ def _experts(f: _Fields) -> tuple[int, int]:
     active_keys = ("num_experts_per_tok", "experts_per_token", "moe_topk")
     active = f.int(*active_keys, default=0, minimum=0) if experts else 0
     if experts and not active:
-        raise CalcError("missing_field" if not f.has(f.key(*active_keys)) else "bad_config", f._name(f.key(*active_keys)),
-                        f"a mixture-of-experts config needs {f._path(f.key(*active_keys))} of at least 1")
+        raise CalcError(
+            "missing_field" if not f.has(f.key(*active_keys)) else "bad_config",
+            f._name(f.key(*active_keys)),
+            f"a mixture-of-experts config needs {f._path(f.key(*active_keys))} of at least 1",
+        )
     if active > experts:
-        raise CalcError("bad_config", f._name(f.key(*active_keys)),
-                        f"{f._path(f.key(*active_keys))} ({active}) is larger than the number of experts ({experts})")
+        raise CalcError(
+            "bad_config",
+            f._name(f.key(*active_keys)),
+            f"{f._path(f.key(*active_keys))} ({active}) is larger than the number of experts ({experts})",
+        )
     return experts, active
 
 
@@ -497,8 +559,11 @@ def _quant(f: _Fields) -> tuple[str, int]:
     method = inner.str("quant_method").lower()
     block = inner.int_list("weight_block_size")
     if block and not 1 <= block[0] <= 1 << 16:
-        raise CalcError("bad_config", inner._name("weight_block_size"),
-                        f"{inner._path('weight_block_size')} must hold sizes between 1 and 65,536, got {show(block[0])}")
+        raise CalcError(
+            "bad_config",
+            inner._name("weight_block_size"),
+            f"{inner._path('weight_block_size')} must hold sizes between 1 and 65,536, got {show(block[0])}",
+        )
     return method, block[0] if block else 0
 
 
@@ -536,8 +601,9 @@ def parse_config(config) -> Architecture:
         kv_heads = f.int("num_key_value_heads", "num_kv_heads", default=heads)
     if kv_heads > heads or heads % kv_heads:
         kv_key, heads_key = f.key("num_key_value_heads", "num_kv_heads"), f._path(f.key("num_attention_heads", "n_head"))
-        raise CalcError("bad_config", f._name(kv_key),
-                        f"{heads_key} ({heads}) must be a multiple of {f._path(kv_key)} ({kv_heads})")
+        raise CalcError(
+            "bad_config", f._name(kv_key), f"{heads_key} ({heads}) must be a multiple of {f._path(kv_key)} ({kv_heads})"
+        )
     head_dim = f.int("head_dim", default=hidden // heads if hidden >= heads else 0)
     vocab = f.int("vocab_size")
     experts, active = _experts(f)
@@ -545,8 +611,11 @@ def parse_config(config) -> Architecture:
     kinds = _layer_kinds(f, model_type, layers)
     gated = model_type not in ("falcon",)
     default_inter = 4 * hidden if model_type == "falcon" else None
-    intermediate = f.int("intermediate_size_mlp", "intermediate_size", "ffn_hidden_size", default=default_inter) \
-        if model_type in ("llama4", "llama4_text") else f.int("intermediate_size", "ffn_hidden_size", default=default_inter)
+    intermediate = (
+        f.int("intermediate_size_mlp", "intermediate_size", "ffn_hidden_size", default=default_inter)
+        if model_type in ("llama4", "llama4_text")
+        else f.int("intermediate_size", "ffn_hidden_size", default=default_inter)
+    )
     if model_type in ("llama4", "llama4_text"):  # intermediate_size is the expert width there
         moe_inter = f.int("intermediate_size")
     elif model_type in ("mixtral", "jamba", "gpt_oss", "minimax_m2", "minimax"):
@@ -580,22 +649,47 @@ def parse_config(config) -> Architecture:
     if head_dim < 1:
         raise CalcError("bad_config", f._name("head_dim"), "head_dim could not be derived: set head_dim")
     return Architecture(
-        model_type=model_type, hidden=hidden, layers=layers, vocab=vocab, heads=heads, kv_heads=kv_heads,
-        head_dim=head_dim, v_head_dim=v_head_dim, intermediate=intermediate, gated_mlp=gated,
+        model_type=model_type,
+        hidden=hidden,
+        layers=layers,
+        vocab=vocab,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        v_head_dim=v_head_dim,
+        intermediate=intermediate,
+        gated_mlp=gated,
         tied_embeddings=f.bool("tie_word_embeddings", model_type not in _UNTIED_BY_DEFAULT),
-        max_context=max_ctx, layer_kinds=kinds, moe_layers=_moe_layers(f, model_type, layers, experts),
-        sliding_window=window, attention_chunk=chunk, experts=experts, experts_active=active,
-        moe_intermediate=moe_inter, shared_intermediate=shared,
+        max_context=max_ctx,
+        layer_kinds=kinds,
+        moe_layers=_moe_layers(f, model_type, layers, experts),
+        sliding_window=window,
+        attention_chunk=chunk,
+        experts=experts,
+        experts_active=active,
+        moe_intermediate=moe_inter,
+        shared_intermediate=shared,
         shared_expert_gate=model_type in ("qwen2_moe", "qwen3_next") and shared > 0,
         qkv_bias=attn_bias or f.bool("qkv_bias", model_type == "qwen2") or (model_type == "falcon" and f.bool("bias", False)),
-        o_bias=attn_bias and model_type not in ("glm4_moe", "glm4"), mlp_bias=f.bool("mlp_bias", False) or (model_type == "falcon" and f.bool("bias", False)),
-        expert_bias=model_type == "gpt_oss", qk_norm=qk_norm, norms_per_layer=norms, norm_has_bias=norm_bias,
-        q_gate=model_type == "qwen3_next", attn_sinks=model_type == "gpt_oss",
+        o_bias=attn_bias and model_type not in ("glm4_moe", "glm4"),
+        mlp_bias=f.bool("mlp_bias", False) or (model_type == "falcon" and f.bool("bias", False)),
+        expert_bias=model_type == "gpt_oss",
+        qk_norm=qk_norm,
+        norms_per_layer=norms,
+        norm_has_bias=norm_bias,
+        q_gate=model_type == "qwen3_next",
+        attn_sinks=model_type == "gpt_oss",
         fused_qkv=model_type in ("phi3", "falcon"),
-        mla=mla, linear=_linear(f, kinds), mamba=_mamba(f, kinds, hidden),
+        mla=mla,
+        linear=_linear(f, kinds),
+        mamba=_mamba(f, kinds, hidden),
         activation=f.str("hidden_activation") or f.str("hidden_act", "gelu" if model_type == "falcon" else "silu"),
-        norm=norm_kind, position=position, rope_scaling=rope_scaling,
+        norm=norm_kind,
+        position=position,
+        rope_scaling=rope_scaling,
         dtype=f.str("torch_dtype") or f.str("dtype") or "bfloat16",
-        quant_method=quant_method, quant_block=quant_block,
-        mtp_layers=f.int("num_nextn_predict_layers", default=0, minimum=0), multimodal=multimodal,
+        quant_method=quant_method,
+        quant_block=quant_block,
+        mtp_layers=f.int("num_nextn_predict_layers", default=0, minimum=0),
+        multimodal=multimodal,
     )

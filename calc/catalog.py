@@ -7,9 +7,9 @@ validated, and indexed by lowercase id.  A bad row raises CatalogError naming th
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from functools import lru_cache
 import os
+from dataclasses import dataclass, field
+from functools import cache
 
 
 class CatalogError(Exception):
@@ -23,7 +23,6 @@ def read_data(name: str) -> bytes:
     """A file under calc/data, from a folder or a zip alike (the module's own loader reads it; this
     costs none of importlib.resources' start-up, tens of milliseconds in Pyodide)."""
     return __loader__.get_data(os.path.join(_DATA, *name.split("/")))
-
 
 
 def _compiled(name: str):
@@ -96,7 +95,7 @@ class Dtype:
         return count * size
 
 
-@lru_cache(maxsize=None)
+@cache
 def dtypes() -> dict[str, Dtype]:
     rows = []
     for r in _toml("dtypes.toml", "dtype"):
@@ -125,7 +124,7 @@ class Format:
         return self.family == "gguf"
 
 
-@lru_cache(maxsize=None)
+@cache
 def formats() -> dict[str, Format]:
     known = dtypes()
     rows = []
@@ -151,7 +150,7 @@ class KvType:
     source: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def kv_types() -> dict[str, KvType]:
     rows = []
     for r in _toml("kv_types.toml", "kv"):
@@ -190,7 +189,7 @@ class Engine:
     sampler_bytes: int = 8  # vLLM profiler's dummy sampler: bytes held per logit
 
 
-@lru_cache(maxsize=None)
+@cache
 def engines() -> dict[str, Engine]:
     rows = []
     for r in _toml("engines.toml", "engine"):
@@ -220,10 +219,10 @@ class Gpu:
         return int(self.memory_bytes * self.usable_fraction)
 
 
-_GPU_FIELDS = {f for f in Gpu.__dataclass_fields__}
+_GPU_FIELDS = set(Gpu.__dataclass_fields__)
 
 
-@lru_cache(maxsize=None)
+@cache
 def gpus() -> dict[str, Gpu]:
     rows = []
     for r in _toml("gpus.toml", "gpu"):
@@ -249,7 +248,7 @@ class ModelRow:
     notes: tuple
 
 
-@lru_cache(maxsize=None)
+@cache
 def models() -> dict[str, ModelRow]:
     data = _compiled("models.json") or json.loads(read_data("models.json"))
     rows = []
@@ -257,9 +256,18 @@ def models() -> dict[str, ModelRow]:
         _require("models.json", r, ("id", "repo", "config", "sources"))
         if not r["sources"]:
             raise CatalogError(f"models.json: row {r['id']!r} has no source")
-        rows.append(ModelRow(id=r["id"], repo=r["repo"], name=r.get("name") or r["repo"].split("/")[-1],
-                             family=r.get("family", ""), config=r["config"], official=r.get("official", {}),
-                             sources=tuple(r["sources"]), notes=tuple(r.get("notes", ()))))
+        rows.append(
+            ModelRow(
+                id=r["id"],
+                repo=r["repo"],
+                name=r.get("name") or r["repo"].split("/")[-1],
+                family=r.get("family", ""),
+                config=r["config"],
+                official=r.get("official", {}),
+                sources=tuple(r["sources"]),
+                notes=tuple(r.get("notes", ())),
+            )
+        )
     index = _index("models.json", rows)
     by_repo = {row.repo.lower(): row for row in rows}
     return {**by_repo, **index}
@@ -278,7 +286,7 @@ def model_rows() -> list[ModelRow]:
 DEFAULT_MODEL = "qwen3-coder-480b-a35b-instruct"
 
 
-@lru_cache(maxsize=None)
+@cache
 def accuracy() -> dict:
     """{engine: {part: {"max_error", "n"}}}: the largest error measured per part of the breakdown
     (calc/data/accuracy.json, written from the validation records by python -m bench.accuracy --write)."""

@@ -39,16 +39,28 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--max-num-batched-tokens", type=int, help="vLLM: tokens of the profiling pass")
     e.add_argument("--lang", default="en", help="language of the warnings: en | zh")
     e.add_argument("--json", action="store_true", help="print the full result as JSON")
-    for name, text in (("models", "the model catalog"), ("gpus", "the GPU catalog"), ("quants", "weight formats and KV-cache types")):
+    for name, text in (
+        ("models", "the model catalog"),
+        ("gpus", "the GPU catalog"),
+        ("quants", "weight formats and KV-cache types"),
+    ):
         sub.add_parser(name, help=text).add_argument("--json", action="store_true")
     return p
 
 
 def _request(args: argparse.Namespace) -> dict:
-    req = {"quant": args.quant, "context": args.context, "batch": args.batch, "engine": args.engine,
-           "kv_cache": args.kv_cache, "gpu": args.gpu, "lang": args.lang, "curve": False}
+    req = {
+        "quant": args.quant,
+        "context": args.context,
+        "batch": args.batch,
+        "engine": args.engine,
+        "kv_cache": args.kv_cache,
+        "gpu": args.gpu,
+        "lang": args.lang,
+        "curve": False,
+    }
     model = args.model
-    if model.endswith(".json") or os.path.sep in model and os.path.isfile(model):
+    if model.endswith(".json") or (os.path.sep in model and os.path.isfile(model)):
         if not os.path.isfile(model):
             raise SystemExit(f"python -m calc: error: --model: no such file {model!r}")
         with open(model, encoding="utf-8") as fh:
@@ -57,8 +69,12 @@ def _request(args: argparse.Namespace) -> dict:
         req["model"] = model
     if args.gpu:
         req["gpus"] = args.gpus
-    optional = {"bpw": args.bpw, "ubatch": args.ubatch, "gpu_memory_utilization": args.gpu_memory_utilization,
-                "max_num_batched_tokens": args.max_num_batched_tokens}
+    optional = {
+        "bpw": args.bpw,
+        "ubatch": args.ubatch,
+        "gpu_memory_utilization": args.gpu_memory_utilization,
+        "max_num_batched_tokens": args.max_num_batched_tokens,
+    }
     req.update({k: v for k, v in optional.items() if v is not None})
     if args.no_flash_attention:
         req["flash_attention"] = False
@@ -67,24 +83,33 @@ def _request(args: argparse.Namespace) -> dict:
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def _print_estimate(r: dict) -> None:
     m, mem = r["model"], r["memory"]
     print(f"{m['name']}  ({fmt_params(m['total_params'])} total, {fmt_params(m['active_params'])} active)")
     req = r["request"]
-    print(f"{r['format']['label']} ({r['format']['bits_per_weight']} bpw), KV {r['kv_cache']['label']}, "
-          f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']}")
-    rows = [["weights", fmt_gib(mem["weights_bytes"])], ["KV cache", fmt_gib(mem["kv_cache_bytes"])],
-            ["activations", fmt_gib(mem["activations_bytes"])], ["overhead", fmt_gib(mem["overhead_bytes"])],
-            ["total", fmt_gib(mem["total_bytes"])]]
+    print(
+        f"{r['format']['label']} ({r['format']['bits_per_weight']} bpw), KV {r['kv_cache']['label']}, "
+        f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']}"
+    )
+    rows = [
+        ["weights", fmt_gib(mem["weights_bytes"])],
+        ["KV cache", fmt_gib(mem["kv_cache_bytes"])],
+        ["activations", fmt_gib(mem["activations_bytes"])],
+        ["overhead", fmt_gib(mem["overhead_bytes"])],
+        ["total", fmt_gib(mem["total_bytes"])],
+    ]
     print(_table(rows))
     print(f"KV cache per token: {r['kv_cache_bytes_per_token']:,} bytes")
     fit = r["fit"]
     if fit:
         verdict = "fits" if fit["fits"] else "does NOT fit"
-        print(f"{fit['gpus']} x {fit['gpu_name']}: {verdict}, fullest GPU {fmt_gib(fit['used_bytes'])} of {fmt_gib(fit['capacity_bytes'])}")
+        print(
+            f"{fit['gpus']} x {fit['gpu_name']}: {verdict}, "
+            f"fullest GPU {fmt_gib(fit['used_bytes'])} of {fmt_gib(fit['capacity_bytes'])}"
+        )
         if r["max_context"]:
             print(f"longest context that fits: {r['max_context']:,} tokens")
         if r["kv_capacity_tokens"] is not None:
@@ -97,31 +122,44 @@ def _print_estimate(r: dict) -> None:
     recs = r["recommendations"][:10]
     if recs:
         print("\nrecommended GPU setups:")
-        print(_table([[f"{x['count']} x {x['name']}", fmt_gib(x["capacity_bytes"] * x["count"]),
-                       f"{x['headroom_fraction']:.0%} free", f"${x['price_usd']:,.0f}" if x["price_usd"] else ""] for x in recs]))
+        print(
+            _table(
+                [
+                    [
+                        f"{x['count']} x {x['name']}",
+                        fmt_gib(x["capacity_bytes"] * x["count"]),
+                        f"{x['headroom_fraction']:.0%} free",
+                        f"${x['price_usd']:,.0f}" if x["price_usd"] else "",
+                    ]
+                    for x in recs
+                ]
+            )
+        )
 
 
 def _print_list(command: str, cat: dict) -> None:
     if command == "models":
-        rows = [[m["id"], m["repo"], fmt_params(m["total_params"]), fmt_params(m["active_params"]),
-                 fmt_tokens(m["context_length"])] for m in cat["models"]]
+        rows = [
+            [m["id"], m["repo"], fmt_params(m["total_params"]), fmt_params(m["active_params"]), fmt_tokens(m["context_length"])]
+            for m in cat["models"]
+        ]
         print(_table([["id", "repo", "total", "active", "context"], *rows]))
     elif command == "gpus":
-        rows = [[g["id"], g["name"], fmt_gib(g["memory_bytes"]), f"{g['bandwidth_bytes_per_s'] / 1e9:,.0f} GB/s"]
-                for g in cat["gpus"]]
+        rows = [
+            [g["id"], g["name"], fmt_gib(g["memory_bytes"]), f"{g['bandwidth_bytes_per_s'] / 1e9:,.0f} GB/s"] for g in cat["gpus"]
+        ]
         print(_table([["id", "name", "memory", "bandwidth"], *rows]))
     else:
         print(_table([["format", "label", "engines"], *[[f["id"], f["label"], ", ".join(f["engines"])] for f in cat["formats"]]]))
         print()
-        print(_table([["kv-cache", "label", "engines"], *[[k["id"], k["label"], ", ".join(k["engines"])] for k in cat["kv_types"]]]))
+        print(
+            _table([["kv-cache", "label", "engines"], *[[k["id"], k["label"], ", ".join(k["engines"])] for k in cat["kv_types"]]])
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "estimate":
-        answer = handle(_request(args))
-    else:
-        answer = handle({"op": "catalog"})
+    answer = handle(_request(args)) if args.command == "estimate" else handle({"op": "catalog"})
     if not answer["ok"]:
         err = answer["error"]
         where = f" ({err['field']})" if err.get("field") else ""

@@ -59,15 +59,17 @@ def settings_for(req: Request, engine: Engine, gpu: Gpu | None) -> Settings:
         flash_attention=engine.flash_attention if req.flash_attention is None else req.flash_attention,
         ubatch=req.ubatch or engine.ubatch,
         gpu_memory_utilization=req.gpu_memory_utilization or engine.gpu_memory_utilization,
-        max_num_batched_tokens=req.max_num_batched_tokens or (engine.max_num_batched_tokens_large if large else engine.max_num_batched_tokens),
+        max_num_batched_tokens=req.max_num_batched_tokens
+        or (engine.max_num_batched_tokens_large if large else engine.max_num_batched_tokens),
         max_num_seqs=req.max_num_seqs or (engine.max_num_seqs_large if large else engine.max_num_seqs),
     )
 
 
 def build_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     """The memory plan of a (model, format, KV type, engine, settings), cached."""
-    return _cached(_PLANS, (model.key, format_id, bpw, kv_id, engine.id, st),
-                   lambda: make_plan(model, format_id, bpw, kv_id, engine, st))
+    return _cached(
+        _PLANS, (model.key, format_id, bpw, kv_id, engine.id, st), lambda: make_plan(model, format_id, bpw, kv_id, engine, st)
+    )
 
 
 def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
@@ -92,8 +94,11 @@ def measured_range(total: Parts, engine_id: str) -> dict | None:
         return None
     parts = {"weights_bytes": total.weights, "kv_cache_bytes": total.kv_cache, "activations_bytes": total.activations}
     delta = sum(v * spread[k]["max_error"] for k, v in parts.items() if k in spread)
-    return {"low_bytes": int(total.total - delta), "high_bytes": int(total.total + delta),
-            "comparisons": sum(spread[k]["n"] for k in parts if k in spread)}
+    return {
+        "low_bytes": int(total.total - delta),
+        "high_bytes": int(total.total + delta),
+        "comparisons": sum(spread[k]["n"] for k in parts if k in spread),
+    }
 
 
 def native_window(model: Model) -> int:
@@ -103,15 +108,22 @@ def native_window(model: Model) -> int:
 
 
 def _parts_dict(p: Parts) -> dict:
-    return {"weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache, "activations_bytes": p.activations,
-            "overhead_bytes": p.overhead, "total_bytes": p.total}
+    return {
+        "weights_bytes": p.weights,
+        "kv_cache_bytes": p.kv_cache,
+        "activations_bytes": p.activations,
+        "overhead_bytes": p.overhead,
+        "total_bytes": p.total,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Warnings
 
 
-def _warnings(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None) -> list[dict]:
+def _warnings(
+    req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None
+) -> list[dict]:
     a = model.arch
     out = []
 
@@ -120,7 +132,13 @@ def _warnings(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str
 
     native = native_window(model)
     if req.context > native:
-        add("context_exceeds_native", context=req.context, native=native, context_text=fmt_tokens(req.context), native_text=fmt_tokens(native))
+        add(
+            "context_exceeds_native",
+            context=req.context,
+            native=native,
+            context_text=fmt_tokens(req.context),
+            native_text=fmt_tokens(native),
+        )
     kv = catalog.kv_types()[kv_id]
     if engine.id not in kv.engines:
         allowed = ", ".join(k.label for k in catalog.kv_types().values() if engine.id in k.engines)
@@ -165,45 +183,85 @@ def estimate(req: Request) -> dict:
     per_gpu = plan.per_gpu(req.context, req.batch, req.gpus if gpu else 1)
     total = total_parts(per_gpu)
     if total.total > MAX_EXACT_BYTES:
-        raise CalcError("out_of_range", "context", f"{fmt_gib(total.total)} is past what the page can show exactly "
-                        "(2^53 bytes); ask for fewer tokens or sequences")
+        raise CalcError(
+            "out_of_range",
+            "context",
+            f"{fmt_gib(total.total)} is past what the page can show exactly (2^53 bytes); ask for fewer tokens or sequences",
+        )
     cap = recommend.capacity_bytes(gpu, engine, st.gpu_memory_utilization) if gpu else None
     fmt = catalog.formats()[req.quant]
     result = {
         "model": describe(model),
-        "format": {"id": fmt.id, "label": fmt.label, "bits_per_weight": round(effective_bpw(plan.weights, model.params.total), 3)},
+        "format": {
+            "id": fmt.id,
+            "label": fmt.label,
+            "bits_per_weight": round(effective_bpw(plan.weights, model.params.total), 3),
+        },
         "kv_cache": {"id": kv_id, "label": catalog.kv_types()[kv_id].label},
         "engine": {"id": engine.id, "label": engine.label, "settings": st.as_dict()},
         "memory": _parts_dict(total),
         "range": measured_range(total, engine.id),
         "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
-        "per_gpu": [{"gpu_index": i, "weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache, "activations_bytes": p.activations,
-                     "overhead_bytes": p.overhead, "total_bytes": p.total, "capacity_bytes": cap} for i, p in enumerate(per_gpu)],
-        "fit": None, "max_context": None, "max_context_limit": None, "max_batch": None, "best_format": None,
-        "kv_capacity_tokens": None, "max_concurrency": None,
+        "per_gpu": [
+            {
+                "gpu_index": i,
+                "weights_bytes": p.weights,
+                "kv_cache_bytes": p.kv_cache,
+                "activations_bytes": p.activations,
+                "overhead_bytes": p.overhead,
+                "total_bytes": p.total,
+                "capacity_bytes": cap,
+            }
+            for i, p in enumerate(per_gpu)
+        ],
+        "fit": None,
+        "max_context": None,
+        "max_context_limit": None,
+        "max_batch": None,
+        "best_format": None,
+        "kv_capacity_tokens": None,
+        "max_concurrency": None,
     }
     if gpu:
         worst = max(p.total for p in per_gpu)
-        result["fit"] = {"gpu": gpu.id, "gpu_name": gpu.name, "gpus": req.gpus, "capacity_bytes": cap,
-                         "used_bytes": worst, "fits": worst <= cap, "headroom_bytes": cap - worst}
+        result["fit"] = {
+            "gpu": gpu.id,
+            "gpu_name": gpu.name,
+            "gpus": req.gpus,
+            "capacity_bytes": cap,
+            "used_bytes": worst,
+            "fits": worst <= cap,
+            "headroom_bytes": cap - worst,
+        }
         result["max_context"] = recommend.max_context(plan, req.batch, req.gpus, cap, native_window(model))
         result["max_context_limit"] = native_window(model)
         result["max_batch"] = recommend.max_batch(plan, req.context, req.gpus, cap)
-        result["best_format"] = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
+        result["best_format"] = recommend.best_format(
+            _format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap
+        )
         if engine.id == "vllm":
             result.update(vllm_capacity(plan, per_gpu, cap, req.context))
     result["speed"] = speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache)
     if req.recommend:
         result["recommendations"], result["recommendations_total"] = recommend.recommendations(
-            plan, req.context, req.batch, engine, st.gpu_memory_utilization, req.recommend_limit)
+            plan, req.context, req.batch, engine, st.gpu_memory_utilization, req.recommend_limit
+        )
     else:
         result["recommendations"], result["recommendations_total"] = [], 0
     if req.curve:
         points = sorted(set(CURVE_POINTS) | {req.context})
         parts = plan.curve(points, req.batch, req.gpus if gpu else 1)
-        result["curve"] = [{"context": c, "weights_bytes": p.weights, "kv_cache_bytes": p.kv_cache,
-                            "activations_bytes": p.activations, "overhead_bytes": p.overhead, "total_bytes": p.total}
-                           for c, p in zip(points, parts)]
+        result["curve"] = [
+            {
+                "context": c,
+                "weights_bytes": p.weights,
+                "kv_cache_bytes": p.kv_cache,
+                "activations_bytes": p.activations,
+                "overhead_bytes": p.overhead,
+                "total_bytes": p.total,
+            }
+            for c, p in zip(points, parts, strict=True)
+        ]
     else:
         result["curve"] = []
     result["warnings"] = _warnings(req, model, plan, engine, kv_id, per_gpu, cap)
@@ -216,6 +274,7 @@ _FORMAT_PLANS: OrderedDict = OrderedDict()
 def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> list[tuple[str, float, Plan]]:
     """(id, bits per weight, plan) of every format the engine loads, most bits first (EXL2 needs a
     chosen bpw and is left out)."""
+
     def make():
         out = []
         for fmt in catalog.formats().values():
@@ -223,6 +282,7 @@ def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> lis
                 plan = build_plan(model, fmt.id, None, kv_id, engine, st)
                 out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
         return sorted(out, key=lambda f: -f[1])
+
     return _cached(_FORMAT_PLANS, (model.key, kv_id, engine.id, st), make)
 
 
@@ -242,5 +302,4 @@ def vllm_capacity(plan: Plan, per_gpu: list[Parts], cap: int, context: int) -> d
     per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
     tokens = block_floor(pool // per_token, plan.engine.block_size) if per_token else 0
     one_seq = max(p.kv_cache for p in plan.per_gpu(context, 1, gpus))
-    return {"kv_capacity_tokens": tokens, "max_concurrency": round(pool / one_seq, 2) if one_seq else None,
-            "kv_pool_bytes": pool}
+    return {"kv_capacity_tokens": tokens, "max_concurrency": round(pool / one_seq, 2) if one_seq else None, "kv_pool_bytes": pool}

@@ -9,6 +9,7 @@ MXFP4 experts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from calc import catalog
 from calc.architecture import Architecture
 from calc.catalog import Dtype, Format
@@ -18,9 +19,19 @@ from calc.tensors import EMBED, HEAD, LINEAR_W, OTHER, Tensor
 # llama-quant.cpp: a type whose block does not divide the row length falls back to one that does
 # (the switch after "tensor cols ... are not divisible by"): K/IQ types -> legacy 32-element blocks.
 GGUF_FALLBACK = {
-    "q2_k": "iq4_nl", "q3_k": "iq4_nl", "iq2_xxs": "iq4_nl", "iq2_xs": "iq4_nl", "iq2_s": "iq4_nl",
-    "iq3_xxs": "iq4_nl", "iq3_s": "iq4_nl", "iq1_s": "iq4_nl", "iq1_m": "iq4_nl", "iq4_xs": "iq4_nl",
-    "q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0",
+    "q2_k": "iq4_nl",
+    "q3_k": "iq4_nl",
+    "iq2_xxs": "iq4_nl",
+    "iq2_xs": "iq4_nl",
+    "iq2_s": "iq4_nl",
+    "iq3_xxs": "iq4_nl",
+    "iq3_s": "iq4_nl",
+    "iq1_s": "iq4_nl",
+    "iq1_m": "iq4_nl",
+    "iq4_xs": "iq4_nl",
+    "q4_k": "q5_0",
+    "q5_k": "q5_1",
+    "q6_k": "q8_0",
 }
 
 # convert_hf_to_gguf.py keeps these in F32 whatever the file type: 1-D tensors (norms, biases), the
@@ -173,8 +184,9 @@ def bpw_dtype(bits: float) -> Dtype:
     return Dtype(id=f"bpw{bits:g}", block_elems=64, block_bytes=round(bits * 8), source="chosen bits per weight")
 
 
-def tensor_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], bpw: float | None = None,
-                 moe_down_rules: bool = True) -> list[Dtype]:
+def tensor_types(
+    a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], bpw: float | None = None, moe_down_rules: bool = True
+) -> list[Dtype]:
     """The storage type of every tensor under a format (moe_down_rules: see _gguf_types)."""
     known = catalog.dtypes()
     if fmt.is_gguf:
@@ -205,15 +217,16 @@ class WeightBytes:
     total: int
 
 
-def weight_bytes(a: Architecture, tensors: tuple[Tensor, ...], format_id: str, bpw: float | None,
-                 moe_down_rules: bool = True) -> WeightBytes:
+def weight_bytes(
+    a: Architecture, tensors: tuple[Tensor, ...], format_id: str, bpw: float | None, moe_down_rules: bool = True
+) -> WeightBytes:
     """Bytes of every tensor under a format, grouped by layer: sum of Dtype.tensor_bytes."""
     fmt = catalog.formats()[format_id]
     types = tensor_types(a, fmt, tensors, bpw, moe_down_rules)
     per_layer = [0] * a.layers
     experts = [0] * a.layers
     embed = head = final_norm = 0
-    for t, d in zip(tensors, types):
+    for t, d in zip(tensors, types, strict=True):
         b = d.tensor_bytes(t.rows, t.cols, t.count)
         if t.layer >= 0:
             per_layer[t.layer] += b

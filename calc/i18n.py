@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
+
 from calc.catalog import load_toml
 
 LANGS = ("en", "zh")
 
 
-@lru_cache(maxsize=None)
+@cache
 def messages(lang: str) -> dict[str, str]:
     """The [warning] table of one language."""
     return load_toml(f"messages/{lang}.toml")["warning"]

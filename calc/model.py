@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from calc import catalog
+from calc.architecture import (
+    CHUNKED,
+    FULL,
+    LINEAR,
+    MAMBA,
+    MAX_CONFIG_CHARS,
+    MAX_JSON_DEPTH,
+    SLIDING,
+    Architecture,
+    config_from_text,
+    parse_config,
+)
 from calc.cache import lru
-from calc.architecture import (CHUNKED, FULL, LINEAR, MAMBA, MAX_CONFIG_CHARS, MAX_JSON_DEPTH, SLIDING, Architecture,
-                               config_from_text, parse_config)
 from calc.errors import CalcError, clean, show
 from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
 
@@ -38,14 +48,25 @@ class Model:
     key: str  # cache key: the catalog id, or "custom:" + a hash of the config text
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog_model(model_id: str) -> Model:
     """A catalog model by id or repo (case-insensitive)."""
     row = catalog.models()[model_id.lower()]
     arch = parse_config(row.config)
     tensors = enumerate_tensors(arch)
-    return Model(row.id, row.repo, row.name, row.family, arch, tensors, count_params(arch, tensors),
-                 row.official, row.sources, False, row.id)
+    return Model(
+        row.id,
+        row.repo,
+        row.name,
+        row.family,
+        arch,
+        tensors,
+        count_params(arch, tensors),
+        row.official,
+        row.sources,
+        False,
+        row.id,
+    )
 
 
 _CUSTOM: OrderedDict = OrderedDict()  # key -> Model, the last few custom configs (a page edits one at a time)
@@ -57,8 +78,11 @@ def _build_custom(cfg: dict, key: str) -> Model:
     tensors = enumerate_tensors(arch)
     params = count_params(arch, tensors)
     if params.total > MAX_PARAMS:
-        raise CalcError("out_of_range", "config", f"config.json describes a model of {params.total:.3g} parameters; "
-                        f"this calculator handles up to {MAX_PARAMS:.0e}")
+        raise CalcError(
+            "out_of_range",
+            "config",
+            f"config.json describes a model of {params.total:.3g} parameters; this calculator handles up to {MAX_PARAMS:.0e}",
+        )
     name = cfg.get("_name_or_path") or cfg.get("model_type")
     name = clean(name, 80) if isinstance(name, str) and name else "custom"
     return Model("custom", "", name, "custom", arch, tensors, params, {}, (), True, key)
@@ -71,7 +95,7 @@ def _json_problem(config: dict) -> CalcError:
     deep = None
     while stack:
         value, path, depth = stack.pop()
-        child = (lambda part: f"{path}{part}") if depth < 4 else (lambda part: path)  # fields name 4 levels at most
+        child = (lambda part, path=path: f"{path}{part}") if depth < 4 else (lambda part, path=path: path)  # 4 levels at most
         if isinstance(value, dict):
             for k, v in value.items():
                 if not isinstance(k, str):
@@ -127,8 +151,9 @@ def custom_model(config) -> Model:
     import hashlib  # custom models only: a few milliseconds to import in Pyodide
 
     key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-    return lru(_CUSTOM, key, lambda: _build_custom(config_from_text(text) if isinstance(config, str) else config, key),
-               _CUSTOM_SIZE)
+    return lru(
+        _CUSTOM, key, lambda: _build_custom(config_from_text(text) if isinstance(config, str) else config, key), _CUSTOM_SIZE
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,11 +196,19 @@ def spec(m: Model) -> dict:
     if a.attention_chunk:
         out["attention_chunk"] = a.attention_chunk
     if a.is_moe:
-        out.update(experts_total=a.experts, experts_active=a.experts_active, expert_intermediate_size=a.moe_intermediate,
-                   shared_expert_intermediate_size=a.shared_intermediate)
+        out.update(
+            experts_total=a.experts,
+            experts_active=a.experts_active,
+            expert_intermediate_size=a.moe_intermediate,
+            shared_expert_intermediate_size=a.shared_intermediate,
+        )
     if a.mla:
-        out.update(kv_lora_rank=a.mla.kv_lora_rank, qk_rope_head_dim=a.mla.qk_rope_head_dim,
-                   q_lora_rank=a.mla.q_lora_rank, v_head_dim=a.mla.v_head_dim)
+        out.update(
+            kv_lora_rank=a.mla.kv_lora_rank,
+            qk_rope_head_dim=a.mla.qk_rope_head_dim,
+            q_lora_rank=a.mla.q_lora_rank,
+            v_head_dim=a.mla.v_head_dim,
+        )
     if a.quant_method:
         out["checkpoint_quantization"] = a.quant_method
     if a.mtp_layers:
@@ -207,9 +240,15 @@ def _headline(text: str | None) -> str | None:
 
 def _describe(m: Model) -> dict:
     return {
-        "id": m.id, "repo": m.repo, "name": m.name, "family": m.family, "custom": m.custom,
-        "total_params": m.params.total, "active_params": m.params.active,
-        "official_total_params": m.official.get("total_params"), "official_active_params": m.official.get("active_params"),
+        "id": m.id,
+        "repo": m.repo,
+        "name": m.name,
+        "family": m.family,
+        "custom": m.custom,
+        "total_params": m.params.total,
+        "active_params": m.params.active,
+        "official_total_params": m.official.get("total_params"),
+        "official_active_params": m.official.get("active_params"),
         "official_total_text": _headline(m.official.get("total_params_text")),
         "official_active_text": _headline(m.official.get("active_params_text")),
         "spec": spec(m),
@@ -221,9 +260,18 @@ def model_rows_summary() -> list[dict]:
     out = []
     for row in catalog.model_rows():
         m = catalog_model(row.id)
-        out.append({"id": m.id, "repo": m.repo, "name": m.name, "family": m.family,
-                    "context_length": spec(m)["context_length"], "architecture": spec(m)["architecture"],
-                    "total_params": m.params.total, "active_params": m.params.active})
+        out.append(
+            {
+                "id": m.id,
+                "repo": m.repo,
+                "name": m.name,
+                "family": m.family,
+                "context_length": spec(m)["context_length"],
+                "architecture": spec(m)["architecture"],
+                "total_params": m.params.total,
+                "active_params": m.params.active,
+            }
+        )
     return out
 
 

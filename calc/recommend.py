@@ -97,8 +97,9 @@ def max_batch(plan: Plan, context: int, gpus: int, cap: int) -> int | None:
     return _largest(lambda b: plan.worst_gpu(context, b, gpus), cap, 1, MAX_BATCH)
 
 
-def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine, gpu_memory_utilization: float,
-                    limit: int = 0) -> tuple[list[dict], int]:
+def recommendations(
+    plan: Plan, context: int, batch: int, engine: catalog.Engine, gpu_memory_utilization: float, limit: int = 0
+) -> tuple[list[dict], int]:
     """For every catalog GPU, the smallest count (from COUNTS) whose fullest GPU fits with HEADROOM;
     returns the `limit` cheapest (0: all) and how many GPUs fit in all.
 
@@ -119,7 +120,7 @@ def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine
                 continue
             end = start
             while end < len(gpus) and gpus[end][0] >= used:
-                limit_bytes, i, price, cap = gpus[end]
+                _, i, price, cap = gpus[end]
                 found.append((not price, price * n, n, cap, i, used))
                 end += 1
             start = end
@@ -127,8 +128,15 @@ def recommendations(plan: Plan, context: int, batch: int, engine: catalog.Engine
     table = _capacities(engine.id, gpu_memory_utilization)
     out = []
     for _, price, n, cap, i, used in found[:limit] if limit else found:
-        out.append({**table[i][2], "count": n, "used_bytes": used, "headroom_fraction": round((cap - used) / cap, 4),
-                    "price_usd": price or None})
+        out.append(
+            {
+                **table[i][2],
+                "count": n,
+                "used_bytes": used,
+                "headroom_fraction": round((cap - used) / cap, 4),
+                "price_usd": price or None,
+            }
+        )
     return out, len(found)
 
 

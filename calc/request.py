@@ -31,9 +31,28 @@ DEFAULTS = {
     "recommend_limit": 12,
 }
 
-FIELDS = ("op", "model", "config", "quant", "bpw", "kv_cache", "context", "batch", "engine", "gpu", "gpus",
-          "flash_attention", "ubatch", "gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs",
-          "lang", "curve", "recommend", "recommend_limit")
+FIELDS = (
+    "op",
+    "model",
+    "config",
+    "quant",
+    "bpw",
+    "kv_cache",
+    "context",
+    "batch",
+    "engine",
+    "gpu",
+    "gpus",
+    "flash_attention",
+    "ubatch",
+    "gpu_memory_utilization",
+    "max_num_batched_tokens",
+    "max_num_seqs",
+    "lang",
+    "curve",
+    "recommend",
+    "recommend_limit",
+)
 
 
 @dataclass(frozen=True)
@@ -141,10 +160,7 @@ def parse_request(raw) -> Request:
     auto = kv is None or (isinstance(kv, str) and kv.strip().lower() == "auto")
     kv = "auto" if auto else _choice(raw, "kv_cache", catalog.kv_types())
     gpu = raw.get("gpu", DEFAULTS["gpu"])
-    if gpu is not None and gpu != "":
-        gpu = _choice(raw, "gpu", catalog.gpus())
-    else:
-        gpu = None
+    gpu = _choice(raw, "gpu", catalog.gpus()) if gpu is not None and gpu != "" else None
     quant = _choice(raw, "quant", catalog.formats())
     bpw = _float(raw, "bpw", 1.0, 16.0)
     if quant == "exl2" and bpw is None:
@@ -152,15 +168,26 @@ def parse_request(raw) -> Request:
     lang = _choice(raw, "lang", {"en": 0, "zh": 0})
     curve, recommend = _bool(raw, "curve"), _bool(raw, "recommend")
     return Request(
-        op=op, model=model, config=config, quant=quant, bpw=bpw if quant == "exl2" else None, kv_cache=kv,
+        op=op,
+        model=model,
+        config=config,
+        quant=quant,
+        bpw=bpw if quant == "exl2" else None,
+        kv_cache=kv,
         context=_int(raw, "context", 1, MAX_CONTEXT) or DEFAULTS["context"],
         batch=_int(raw, "batch", 1, MAX_BATCH) or DEFAULTS["batch"],
-        engine=engine, gpu=gpu, gpus=_int(raw, "gpus", 1, MAX_GPUS) or (DEFAULTS["gpus"] if "gpu" not in raw else 1),
-        flash_attention=_bool(raw, "flash_attention"), ubatch=_int(raw, "ubatch", 1, 65536),
+        engine=engine,
+        gpu=gpu,
+        gpus=_int(raw, "gpus", 1, MAX_GPUS) or (DEFAULTS["gpus"] if "gpu" not in raw else 1),
+        flash_attention=_bool(raw, "flash_attention"),
+        ubatch=_int(raw, "ubatch", 1, 65536),
         gpu_memory_utilization=_float(raw, "gpu_memory_utilization", 0.05, 1.0),
         max_num_batched_tokens=_int(raw, "max_num_batched_tokens", 1, 1 << 22),
         max_num_seqs=_int(raw, "max_num_seqs", 1, 1 << 16),
-        lang=lang, curve=DEFAULTS["curve"] if curve is None else curve,
+        lang=lang,
+        curve=DEFAULTS["curve"] if curve is None else curve,
         recommend=DEFAULTS["recommend"] if recommend is None else recommend,
-        recommend_limit=DEFAULTS["recommend_limit"] if raw.get("recommend_limit") is None else _int(raw, "recommend_limit", 0, 10_000),
+        recommend_limit=DEFAULTS["recommend_limit"]
+        if raw.get("recommend_limit") is None
+        else _int(raw, "recommend_limit", 0, 10_000),
     )

@@ -46,8 +46,12 @@ def attention_flops(plan: Plan, tokens: int) -> float:
 def speed(plan: Plan, params: ParamCounts, context: int, batch: int, gpu: catalog.Gpu | None, gpus: int, kv_bytes: int) -> dict:
     """Decode tokens/s and prefill seconds on `gpus` x `gpu`; None values where no GPU is chosen."""
     if gpu is None:
-        return {"decode_tokens_per_s": None, "decode_tokens_per_s_per_sequence": None, "prefill_seconds": None,
-                "basis": "roofline"}
+        return {
+            "decode_tokens_per_s": None,
+            "decode_tokens_per_s_per_sequence": None,
+            "prefill_seconds": None,
+            "basis": "roofline",
+        }
     tp, _ = split_shape(plan.engine, gpus)
     step = (weights_read_per_step(plan, batch) + kv_bytes) / (gpu.bandwidth_bytes_per_s * tp)
     tokens = context * batch
@@ -55,5 +59,9 @@ def speed(plan: Plan, params: ParamCounts, context: int, batch: int, gpu: catalo
     if gpu.bf16_tflops:
         flops = 2 * params.active_no_embed * tokens + attention_flops(plan, context) * batch
         prefill = round(flops / (gpu.bf16_tflops * 1e12 * tp), 4)
-    return {"decode_tokens_per_s": round(batch / step, 2), "decode_tokens_per_s_per_sequence": round(1 / step, 2),
-            "prefill_seconds": prefill, "basis": "roofline"}
+    return {
+        "decode_tokens_per_s": round(batch / step, 2),
+        "decode_tokens_per_s_per_sequence": round(1 / step, 2),
+        "prefill_seconds": prefill,
+        "basis": "roofline",
+    }

@@ -50,13 +50,19 @@ def _attention(a: Architecture, i: int) -> list[Tensor]:
         m = a.mla
         out = []
         if m.q_lora_rank:
-            out += [_mat("attn_q_a", i, m.q_lora_rank, h), _vec("attn_q_a_norm", i, m.q_lora_rank),
-                    _mat("attn_q_b", i, a.heads * hd, m.q_lora_rank)]
+            out += [
+                _mat("attn_q_a", i, m.q_lora_rank, h),
+                _vec("attn_q_a_norm", i, m.q_lora_rank),
+                _mat("attn_q_b", i, a.heads * hd, m.q_lora_rank),
+            ]
         else:
             out.append(_mat("attn_q", i, a.heads * hd, h))
-        out += [_mat("attn_kv_a_mqa", i, m.kv_lora_rank + m.qk_rope_head_dim, h), _vec("attn_kv_a_norm", i, m.kv_lora_rank),
-                _mat("attn_kv_b", i, a.heads * (m.qk_nope_head_dim + vd), m.kv_lora_rank),
-                _mat("attn_output", i, h, a.heads * vd)]
+        out += [
+            _mat("attn_kv_a_mqa", i, m.kv_lora_rank + m.qk_rope_head_dim, h),
+            _vec("attn_kv_a_norm", i, m.kv_lora_rank),
+            _mat("attn_kv_b", i, a.heads * (m.qk_nope_head_dim + vd), m.kv_lora_rank),
+            _mat("attn_output", i, h, a.heads * vd),
+        ]
         return out
     q_rows = q_out * (2 if a.q_gate else 1)
     if a.fused_qkv:
@@ -86,7 +92,8 @@ def _linear_attention(a: Architecture, i: int) -> list[Tensor]:
         _mat("ssm_in", i, 2 * key_dim + 2 * value_dim, a.hidden),  # in_proj_qkvz
         _mat("ssm_beta_alpha", i, 2 * la.num_value_heads, a.hidden),  # in_proj_ba
         Tensor("ssm_conv1d", i, conv_dim, la.conv_kernel, OTHER),
-        _vec("ssm_dt", i, la.num_value_heads), _vec("ssm_a", i, la.num_value_heads),
+        _vec("ssm_dt", i, la.num_value_heads),
+        _vec("ssm_a", i, la.num_value_heads),
         _vec("ssm_norm", i, la.value_head_dim),
         _mat("ssm_out", i, a.hidden, value_dim),
     ]
@@ -97,11 +104,16 @@ def _mamba(a: Architecture, i: int) -> list[Tensor]:
     m = a.mamba
     return [
         _mat("ssm_in", i, 2 * m.d_inner, a.hidden),
-        Tensor("ssm_conv1d", i, m.d_inner, m.d_conv, OTHER), _vec("ssm_conv1d_bias", i, m.d_inner),
+        Tensor("ssm_conv1d", i, m.d_inner, m.d_conv, OTHER),
+        _vec("ssm_conv1d_bias", i, m.d_inner),
         _mat("ssm_x", i, m.dt_rank + 2 * m.d_state, m.d_inner),
-        _mat("ssm_dt", i, m.d_inner, m.dt_rank), _vec("ssm_dt_bias", i, m.d_inner),
-        Tensor("ssm_a", i, m.d_inner, m.d_state, OTHER), _vec("ssm_d", i, m.d_inner),
-        _vec("ssm_dt_norm", i, m.dt_rank), _vec("ssm_b_norm", i, m.d_state), _vec("ssm_c_norm", i, m.d_state),
+        _mat("ssm_dt", i, m.d_inner, m.dt_rank),
+        _vec("ssm_dt_bias", i, m.d_inner),
+        Tensor("ssm_a", i, m.d_inner, m.d_state, OTHER),
+        _vec("ssm_d", i, m.d_inner),
+        _vec("ssm_dt_norm", i, m.dt_rank),
+        _vec("ssm_b_norm", i, m.d_state),
+        _vec("ssm_c_norm", i, m.d_state),
         _mat("ssm_out", i, a.hidden, m.d_inner),
     ]
 
@@ -123,8 +135,11 @@ def _moe(a: Architecture, i: int) -> list[Tensor]:
         out.append(_vec("ffn_gate_inp_bias", i, e))
     elif a.model_type in ("deepseek_v3", "kimi_k2", "glm4_moe"):
         out.append(_vec("exp_probs_b", i, e))  # e_score_correction_bias
-    out += [_mat("ffn_gate_exps", i, w, h, e, True), _mat("ffn_up_exps", i, w, h, e, True),
-            _mat("ffn_down_exps", i, h, w, e, True)]
+    out += [
+        _mat("ffn_gate_exps", i, w, h, e, True),
+        _mat("ffn_up_exps", i, w, h, e, True),
+        _mat("ffn_down_exps", i, h, w, e, True),
+    ]
     if a.expert_bias:
         out += [_vec("ffn_up_gate_exps_bias", i, 2 * w, e, True), _vec("ffn_down_exps_bias", i, h, e, True)]
     if a.shared_intermediate:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-from functools import lru_cache
+from functools import cache
 
 from calc import catalog
 from calc.estimate import kv_type_id, make_plan, resolve_model, settings_for, vllm_capacity
@@ -52,13 +52,22 @@ ENGINES = ("llama.cpp", "ik_llama.cpp", "vllm", "gguf file")
 # The error each comparison may show, per (engine, component): what the table claims and the tests
 # hold.  A measurement printed to a few digits also gets half a unit of its last digit on top.
 TOLERANCE = {
-    ("llama.cpp", "weights"): 0.03, ("llama.cpp", "weights_file"): 0.03, ("llama.cpp", "kv_cache"): 0.005,
-    ("llama.cpp", "compute"): 0.10, ("llama.cpp", "total"): 0.01,
-    ("ik_llama.cpp", "weights"): 0.03, ("ik_llama.cpp", "weights_file"): 0.03, ("ik_llama.cpp", "kv_cache"): 0.005,
-    ("ik_llama.cpp", "compute"): 0.20, ("ik_llama.cpp", "total"): 0.01,
+    ("llama.cpp", "weights"): 0.03,
+    ("llama.cpp", "weights_file"): 0.03,
+    ("llama.cpp", "kv_cache"): 0.005,
+    ("llama.cpp", "compute"): 0.10,
+    ("llama.cpp", "total"): 0.01,
+    ("ik_llama.cpp", "weights"): 0.03,
+    ("ik_llama.cpp", "weights_file"): 0.03,
+    ("ik_llama.cpp", "kv_cache"): 0.005,
+    ("ik_llama.cpp", "compute"): 0.20,
+    ("ik_llama.cpp", "total"): 0.01,
     ("gguf file", "weights_file"): 0.03,
-    ("vllm", "weights"): 0.02, ("vllm", "kv_cache"): 0.005, ("vllm", "compute"): 0.30,
-    ("vllm", "kv_pool"): 0.035, ("vllm", "kv_tokens"): 0.035,
+    ("vllm", "weights"): 0.02,
+    ("vllm", "kv_cache"): 0.005,
+    ("vllm", "compute"): 0.30,
+    ("vllm", "kv_pool"): 0.035,
+    ("vllm", "kv_tokens"): 0.035,
 }
 
 
@@ -66,7 +75,7 @@ TOLERANCE = {
 # Records
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data() -> dict:
     return json.loads(catalog.read_data("validation.json"))
 
@@ -178,11 +187,13 @@ def predict(rec: dict) -> dict:
     per_gpu = plan.per_gpu(req.context, req.batch, gpus)
     model = resolve_model(req)
     profile = rec["mapping"].get("engine_profile", {})
-    out = {"weights_file": weight_bytes(model.arch, model.tensors, req.quant, req.bpw,
-                                        profile.get("moe_down_rules", True)).total}
+    out = {"weights_file": weight_bytes(model.arch, model.tensors, req.quant, req.bpw, profile.get("moe_down_rules", True)).total}
     if req.engine == "llama.cpp":
-        out.update(weights=sum(p.weights for p in per_gpu), kv_cache=sum(p.kv_cache for p in per_gpu),
-                   compute=sum(p.activations for p in per_gpu))
+        out.update(
+            weights=sum(p.weights for p in per_gpu),
+            kv_cache=sum(p.kv_cache for p in per_gpu),
+            compute=sum(p.activations for p in per_gpu),
+        )
         out["total"] = out["weights"] + out["kv_cache"] + out["compute"]
         return out
     worst = max(per_gpu, key=lambda p: p.total)
@@ -296,15 +307,72 @@ def measured(rec: dict) -> dict:
 
 # Nominal bits per weight of a format's name (baseline a) and the bits per weight its base type
 # stores, as commonly tabulated (baseline b): ggml block sizes (Q4_K = 4.5, Q6_K = 6.5625, ...).
-NOMINAL_BITS = {"q8_0": 8, "q6_k": 6, "q5_k_m": 5, "q5_k_s": 5, "q5_0": 5, "q4_k_m": 4, "q4_k_s": 4, "q4_0": 4,
-                "iq4_xs": 4, "iq4_nl": 4, "q3_k_l": 3, "q3_k_m": 3, "q3_k_s": 3, "iq3_m": 3, "iq3_xxs": 3, "q2_k": 2,
-                "iq2_m": 2, "iq2_xs": 2, "iq2_xxs": 2, "iq1_s": 1, "f16": 16, "bf16": 16, "fp16": 16, "fp32": 32,
-                "fp8": 8, "int8": 8, "awq": 4, "gptq": 4, "nf4": 4, "mxfp4": 4, "nvfp4": 4}
-TABLE_BPW = {"q8_0": 8.5, "q6_k": 6.5625, "q5_k_m": 5.5, "q5_k_s": 5.5, "q5_0": 5.5, "q4_k_m": 4.5, "q4_k_s": 4.5,
-             "q4_0": 4.5, "iq4_xs": 4.25, "iq4_nl": 4.5, "q3_k_l": 3.4375, "q3_k_m": 3.4375, "q3_k_s": 3.4375,
-             "iq3_m": 3.4375, "iq3_xxs": 3.0625, "q2_k": 2.625, "iq2_m": 2.5625, "iq2_xs": 2.3125, "iq2_xxs": 2.0625,
-             "iq1_s": 1.5625, "f16": 16, "bf16": 16, "fp16": 16, "fp32": 32, "fp8": 8, "int8": 8, "awq": 4, "gptq": 4,
-             "nf4": 4, "mxfp4": 4.25, "nvfp4": 4.5}
+NOMINAL_BITS = {
+    "q8_0": 8,
+    "q6_k": 6,
+    "q5_k_m": 5,
+    "q5_k_s": 5,
+    "q5_0": 5,
+    "q4_k_m": 4,
+    "q4_k_s": 4,
+    "q4_0": 4,
+    "iq4_xs": 4,
+    "iq4_nl": 4,
+    "q3_k_l": 3,
+    "q3_k_m": 3,
+    "q3_k_s": 3,
+    "iq3_m": 3,
+    "iq3_xxs": 3,
+    "q2_k": 2,
+    "iq2_m": 2,
+    "iq2_xs": 2,
+    "iq2_xxs": 2,
+    "iq1_s": 1,
+    "f16": 16,
+    "bf16": 16,
+    "fp16": 16,
+    "fp32": 32,
+    "fp8": 8,
+    "int8": 8,
+    "awq": 4,
+    "gptq": 4,
+    "nf4": 4,
+    "mxfp4": 4,
+    "nvfp4": 4,
+}
+TABLE_BPW = {
+    "q8_0": 8.5,
+    "q6_k": 6.5625,
+    "q5_k_m": 5.5,
+    "q5_k_s": 5.5,
+    "q5_0": 5.5,
+    "q4_k_m": 4.5,
+    "q4_k_s": 4.5,
+    "q4_0": 4.5,
+    "iq4_xs": 4.25,
+    "iq4_nl": 4.5,
+    "q3_k_l": 3.4375,
+    "q3_k_m": 3.4375,
+    "q3_k_s": 3.4375,
+    "iq3_m": 3.4375,
+    "iq3_xxs": 3.0625,
+    "q2_k": 2.625,
+    "iq2_m": 2.5625,
+    "iq2_xs": 2.3125,
+    "iq2_xxs": 2.0625,
+    "iq1_s": 1.5625,
+    "f16": 16,
+    "bf16": 16,
+    "fp16": 16,
+    "fp32": 32,
+    "fp8": 8,
+    "int8": 8,
+    "awq": 4,
+    "gptq": 4,
+    "nf4": 4,
+    "mxfp4": 4.25,
+    "nvfp4": 4.5,
+}
 
 
 def _native_bits(model) -> float:
@@ -367,9 +435,17 @@ def compare(rec: dict) -> list[dict]:
             continue
         value, resolution = meas[comp]
         err = (ours[comp] - value) / value
-        row = {"record": rec["id"], "engine": engine, "component": comp, "model": rec["mapping"]["model"],
-               "quant": rec["mapping"]["quant"], "measured": value, "ours": ours[comp], "error": err,
-               "tolerance": TOLERANCE[(engine, comp)] + resolution / value}
+        row = {
+            "record": rec["id"],
+            "engine": engine,
+            "component": comp,
+            "model": rec["mapping"]["model"],
+            "quant": rec["mapping"]["quant"],
+            "measured": value,
+            "ours": ours[comp],
+            "error": err,
+            "tolerance": TOLERANCE[(engine, comp)] + resolution / value,
+        }
         if comp in base:
             row["baseline"] = base[comp]
             row["baseline_error"] = (base[comp] - value) / value
@@ -392,8 +468,17 @@ def table(all_rows: list[dict] | None = None) -> list[dict]:
             if not sel:
                 continue
             base = [r["baseline_error"] for r in sel if "baseline_error" in r]
-            out.append({"engine": engine, "component": comp, "n": len(sel), "tolerance": TOLERANCE[(engine, comp)],
-                        "ours": _stats([r["error"] for r in sel]), "baseline": _stats(base), "baseline_n": len(base)})
+            out.append(
+                {
+                    "engine": engine,
+                    "component": comp,
+                    "n": len(sel),
+                    "tolerance": TOLERANCE[(engine, comp)],
+                    "ours": _stats([r["error"] for r in sel]),
+                    "baseline": _stats(base),
+                    "baseline_n": len(base),
+                }
+            )
     return out
 
 
@@ -402,15 +487,23 @@ def summary() -> dict:
     recs = records()
     use = [r for r in recs if usable(r)]
     families = {catalog.models()[r["mapping"]["model"]].family for r in use}
-    return {"records": len(recs), "usable": len(use), "excluded": len(recs) - len(use),
-            "families": sorted(families), "engines": sorted({report_engine(r) for r in use}),
-            "comparisons": len(rows())}
+    return {
+        "records": len(recs),
+        "usable": len(use),
+        "excluded": len(recs) - len(use),
+        "families": sorted(families),
+        "engines": sorted({report_engine(r) for r in use}),
+        "comparisons": len(rows()),
+    }
 
 
 # The parts of an estimate's breakdown and the table components that measure them; and the
 # report engines whose records speak for each core engine (a GGUF file's size is llama.cpp's weights).
-SPREAD_COMPONENTS = {"weights_bytes": ("weights", "weights_file"), "kv_cache_bytes": ("kv_cache",),
-                     "activations_bytes": ("compute",)}
+SPREAD_COMPONENTS = {
+    "weights_bytes": ("weights", "weights_file"),
+    "kv_cache_bytes": ("kv_cache",),
+    "activations_bytes": ("compute",),
+}
 SPREAD_ENGINES = {"llama.cpp": ("llama.cpp", "gguf file"), "vllm": ("vllm",)}
 
 
@@ -429,6 +522,18 @@ def spread(all_rows: list[dict] | None = None) -> dict:
     return out
 
 
-__all__ = ["COMPONENTS", "TOLERANCE", "compare", "measured", "naive", "predict", "records", "request_for", "rows",
-           "spread", "summary", "table", "usable"]
-
+__all__ = [
+    "COMPONENTS",
+    "TOLERANCE",
+    "compare",
+    "measured",
+    "naive",
+    "predict",
+    "records",
+    "request_for",
+    "rows",
+    "spread",
+    "summary",
+    "table",
+    "usable",
+]

@@ -1,4 +1,5 @@
 """The JSON boundary and the command line: shapes, defaults, errors as data, exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -33,12 +34,42 @@ ERRORS = [
     ({"model": "llama-3.1-8b", "config": {"hidden_size": 4096}}, "conflicting_fields", "config"),
     ({"config": "{not json"}, "bad_config", "config"),
     ({"config": {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32}}, "missing_field", "config.vocab_size"),
-    ({"config": {"hidden_size": -1, "num_hidden_layers": 32, "num_attention_heads": 32, "vocab_size": 1000}}, "bad_config", "config.hidden_size"),
-    ({"config": {"hidden_size": "big", "num_hidden_layers": 32, "num_attention_heads": 32, "vocab_size": 1000}}, "bad_config", "config.hidden_size"),
-    ({"config": {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 5,
-                 "vocab_size": 1000}}, "bad_config", "config.num_key_value_heads"),
-    ({"config": {"hidden_size": 2048, "num_hidden_layers": 4, "num_attention_heads": 16, "vocab_size": 1000,
-                 "num_local_experts": 8}}, "missing_field", "config.num_experts_per_tok"),
+    (
+        {"config": {"hidden_size": -1, "num_hidden_layers": 32, "num_attention_heads": 32, "vocab_size": 1000}},
+        "bad_config",
+        "config.hidden_size",
+    ),
+    (
+        {"config": {"hidden_size": "big", "num_hidden_layers": 32, "num_attention_heads": 32, "vocab_size": 1000}},
+        "bad_config",
+        "config.hidden_size",
+    ),
+    (
+        {
+            "config": {
+                "hidden_size": 4096,
+                "num_hidden_layers": 32,
+                "num_attention_heads": 32,
+                "num_key_value_heads": 5,
+                "vocab_size": 1000,
+            }
+        },
+        "bad_config",
+        "config.num_key_value_heads",
+    ),
+    (
+        {
+            "config": {
+                "hidden_size": 2048,
+                "num_hidden_layers": 4,
+                "num_attention_heads": 16,
+                "vocab_size": 1000,
+                "num_local_experts": 8,
+            }
+        },
+        "missing_field",
+        "config.num_experts_per_tok",
+    ),
     ([1, 2, 3], "bad_request", None),
 ]
 
@@ -79,6 +110,7 @@ def test_custom_config_equals_catalog_model():
     """A catalog model's own config.json pasted as text gives the same numbers."""
     config = catalog_model("llama-3.1-8b")
     from calc import catalog
+
     text = json.dumps(catalog.models()["llama-3.1-8b"].config)
     base = {"quant": "q4_k_m", "context": 8192, "gpu": "rtx-4090", "gpus": 1}
     custom = handle({**base, "config": text})
@@ -114,8 +146,18 @@ def test_catalog_op():
 
 
 def test_cli_json_keys():
-    out = cli("estimate", "--model", "qwen3-coder-480b-a35b-instruct", "--quant", "q4_k_m", "--context", "262144",
-              "--kv-cache", "f16", "--json")
+    out = cli(
+        "estimate",
+        "--model",
+        "qwen3-coder-480b-a35b-instruct",
+        "--quant",
+        "q4_k_m",
+        "--context",
+        "262144",
+        "--kv-cache",
+        "f16",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["kv_cache_bytes_per_token"] == 253_952
@@ -127,13 +169,27 @@ def test_cli_json_keys():
 
 
 def test_cli_table_and_gpu(tmp_path):
-    out = cli("estimate", "--model", "deepseek-v3", "--quant", "native", "--context", "8192", "--engine", "vllm",
-              "--gpu", "h200", "--gpus", "8")
+    out = cli(
+        "estimate",
+        "--model",
+        "deepseek-v3",
+        "--quant",
+        "native",
+        "--context",
+        "8192",
+        "--engine",
+        "vllm",
+        "--gpu",
+        "h200",
+        "--gpus",
+        "8",
+    )
     assert out.returncode == 0 and "KV cache per token: 70,272 bytes" in out.stdout and "vLLM KV capacity" in out.stdout
 
 
 def test_cli_config_path(tmp_path):
     from calc import catalog
+
     path = tmp_path / "config.json"
     path.write_text(json.dumps(catalog.models()["qwen3-8b"].config))
     out = cli("estimate", "--model", str(path), "--quant", "q8_0", "--context", "4096", "--json")
@@ -141,14 +197,17 @@ def test_cli_config_path(tmp_path):
     assert json.loads(out.stdout)["kv_cache_bytes_per_token"] == 36 * 8 * 128 * 2 * 2
 
 
-@pytest.mark.parametrize("args,needle", [
-    (("estimate", "--model", "nope"), "unknown model"),
-    (("estimate", "--model", "llama-3.1-8b", "--context", "-5"), "context"),
-    (("estimate", "--model", "llama-3.1-8b", "--context", "many"), "invalid int"),
-    (("estimate", "--model", "missing/config.json"), "no such file"),
-    (("estimate",), "--model"),
-    (("fly",), "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("estimate", "--model", "nope"), "unknown model"),
+        (("estimate", "--model", "llama-3.1-8b", "--context", "-5"), "context"),
+        (("estimate", "--model", "llama-3.1-8b", "--context", "many"), "invalid int"),
+        (("estimate", "--model", "missing/config.json"), "no such file"),
+        (("estimate",), "--model"),
+        (("fly",), "invalid choice"),
+    ],
+)
 def test_cli_bad_input_one_line_no_traceback(args, needle):
     out = cli(*args)
     assert out.returncode != 0

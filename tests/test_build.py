@@ -1,4 +1,5 @@
 """build.py: the files it writes, strictness, single-sourced versions, reproducibility."""
+
 from __future__ import annotations
 
 import gzip
@@ -41,9 +42,16 @@ def flat_keys(table: dict, prefix: str = "") -> set[str]:
 def test_expected_files(dist):
     names = set(files(dist))
     info = json.loads((dist / "build-info.json").read_text())
-    expected = {*PAGES, "css/site.css", "build-info.json", "sw.js", info["calc_zip"], info["wheel"],
-                *(f"pyodide/{n}" for n in build.PYODIDE_FILES),
-                *(f"js/{p.name}" for p in (ROOT / "web/js").glob("*.js"))}
+    expected = {
+        *PAGES,
+        "css/site.css",
+        "build-info.json",
+        "sw.js",
+        info["calc_zip"],
+        info["wheel"],
+        *(f"pyodide/{n}" for n in build.PYODIDE_FILES),
+        *(f"js/{p.name}" for p in (ROOT / "web/js").glob("*.js")),
+    }
     assert names == expected
     assert re.fullmatch(r"calc-[0-9a-f]{8}\.zip", info["calc_zip"])
     assert info["wheel"] == f"wheels/llm_vram_calc-{info['calc']}-py3-none-any.whl"
@@ -117,9 +125,17 @@ def test_wheel_installs_and_imports(dist, tmp_path):
             if digest:
                 assert size == str(len(archive.read(name)))
         assert "Tag: py3-none-any" in archive.read(f"llm_vram_calc-{info['calc']}.dist-info/WHEEL").decode()
-    code = "import calc.api, sys; assert calc.api.__file__.startswith(sys.argv[1]); print(calc.api.handle({'op': 'catalog'})['ok'])"
-    out = subprocess.run([sys.executable, "-c", code, str(wheel)], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(wheel)}, check=True)
+    code = (
+        "import calc.api, sys; assert calc.api.__file__.startswith(sys.argv[1]); print(calc.api.handle({'op': 'catalog'})['ok'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(wheel)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(wheel)},
+        check=True,
+    )
     assert out.stdout.strip() == "True"
 
 
@@ -156,8 +172,9 @@ def test_refuses_to_delete_foreign_folder(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize(("value", "digits", "text"), [(0.25, 1, "0.3"), (0.35, 1, "0.3"), (1234567.5, 0, "1,234,568"),
-                                                        (2.5, 0, "3"), (0, 1, "0.0")])
+@pytest.mark.parametrize(
+    ("value", "digits", "text"), [(0.25, 1, "0.3"), (0.35, 1, "0.3"), (1234567.5, 0, "1,234,568"), (2.5, 0, "3"), (0, 1, "0.0")]
+)
 def test_number_format_rounds_like_intl(value, digits, text):
     """Half-up on the exact binary value, as Intl.NumberFormat does (0.35 is 0.34999...)."""
     assert build.fmt_num(value, digits) == text
@@ -168,10 +185,18 @@ def test_runtime_bundle_answers_like_the_source_tree(dist, tmp_path):
     info = json.loads((dist / "build-info.json").read_text())
     golden = json.loads((ROOT / "tests/browser/golden_requests.json").read_text())
     requests = json.dumps([case["request"] for case in golden] + [{"op": "catalog"}, {"op": "model", "model": "deepseek-v3"}])
-    code = ("import json, sys, calc.api, calc.catalog as c; assert '.zip' in c.__file__; "
-            "print(json.dumps([calc.api.handle(r) for r in json.loads(sys.argv[1])]))")
-    out = subprocess.run([sys.executable, "-c", code, requests], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(dist / info["calc_zip"])}, check=True)
+    code = (
+        "import json, sys, calc.api, calc.catalog as c; assert '.zip' in c.__file__; "
+        "print(json.dumps([calc.api.handle(r) for r in json.loads(sys.argv[1])]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, requests],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(dist / info["calc_zip"])},
+        check=True,
+    )
     from calc.api import handle
 
     assert json.loads(out.stdout) == json.loads(json.dumps([handle(r) for r in json.loads(requests)]))
@@ -190,9 +215,10 @@ def test_pages_workflow_is_pinned_and_least_privilege():
     assert "bash .ci/run" in text
 
 
-def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist):
+def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist, tmp_path):
     """The wheel comes from pyproject.toml's build backend (its packages, its licence file), built on a
-    copy of the sources: no build/ or *.egg-info appears in the checkout."""
+    copy of the sources: building it adds nothing to the checkout (an editable install's *.egg-info
+    may be there already)."""
     info = json.loads((dist / "build-info.json").read_text())
     with zipfile.ZipFile(dist / info["wheel"]) as archive:
         names = archive.namelist()
@@ -200,7 +226,9 @@ def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist):
     assert f"llm_vram_calc-{info['calc']}.dist-info/licenses/LICENSE" in names
     assert "License-Expression: MIT" in meta and f"Version: {info['calc']}" in meta
     assert {n.split("/")[0] for n in names} == {"calc", f"llm_vram_calc-{info['calc']}.dist-info"}
-    assert not (ROOT / "build").exists() and not list(ROOT.glob("*.egg-info"))
+    before = sorted(p.name for p in ROOT.iterdir())
+    build.build_wheel(tmp_path)
+    assert sorted(p.name for p in ROOT.iterdir()) == before
 
 
 def test_wheel_timestamps_follow_source_date_epoch(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
 """Completeness over every catalog row: models, GPUs, formats, KV types, engines, warning texts."""
+
 from __future__ import annotations
 
 import re
@@ -19,14 +20,68 @@ ENGINE_QUANT = {"llama.cpp": "q4_k_m", "vllm": "native", "transformers": "native
 def test_catalog_sizes():
     assert len(MODEL_IDS) >= 58
     assert len(catalog.gpus()) >= 40
-    required_formats = {"native", "fp32", "bf16", "fp16", "fp8", "int8", "awq", "gptq", "nf4", "mxfp4", "nvfp4", "exl2",
-                        "f16", "q8_0", "q6_k", "q5_k_m", "q5_k_s", "q5_0", "q4_k_m", "q4_k_s", "q4_0", "iq4_xs", "iq4_nl",
-                        "q3_k_l", "q3_k_m", "q3_k_s", "iq3_m", "iq3_xxs", "q2_k", "iq2_m", "iq2_xs", "iq2_xxs", "iq1_s"}
+    required_formats = {
+        "native",
+        "fp32",
+        "bf16",
+        "fp16",
+        "fp8",
+        "int8",
+        "awq",
+        "gptq",
+        "nf4",
+        "mxfp4",
+        "nvfp4",
+        "exl2",
+        "f16",
+        "q8_0",
+        "q6_k",
+        "q5_k_m",
+        "q5_k_s",
+        "q5_0",
+        "q4_k_m",
+        "q4_k_s",
+        "q4_0",
+        "iq4_xs",
+        "iq4_nl",
+        "q3_k_l",
+        "q3_k_m",
+        "q3_k_s",
+        "iq3_m",
+        "iq3_xxs",
+        "q2_k",
+        "iq2_m",
+        "iq2_xs",
+        "iq2_xxs",
+        "iq1_s",
+    }
     assert required_formats <= set(catalog.formats())
     assert {"f32", "f16", "bf16", "fp8", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl"} <= set(catalog.kv_types())
-    required_gpus = {"rtx-3060-12gb", "rtx-5090", "rtx-a6000", "rtx-6000-ada", "rtx-pro-6000-blackwell", "t4", "l4", "a10",
-                     "l40s", "a100-40gb-sxm", "a100-80gb-sxm", "h100-pcie", "h100-sxm", "h100-nvl", "h200", "b200", "b300",
-                     "rx-7900-xtx", "mi210", "mi250x", "mi300x", "mi325x", "mi355x"}
+    required_gpus = {
+        "rtx-3060-12gb",
+        "rtx-5090",
+        "rtx-a6000",
+        "rtx-6000-ada",
+        "rtx-pro-6000-blackwell",
+        "t4",
+        "l4",
+        "a10",
+        "l40s",
+        "a100-40gb-sxm",
+        "a100-80gb-sxm",
+        "h100-pcie",
+        "h100-sxm",
+        "h100-nvl",
+        "h200",
+        "b200",
+        "b300",
+        "rx-7900-xtx",
+        "mi210",
+        "mi250x",
+        "mi300x",
+        "mi325x",
+        "mi355x",
+    }
     assert required_gpus <= set(catalog.gpus())
     assert any(g.vendor == "apple" and g.usable_fraction < 1 for g in catalog.gpus().values())
 
@@ -34,8 +89,18 @@ def test_catalog_sizes():
 @pytest.mark.parametrize("model", MODEL_IDS)
 @pytest.mark.parametrize("engine", list(ENGINE_QUANT))
 def test_every_model_estimates_on_every_engine(model, engine):
-    r = handle({"model": model, "engine": engine, "quant": ENGINE_QUANT[engine], "context": 8192,
-                "gpu": "h200", "gpus": 8, "curve": False, "recommend": False})
+    r = handle(
+        {
+            "model": model,
+            "engine": engine,
+            "quant": ENGINE_QUANT[engine],
+            "context": 8192,
+            "gpu": "h200",
+            "gpus": 8,
+            "curve": False,
+            "recommend": False,
+        }
+    )
     assert r["ok"], r.get("error")
     assert r["memory"]["weights_bytes"] > 0 and r["kv_cache_bytes_per_token"] >= 0
 
@@ -45,8 +110,19 @@ def test_spec_card_and_sources(model):
     row = catalog.models()[model]
     assert row.sources, model
     spec = handle({"op": "model", "model": model})["model"]["spec"]
-    for key in ("architecture", "attention", "context_length", "layers", "hidden_size", "attention_heads", "kv_heads",
-                "head_dim", "activation", "normalization", "position_embedding"):
+    for key in (
+        "architecture",
+        "attention",
+        "context_length",
+        "layers",
+        "hidden_size",
+        "attention_heads",
+        "kv_heads",
+        "head_dim",
+        "activation",
+        "normalization",
+        "position_embedding",
+    ):
         assert spec.get(key) not in (None, ""), (model, key)
     assert spec["architecture"] in ("dense", "moe", "hybrid", "hybrid-moe")
     assert spec["attention"] in ("mha", "gqa", "mqa", "mla")
@@ -74,8 +150,12 @@ def test_derived_params_match_official(model):
         if not official:
             continue
         precision = m.official.get(f"{key}_params_precision") or m.official.get("params_precision")
-        assert abs(derived - official) <= _tolerance(official, m.official.get(f"{key}_params_text"), precision), \
-            (key, derived, official, precision)
+        assert abs(derived - official) <= _tolerance(official, m.official.get(f"{key}_params_text"), precision), (
+            key,
+            derived,
+            official,
+            precision,
+        )
         checked += 1
     assert checked == 2 or not m.official, model
 
@@ -136,8 +216,14 @@ def test_engine_constants_are_cited():
 
 # One request per warning the core can give (the message catalog's codes): each must come back
 # with that warning, written out in both languages.
-TINY_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-               "vocab_size": 128, "intermediate_size": 128}
+TINY_CONFIG = {
+    "model_type": "llama",
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "vocab_size": 128,
+    "intermediate_size": 128,
+}
 WARNING_REQUESTS = {
     "context_exceeds_native": {"model": "phi-4", "engine": "vllm", "quant": "awq", "context": 131072},
     "custom_model": {"config": TINY_CONFIG},

@@ -12,8 +12,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devserver import make_server
 
-FILES = {"index.html": b"<!doctype html>", "pyodide/pyodide.asm.wasm": b"\0asm", "pyodide/pyodide.mjs": b"export {}",
-         "calc-0123abcd.zip": b"PK", "wheels/x-1-py3-none-any.whl": b"PK", "build-info.json": b"{}"}
+FILES = {
+    "index.html": b"<!doctype html>",
+    "pyodide/pyodide.asm.wasm": b"\0asm",
+    "pyodide/pyodide.mjs": b"export {}",
+    "calc-0123abcd.zip": b"PK",
+    "wheels/x-1-py3-none-any.whl": b"PK",
+    "build-info.json": b"{}",
+}
 
 
 @pytest.fixture(params=[True, False], ids=["cache", "no-store"])
@@ -33,15 +39,18 @@ def get(url: str):
         return response.read(), response.headers
 
 
-@pytest.mark.parametrize(("name", "mime", "cached"), [
-    ("index.html", "text/html", "no-cache"),
-    ("pyodide/pyodide.asm.wasm", "application/wasm", "no-cache"),
-    ("pyodide/pyodide.mjs", "text/javascript", "no-cache"),
-    ("calc-0123abcd.zip", "application/zip", "public, max-age=31536000, immutable"),
-    ("calc-0123abcd.zip?v=2", "application/zip", "public, max-age=31536000, immutable"),
-    ("wheels/x-1-py3-none-any.whl", "application/zip", "no-cache"),
-    ("build-info.json", "application/json", "no-cache"),
-])
+@pytest.mark.parametrize(
+    ("name", "mime", "cached"),
+    [
+        ("index.html", "text/html", "no-cache"),
+        ("pyodide/pyodide.asm.wasm", "application/wasm", "no-cache"),
+        ("pyodide/pyodide.mjs", "text/javascript", "no-cache"),
+        ("calc-0123abcd.zip", "application/zip", "public, max-age=31536000, immutable"),
+        ("calc-0123abcd.zip?v=2", "application/zip", "public, max-age=31536000, immutable"),
+        ("wheels/x-1-py3-none-any.whl", "application/zip", "no-cache"),
+        ("build-info.json", "application/json", "no-cache"),
+    ],
+)
 def test_types_and_cache_headers(served, name, mime, cached):
     base, cache = served
     body, headers = get(base + name)

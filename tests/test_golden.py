@@ -2,6 +2,7 @@
 
 Every field the saved answer has must come back equal; a field added since may only be null (the
 typed result lists every optional field, null where it does not apply)."""
+
 from __future__ import annotations
 
 import gzip

@@ -12,6 +12,7 @@ text, random config.json dicts and texts, and catalog configs with one field cha
 Table-driven tests pin the nastiest cases found.  Timing is bench/hostile.py's business, not this
 file's.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,14 @@ from calc.request import FIELDS, MAX_CONTEXT
 # (nothing written next to the checkout), no deadline (a first call on a 256-layer config builds its
 # weight tables; bench/hostile.py reports how long that takes).
 # The explain phase is left out: it writes patch files into the checkout.
-HOSTILE = settings(derandomize=True, database=None, deadline=None, print_blob=False,
-                   phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+HOSTILE = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    suppress_health_check=list(HealthCheck),
+)
 
 NAN, INF = float("nan"), float("inf")
 MEMORY_KEYS = ("weights_bytes", "kv_cache_bytes", "activations_bytes", "overhead_bytes", "total_bytes")
@@ -118,30 +125,130 @@ def roots(field: str) -> str:
 # both halves, a byte-order mark, direction overrides, line separators, combining marks, digits
 # that str.isdigit() accepts and int() may not, full-width and CJK letters, an emoji.  Drawing from
 # a list is far cheaper than hypothesis' full-Unicode strategy, which is mixed in now and then.
-NASTY_CHARS = list("aZ09_-. /\\\"'{}[]:,") + ["\x00", "\x01", "\x1f", "\x7f", "\t", "\n", "\ud800", "\udbff", "\udc00",
-                                             "\udfff", "\ufeff", "\u202e", "\u2028", "\u0301", "\u00b2", "\u0663", "\uff11",
-                                             "\u6a21", "\U0001f999", "\ufffd", "\u00e9", "\u0130"]
+NASTY_CHARS = list("aZ09_-. /\\\"'{}[]:,") + [
+    "\x00",
+    "\x01",
+    "\x1f",
+    "\x7f",
+    "\t",
+    "\n",
+    "\ud800",
+    "\udbff",
+    "\udc00",
+    "\udfff",
+    "\ufeff",
+    "\u202e",
+    "\u2028",
+    "\u0301",
+    "\u00b2",
+    "\u0663",
+    "\uff11",
+    "\u6a21",
+    "\U0001f999",
+    "\ufffd",
+    "\u00e9",
+    "\u0130",
+]
 HOSTILE_TEXT = st.text(st.sampled_from(NASTY_CHARS), max_size=16) | st.text(max_size=8)
 
-NASTY_NUMBERS = [0, -1, 1, 2, 3, 7, 255, 4096, 2**31, 2**53 + 1, 2**63, 10**13 + 1, 10**20, 10**400, -10**400,
-                 0.0, -0.0, 0.5, 1.5, -2.5, 4096.0, 1e-300, 5e-324, 1e308, -1e308, 1.7976931348623157e308, NAN, INF, -INF]
-NASTY_TEXT = ["", " ", "0", "-1", "1e3", "4096", " 4096 ", "4096.0", "0x10", "\u00b2", "\u0663", "\uff11\uff12", "NaN",
-              "Infinity", "null", "true", "\ud800", "\udfff\ud800", "\x00", "\u6a21\u578b", "\U0001f999", "\u202e",
-              "a" * 5000, "9" * 5000, "{}", "[]", "auto", "llama", "../../etc/passwd", "/dev/zero", "C:\\con"]
+NASTY_NUMBERS = [
+    0,
+    -1,
+    1,
+    2,
+    3,
+    7,
+    255,
+    4096,
+    2**31,
+    2**53 + 1,
+    2**63,
+    10**13 + 1,
+    10**20,
+    10**400,
+    -(10**400),
+    0.0,
+    -0.0,
+    0.5,
+    1.5,
+    -2.5,
+    4096.0,
+    1e-300,
+    5e-324,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    NAN,
+    INF,
+    -INF,
+]
+NASTY_TEXT = [
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e3",
+    "4096",
+    " 4096 ",
+    "4096.0",
+    "0x10",
+    "\u00b2",
+    "\u0663",
+    "\uff11\uff12",
+    "NaN",
+    "Infinity",
+    "null",
+    "true",
+    "\ud800",
+    "\udfff\ud800",
+    "\x00",
+    "\u6a21\u578b",
+    "\U0001f999",
+    "\u202e",
+    "a" * 5000,
+    "9" * 5000,
+    "{}",
+    "[]",
+    "auto",
+    "llama",
+    "../../etc/passwd",
+    "/dev/zero",
+    "C:\\con",
+]
 NASTY_OTHER = [None, True, False, [], [1], [[]], [None, None], {}, {"a": 1}, {"": None}, [0.5, NAN]]
 NASTY = NASTY_NUMBERS + NASTY_TEXT + NASTY_OTHER
 
-scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**80), max_value=2**80)
-           | st.floats() | HOSTILE_TEXT)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
-                           max_leaves=6)
+scalars = (
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**80), max_value=2**80) | st.floats() | HOSTILE_TEXT
+)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3), max_leaves=6
+)
 nasty = st.sampled_from(NASTY) | scalars | json_values
 nasty_scalar = st.sampled_from(NASTY) | scalars  # cheaper to draw: where a config needs many values
 
 # Values that are wrong for an integer field whatever its range: every config size must refuse
 # them, naming the field.
-NOT_A_SIZE = [-1, -4096, -(2**63), 10**20, 10**400, 1e308, -1e308, 0.5, 4096.5, NAN, INF, -INF, "4096", "", True, False,
-              [4096], {"value": 4096}]
+NOT_A_SIZE = [
+    -1,
+    -4096,
+    -(2**63),
+    10**20,
+    10**400,
+    1e308,
+    -1e308,
+    0.5,
+    4096.5,
+    NAN,
+    INF,
+    -INF,
+    "4096",
+    "",
+    True,
+    False,
+    [4096],
+    {"value": 4096},
+]
 NOT_A_BOOL = [0, 1, "true", "false", "", [], {}, [True], 1.0, NAN]
 NOT_TEXT = [0, 1, True, False, [], ["llama"], {}, {"a": "b"}, 1e308, NAN]
 NOT_A_LIST = [0, 1, True, "full_attention", {}, {"0": "full_attention"}, NAN]
@@ -155,8 +262,18 @@ def _ids(table: dict) -> list[str]:
     return sorted({row.id for row in table.values()})
 
 
-MODELS = ["llama-3.2-1b", "qwen3-0.6b", "gemma-3-1b-it", "deepseek-v2-lite", "jamba-v0.1", "gpt-oss-20b",
-          "qwen3-next-80b-a3b-instruct", "falcon-7b", "phi-3-mini-4k-instruct", "olmo-2-1124-7b"]
+MODELS = [
+    "llama-3.2-1b",
+    "qwen3-0.6b",
+    "gemma-3-1b-it",
+    "deepseek-v2-lite",
+    "jamba-v0.1",
+    "gpt-oss-20b",
+    "qwen3-next-80b-a3b-instruct",
+    "falcon-7b",
+    "phi-3-mini-4k-instruct",
+    "olmo-2-1124-7b",
+]
 VALID = {
     "op": ["estimate", "estimate", "estimate", "model", "catalog", " Estimate "],
     "model": MODELS + ["Qwen/Qwen3-0.6B", "LLAMA-3.2-1B"],
@@ -199,6 +316,7 @@ def _culprit_in(err: dict, req: dict) -> None:
     if err["field"] is None:
         return
     from calc.errors import clean
+
     names = {clean(k, 60) for k in req if isinstance(k, str)}
     assert err["field"] in names or roots(err["field"]) in names, (err, list(req))
 
@@ -235,8 +353,11 @@ def test_random_requests_as_json_text_answer_as_the_dict_call(req):
 
 
 @settings(HOSTILE, max_examples=1200)
-@given(text=HOSTILE_TEXT | st.text(st.sampled_from('{}[]":,0123456789.eE+-nultrufalsNIfiy \\'), max_size=60)
-       | json_values.map(lambda v: json.dumps(v)))
+@given(
+    text=HOSTILE_TEXT
+    | st.text(st.sampled_from('{}[]":,0123456789.eE+-nultrufalsNIfiy \\'), max_size=60)
+    | json_values.map(lambda v: json.dumps(v))
+)
 def test_random_request_text(text):
     check_json(text)
 
@@ -257,26 +378,83 @@ def test_non_text_and_non_object_requests():
 ROWS = catalog.model_rows()
 # Parser keys a random config draws from (every spelling calc/architecture.py reads).
 CONFIG_INT_KEYS = [
-    "hidden_size", "n_embd", "d_model", "num_hidden_layers", "n_layer", "num_layers", "num_attention_heads", "n_head",
-    "num_key_value_heads", "num_kv_heads", "head_dim", "vocab_size", "intermediate_size", "ffn_hidden_size",
-    "intermediate_size_mlp", "moe_intermediate_size", "num_experts", "num_local_experts", "n_routed_experts",
-    "num_experts_per_tok", "experts_per_token", "moe_topk", "n_shared_experts", "shared_expert_intermediate_size",
-    "first_k_dense_replace", "moe_layer_freq", "decoder_sparse_step", "kv_lora_rank", "q_lora_rank",
-    "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "max_position_embeddings", "sliding_window",
-    "attention_chunk_size", "full_attention_interval", "sliding_window_pattern", "attn_layer_period",
-    "attn_layer_offset", "expert_layer_period", "expert_layer_offset", "interleave_moe_layer_step",
-    "no_rope_layer_interval", "linear_num_key_heads", "linear_key_head_dim", "linear_num_value_heads",
-    "linear_value_head_dim", "linear_conv_kernel_dim", "mamba_expand", "mamba_d_state", "mamba_d_conv",
-    "mamba_dt_rank", "num_nextn_predict_layers"]
-CONFIG_BOOL_KEYS = ["tie_word_embeddings", "attention_bias", "qkv_bias", "mlp_bias", "use_qk_norm", "use_sliding_window",
-                    "new_decoder_architecture", "multi_query", "alibi", "bias"]
+    "hidden_size",
+    "n_embd",
+    "d_model",
+    "num_hidden_layers",
+    "n_layer",
+    "num_layers",
+    "num_attention_heads",
+    "n_head",
+    "num_key_value_heads",
+    "num_kv_heads",
+    "head_dim",
+    "vocab_size",
+    "intermediate_size",
+    "ffn_hidden_size",
+    "intermediate_size_mlp",
+    "moe_intermediate_size",
+    "num_experts",
+    "num_local_experts",
+    "n_routed_experts",
+    "num_experts_per_tok",
+    "experts_per_token",
+    "moe_topk",
+    "n_shared_experts",
+    "shared_expert_intermediate_size",
+    "first_k_dense_replace",
+    "moe_layer_freq",
+    "decoder_sparse_step",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_nope_head_dim",
+    "qk_rope_head_dim",
+    "v_head_dim",
+    "max_position_embeddings",
+    "sliding_window",
+    "attention_chunk_size",
+    "full_attention_interval",
+    "sliding_window_pattern",
+    "attn_layer_period",
+    "attn_layer_offset",
+    "expert_layer_period",
+    "expert_layer_offset",
+    "interleave_moe_layer_step",
+    "no_rope_layer_interval",
+    "linear_num_key_heads",
+    "linear_key_head_dim",
+    "linear_num_value_heads",
+    "linear_value_head_dim",
+    "linear_conv_kernel_dim",
+    "mamba_expand",
+    "mamba_d_state",
+    "mamba_d_conv",
+    "mamba_dt_rank",
+    "num_nextn_predict_layers",
+]
+CONFIG_BOOL_KEYS = [
+    "tie_word_embeddings",
+    "attention_bias",
+    "qkv_bias",
+    "mlp_bias",
+    "use_qk_norm",
+    "use_sliding_window",
+    "new_decoder_architecture",
+    "multi_query",
+    "alibi",
+    "bias",
+]
 CONFIG_TEXT_KEYS = ["model_type", "hidden_act", "hidden_activation", "torch_dtype", "dtype", "_name_or_path"]
-MODEL_TYPES = sorted({str(r.config.get("model_type") or r.config.get("text_config", {}).get("model_type")) for r in ROWS}) \
-    + ["", "LLAMA", "unknown", "\u6a21\u578b", "\ud800"]
+MODEL_TYPES = sorted({str(r.config.get("model_type") or r.config.get("text_config", {}).get("model_type")) for r in ROWS}) + [
+    "",
+    "LLAMA",
+    "unknown",
+    "\u6a21\u578b",
+    "\ud800",
+]
 SMALL = [0, 1, 2, 3, 4, 7, 8, 16, 64, 128, 256, 257, 4096, 8192, 1 << 18, (1 << 18) + 1, 1 << 20, 1 << 24, 10**13]
 PLAUSIBLE = [v for v in SMALL if 0 < v <= 1 << 18]
-BASE_CONFIG = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 128,
-               "intermediate_size": 96}
+BASE_CONFIG = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 128, "intermediate_size": 96}
 
 
 @st.composite
@@ -284,8 +462,11 @@ def random_configs(draw) -> dict:
     """A small base config with a few parser keys set to plausible or hostile values."""
     cfg = {} if draw(st.integers(0, 9)) == 0 else dict(BASE_CONFIG)
     # Half the configs get only plausible sizes, so that many reach the memory model and not just the parser.
-    sizes = st.sampled_from(PLAUSIBLE) | st.integers(1, 40) if draw(st.booleans()) else \
-        st.sampled_from(SMALL) | st.sampled_from(NOT_A_SIZE) | st.integers(-2, 40) | nasty_scalar
+    sizes = (
+        st.sampled_from(PLAUSIBLE) | st.integers(1, 40)
+        if draw(st.booleans())
+        else st.sampled_from(SMALL) | st.sampled_from(NOT_A_SIZE) | st.integers(-2, 40) | nasty_scalar
+    )
     for key in draw(st.lists(st.sampled_from(CONFIG_INT_KEYS), max_size=6, unique=True)):
         cfg[key] = draw(sizes)
     for key in draw(st.lists(st.sampled_from(CONFIG_BOOL_KEYS), max_size=2, unique=True)):
@@ -294,24 +475,53 @@ def random_configs(draw) -> dict:
         cfg[key] = draw(st.sampled_from(MODEL_TYPES) | HOSTILE_TEXT | st.sampled_from(NOT_TEXT))
     if draw(st.integers(0, 4)) == 0:
         n = draw(st.integers(0, 4))
-        cfg["layer_types"] = draw(st.lists(st.sampled_from(["full_attention", "sliding_attention", "linear_attention",
-                                                            "chunked_attention", "mamba", "attention", "conv", 1, None]),
-                                           min_size=n, max_size=n) | nasty)
+        cfg["layer_types"] = draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "full_attention",
+                        "sliding_attention",
+                        "linear_attention",
+                        "chunked_attention",
+                        "mamba",
+                        "attention",
+                        "conv",
+                        1,
+                        None,
+                    ]
+                ),
+                min_size=n,
+                max_size=n,
+            )
+            | nasty
+        )
     if draw(st.integers(0, 5)) == 0:
         cfg[draw(st.sampled_from(["mlp_only_layers", "no_rope_layers", "architectures"]))] = draw(
-            st.lists(st.integers(-1, 3) | HOSTILE_TEXT, max_size=3) | nasty_scalar)
+            st.lists(st.integers(-1, 3) | HOSTILE_TEXT, max_size=3) | nasty_scalar
+        )
     if draw(st.integers(0, 5)) == 0:
         cfg[draw(st.sampled_from(["rope_scaling", "quantization_config", "text_config"]))] = draw(
-            st.fixed_dictionaries({}, optional=dict.fromkeys(("rope_type", "type", "quant_method", "weight_block_size", "hidden_size", "num_hidden_layers"), nasty_scalar)) | nasty)
+            st.fixed_dictionaries(
+                {},
+                optional=dict.fromkeys(
+                    ("rope_type", "type", "quant_method", "weight_block_size", "hidden_size", "num_hidden_layers"), nasty_scalar
+                ),
+            )
+            | nasty
+        )
     if draw(st.integers(0, 5)) == 0:
         cfg[draw(HOSTILE_TEXT)] = draw(nasty)  # an unknown key, maybe non-ASCII, maybe a lone surrogate
     return cfg
 
 
-ENGINE_SETUPS = [{"engine": "vllm", "quant": "native", "gpu": None}, {"engine": "transformers", "quant": "bf16", "gpu": None},
-                 {"engine": "llama.cpp", "quant": "q4_k_m", "gpu": None}, {"engine": "llama.cpp", "quant": "iq2_xs", "gpu": None},
-                 {"engine": "vllm", "quant": "awq", "gpu": "h100-sxm", "gpus": 8, "recommend": False},
-                 {"engine": "llama.cpp", "quant": "q8_0", "gpu": "rtx-4090", "gpus": 2, "kv_cache": "q4_0"}]
+ENGINE_SETUPS = [
+    {"engine": "vllm", "quant": "native", "gpu": None},
+    {"engine": "transformers", "quant": "bf16", "gpu": None},
+    {"engine": "llama.cpp", "quant": "q4_k_m", "gpu": None},
+    {"engine": "llama.cpp", "quant": "iq2_xs", "gpu": None},
+    {"engine": "vllm", "quant": "awq", "gpu": "h100-sxm", "gpus": 8, "recommend": False},
+    {"engine": "llama.cpp", "quant": "q8_0", "gpu": "rtx-4090", "gpus": 2, "kv_cache": "q4_0"},
+]
 
 
 def _dumps(cfg: dict) -> str:
@@ -396,9 +606,13 @@ def test_catalog_configs_with_one_field_changed(target, data, setup, as_text):
 
 
 @settings(HOSTILE, max_examples=500)
-@given(row=st.sampled_from(ROWS), key=HOSTILE_TEXT.map(lambda k: "x_" + k) | st.sampled_from(
-    ["\u9690\u85cf\u5927\u5c0f", "hidden_size ", "Hidden_Size", "hidden_size\x00", "\ud800hidden_size", ""]),
-    value=nasty, setup=st.sampled_from(ENGINE_SETUPS[:3]))
+@given(
+    row=st.sampled_from(ROWS),
+    key=HOSTILE_TEXT.map(lambda k: "x_" + k)
+    | st.sampled_from(["\u9690\u85cf\u5927\u5c0f", "hidden_size ", "Hidden_Size", "hidden_size\x00", "\ud800hidden_size", ""]),
+    value=nasty,
+    setup=st.sampled_from(ENGINE_SETUPS[:3]),
+)
 def test_unknown_config_keys_change_nothing(row, key, value, setup):
     cfg = dict(row.config, **{key: value})
     custom, known = handle({**setup, "config": cfg}), handle({**setup, "model": row.id})
@@ -412,19 +626,54 @@ def _mutate_text(text: str, data) -> str:
     if how == "cut":
         return text[:pos]
     if how == "insert":
-        return text[:pos] + data.draw(st.sampled_from(['"', "{", "}", "[", "]", ",", ":", "\\", "\x00", "\ud800", "NaN",
-                                                       "-", "1e999", "\ufeff"]) | HOSTILE_TEXT, label="ins") + text[pos:]
+        return (
+            text[:pos]
+            + data.draw(
+                st.sampled_from(['"', "{", "}", "[", "]", ",", ":", "\\", "\x00", "\ud800", "NaN", "-", "1e999", "\ufeff"])
+                | HOSTILE_TEXT,
+                label="ins",
+            )
+            + text[pos:]
+        )
     if how == "number":
-        return text.replace(": " + data.draw(st.sampled_from(["1", "2", "4", "8", "16", "32", "64", "128", "4096"])),
-                            ": " + data.draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-0", "0.0",
-                                                               "1e308", "9" * 30, "9" * 400, "true", "null", "[]", "{}",
-                                                               '"8"'])), 1)
+        return text.replace(
+            ": " + data.draw(st.sampled_from(["1", "2", "4", "8", "16", "32", "64", "128", "4096"])),
+            ": "
+            + data.draw(
+                st.sampled_from(
+                    [
+                        "NaN",
+                        "Infinity",
+                        "-Infinity",
+                        "1e999",
+                        "-0",
+                        "0.0",
+                        "1e308",
+                        "9" * 30,
+                        "9" * 400,
+                        "true",
+                        "null",
+                        "[]",
+                        "{}",
+                        '"8"',
+                    ]
+                )
+            ),
+            1,
+        )
     if how == "wrap":
-        return data.draw(st.sampled_from(["[{}]", "{{\"text_config\": {}}}", "\ufeff{}", "  \n{}\n  ", "{} {}", "{}x"]),
-                         label="wrap").replace("{}", text, 1)
+        return data.draw(
+            st.sampled_from(["[{}]", '{{"text_config": {}}}', "\ufeff{}", "  \n{}\n  ", "{} {}", "{}x"]), label="wrap"
+        ).replace("{}", text, 1)
     if how == "pad":
-        return text[:-1] + ', "' + data.draw(HOSTILE_TEXT, label="k").replace('"', "").replace("\\", "") + '": ' + \
-            json.dumps(data.draw(json_values, label="v")) + "}"
+        return (
+            text[:-1]
+            + ', "'
+            + data.draw(HOSTILE_TEXT, label="k").replace('"', "").replace("\\", "")
+            + '": '
+            + json.dumps(data.draw(json_values, label="v"))
+            + "}"
+        )
     return text[:-1] + ", " + text[1:]  # every key twice: json.loads keeps the last
 
 
@@ -475,7 +724,7 @@ CASES = [
     ({"gpu_memory_utilization": 10**400}, "out_of_range", "gpu_memory_utilization"),  # float(10**400) overflows
     ({"gpu_memory_utilization": "0.9"}, None, None),
     ({"gpu_memory_utilization": "nan"}, "bad_value", "gpu_memory_utilization"),
-    ({"quant": "exl2", "bpw": -10**400}, "out_of_range", "bpw"),
+    ({"quant": "exl2", "bpw": -(10**400)}, "out_of_range", "bpw"),
     ({"gpus": False}, "bad_value", "gpus"),
     ({"curve": 1}, "bad_value", "curve"),
     ({"engine": {"id": "vllm"}}, "bad_value", "engine"),
@@ -522,27 +771,58 @@ CASES = [
     ({"config": _cfg(rope_scaling={"rope_type": {"nested": [1]}})}, "bad_config", "config.rope_scaling.rope_type"),
     ({"config": _cfg(rope_scaling=[1, 2])}, None, None),  # not an object: no scaling
     ({"config": _cfg(quantization_config={"quant_method": 8})}, "bad_config", "config.quantization_config.quant_method"),
-    ({"config": _cfg(quantization_config={"quant_method": "fp8", "weight_block_size": [0, 0]})}, "bad_config",
-     "config.quantization_config.weight_block_size"),
-    ({"config": _cfg(quantization_config={"quant_method": "fp8", "weight_block_size": "128"})}, "bad_config",
-     "config.quantization_config.weight_block_size"),
+    (
+        {"config": _cfg(quantization_config={"quant_method": "fp8", "weight_block_size": [0, 0]})},
+        "bad_config",
+        "config.quantization_config.weight_block_size",
+    ),
+    (
+        {"config": _cfg(quantization_config={"quant_method": "fp8", "weight_block_size": "128"})},
+        "bad_config",
+        "config.quantization_config.weight_block_size",
+    ),
     ({"config": _cfg(layer_types=[{"x": 1}] * 16)}, "bad_config", "config.layer_types"),
     ({"config": _cfg(layer_types=["full_attention"] * 17)}, "bad_config", "config.layer_types"),
-    ({"config": _cfg(model_type="qwen2_moe", num_experts=4, num_experts_per_tok=2, mlp_only_layers=[[1]])}, "bad_config",
-     "config.mlp_only_layers"),  # set() of lists raised TypeError
+    (
+        {"config": _cfg(model_type="qwen2_moe", num_experts=4, num_experts_per_tok=2, mlp_only_layers=[[1]])},
+        "bad_config",
+        "config.mlp_only_layers",
+    ),  # set() of lists raised TypeError
     ({"config": _cfg(num_local_experts=4, experts_per_token=8)}, "bad_config", "config.experts_per_token"),
     ({"config": _cfg(num_local_experts=4, num_experts_per_tok=0)}, "bad_config", "config.num_experts_per_tok"),
     ({"config": _cfg(num_local_experts=4)}, "missing_field", "config.num_experts_per_tok"),
     ({"config": _cfg(hidden_act="x" * 100_000, _name_or_path="\ud800" * 100)}, None, None),
-    ({"config": _cfg(vocab_size=1 << 24, hidden_size=1 << 18, num_attention_heads=1 << 12, num_key_value_heads=1 << 12,
-                     intermediate_size=1 << 20, num_hidden_layers=MAX_LAYERS, num_local_experts=1 << 14,
-                     num_experts_per_tok=1)}, "out_of_range", "config"),  # 10^17 parameters
-    ({"config": {"text_config": {**LLAMA, "hidden_size": -1}, "model_type": "gemma3"}}, "bad_config",
-     "config.text_config.hidden_size"),
-    ({"config": {"text_config": {k: v for k, v in LLAMA.items() if k != "tie_word_embeddings"}, "tie_word_embeddings": "yes"}},
-     "bad_config", "config.tie_word_embeddings"),  # read from the outer config, and named there
-    ({"config": {"text_config": "not an object", **{k: v for k, v in LLAMA.items() if k != "vocab_size"}}}, "missing_field",
-     "config.vocab_size"),
+    (
+        {
+            "config": _cfg(
+                vocab_size=1 << 24,
+                hidden_size=1 << 18,
+                num_attention_heads=1 << 12,
+                num_key_value_heads=1 << 12,
+                intermediate_size=1 << 20,
+                num_hidden_layers=MAX_LAYERS,
+                num_local_experts=1 << 14,
+                num_experts_per_tok=1,
+            )
+        },
+        "out_of_range",
+        "config",
+    ),  # 10^17 parameters
+    (
+        {"config": {"text_config": {**LLAMA, "hidden_size": -1}, "model_type": "gemma3"}},
+        "bad_config",
+        "config.text_config.hidden_size",
+    ),
+    (
+        {"config": {"text_config": {k: v for k, v in LLAMA.items() if k != "tie_word_embeddings"}, "tie_word_embeddings": "yes"}},
+        "bad_config",
+        "config.tie_word_embeddings",
+    ),  # read from the outer config, and named there
+    (
+        {"config": {"text_config": "not an object", **{k: v for k, v in LLAMA.items() if k != "vocab_size"}}},
+        "missing_field",
+        "config.vocab_size",
+    ),
     ({"config": []}, "bad_config", "config"),
     ({"config": 5}, "bad_config", "config"),
     ({"config": {}}, "missing_field", "config.hidden_size"),
@@ -584,8 +864,13 @@ def test_five_megabyte_config():
 
 def test_deep_request_text():
     """Refused before json.loads sees it (Pyodide would overflow its stack), as text of any shape."""
-    for text in ("[" * 100_000, '{"config": ' * 50_000, '{"config": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}",
-                 '{"config": {"a": ' + "[" * 65 + "]" * 65 + "}}", "[" * 65 + "]" * 65):
+    for text in (
+        "[" * 100_000,
+        '{"config": ' * 50_000,
+        '{"config": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        '{"config": {"a": ' + "[" * 65 + "]" * 65 + "}}",
+        "[" * 65 + "]" * 65,
+    ):
         err = check_json(text)
         assert err is not None and (err["code"], err["field"]) == ("out_of_range", None), (text[:30], err)
     err = check_json('{"config": {"a": ' + "[" * 60 + "]" * 60 + "}}")
@@ -617,8 +902,15 @@ def test_lone_surrogates_come_back_writable():
     out.encode("utf-8")
 
 
-AT_CAP = [("num_hidden_layers", MAX_LAYERS), ("hidden_size", 1 << 18), ("num_attention_heads", 1 << 14), ("head_dim", 1 << 14),
-          ("vocab_size", 1 << 24), ("intermediate_size", 1 << 20), ("max_position_embeddings", 10**13)]
+AT_CAP = [
+    ("num_hidden_layers", MAX_LAYERS),
+    ("hidden_size", 1 << 18),
+    ("num_attention_heads", 1 << 14),
+    ("head_dim", 1 << 14),
+    ("vocab_size", 1 << 24),
+    ("intermediate_size", 1 << 20),
+    ("max_position_embeddings", 10**13),
+]
 
 
 @pytest.mark.parametrize("key,value", AT_CAP, ids=[k for k, _ in AT_CAP])

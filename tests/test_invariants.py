@@ -1,5 +1,6 @@
 """Invariants over the catalog: more context, sequences or bits never mean less memory; nothing is
 negative; a bigger GPU never fits less; the reverse solvers agree with the forward estimate."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,9 +11,20 @@ from calc import catalog
 from calc.api import handle
 from calc.recommend import COUNTS, HEADROOM
 
-MODELS = ["llama-3.1-8b", "qwen3-coder-480b-a35b-instruct", "deepseek-v3", "gemma-3-27b-it", "gpt-oss-120b",
-          "qwen3-next-80b-a3b-instruct", "jamba-v0.1", "llama-4-scout-17b-16e-instruct", "mixtral-8x7b-v0.1",
-          "phi-4", "falcon-40b", "olmo-2-1124-7b"]
+MODELS = [
+    "llama-3.1-8b",
+    "qwen3-coder-480b-a35b-instruct",
+    "deepseek-v3",
+    "gemma-3-27b-it",
+    "gpt-oss-120b",
+    "qwen3-next-80b-a3b-instruct",
+    "jamba-v0.1",
+    "llama-4-scout-17b-16e-instruct",
+    "mixtral-8x7b-v0.1",
+    "phi-4",
+    "falcon-40b",
+    "olmo-2-1124-7b",
+]
 ENGINES = ["llama.cpp", "vllm", "transformers"]
 QUANT = {"llama.cpp": "q4_k_m", "vllm": "awq", "transformers": "bf16"}
 
@@ -45,8 +57,10 @@ def test_monotone_in_context_and_batch(model, engine):
 @pytest.mark.parametrize("model", MODELS)
 def test_more_bits_never_less_memory(model):
     """Within a family of formats that differ only in bits: GGUF K-quants ladder, float widths."""
-    for ladder, engine in ((["q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16"], "llama.cpp"),
-                           (["nf4", "fp8", "bf16", "fp32"], "transformers")):
+    for ladder, engine in (
+        (["q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16"], "llama.cpp"),
+        (["nf4", "fp8", "bf16", "fp32"], "transformers"),
+    ):
         sizes = [est(model=model, engine=engine, quant=q, context=4096)["memory"]["weights_bytes"] for q in ladder]
         assert sizes == sorted(sizes), list(zip(ladder, sizes, strict=True))
 
@@ -66,8 +80,9 @@ def test_nothing_negative_and_the_bar_adds_up(model, engine):
 def test_more_gpus_share_the_same_weights(model, engine):
     """Splitting over 4 GPUs moves the weights, it does not add or drop any; no GPU of the four holds
     more than one GPU alone; and the fit is judged on the fullest GPU."""
-    one, four = (est(model=model, engine=engine, quant=QUANT[engine], context=8192, batch=2, gpu="a100-80gb-sxm", gpus=n)
-                 for n in (1, 4))
+    one, four = (
+        est(model=model, engine=engine, quant=QUANT[engine], context=8192, batch=2, gpu="a100-80gb-sxm", gpus=n) for n in (1, 4)
+    )
     assert four["memory"]["weights_bytes"] == one["memory"]["weights_bytes"]
     fullest = max(g["total_bytes"] for g in four["per_gpu"])
     assert fullest <= one["memory"]["total_bytes"]
@@ -77,14 +92,17 @@ def test_more_gpus_share_the_same_weights(model, engine):
 def test_bigger_gpu_never_fits_less():
     gpus = sorted(catalog.gpus().values(), key=lambda g: g.usable_bytes)
     for model, engine in itertools.product(["llama-3.1-70b", "qwen3-30b-a3b", "gemma-3-27b-it"], ENGINES):
-        fits = [est(model=model, engine=engine, quant=QUANT[engine], context=16384, gpu=g.id, gpus=1)["fit"]["fits"]
-                for g in gpus]
+        fits = [
+            est(model=model, engine=engine, quant=QUANT[engine], context=16384, gpu=g.id, gpus=1)["fit"]["fits"] for g in gpus
+        ]
         # once a GPU fits, every larger one fits too
         first = fits.index(True) if True in fits else len(fits)
         assert all(fits[first:]), (model, engine)
 
 
-@pytest.mark.parametrize("model,engine", list(itertools.product(["llama-3.1-8b", "qwen3-30b-a3b", "gemma-3-27b-it", "deepseek-v3"], ENGINES)))
+@pytest.mark.parametrize(
+    "model,engine", list(itertools.product(["llama-3.1-8b", "qwen3-30b-a3b", "gemma-3-27b-it", "deepseek-v3"], ENGINES))
+)
 def test_reverse_solvers_agree_with_forward(model, engine):
     gpu, n = ("h200", 8) if model == "deepseek-v3" else ("rtx-4090", 1) if engine == "llama.cpp" else ("h100-sxm", 1)
     quant = "q2_k" if model == "deepseek-v3" and engine == "llama.cpp" else QUANT[engine]
@@ -116,12 +134,14 @@ def test_recommendations_fit_with_headroom_and_are_minimal():
         assert check["fit"]["used_bytes"] == rec["used_bytes"]
     priced = [x["price_usd"] for x in recs if x["price_usd"] is not None]
     assert priced == sorted(priced)
-    assert all(x["price_usd"] is None for x in recs[len(priced):])
+    assert all(x["price_usd"] is None for x in recs[len(priced) :])
     for rec in recs:  # minimal: the next smaller allowed count does not fit with the headroom
         counts = COUNTS[rec["segment"]]
         i = counts.index(rec["count"])
         if i:
-            smaller = est(model="llama-3.1-70b", quant="q4_k_m", engine="llama.cpp", context=32768, gpu=rec["gpu"], gpus=counts[i - 1])
+            smaller = est(
+                model="llama-3.1-70b", quant="q4_k_m", engine="llama.cpp", context=32768, gpu=rec["gpu"], gpus=counts[i - 1]
+            )
             assert smaller["fit"]["used_bytes"] > rec["capacity_bytes"] * (1 - HEADROOM)
     # 70B at Q4_K_M (39.6 GiB) plus 32k of KV (10 GiB) needs three 24 GiB RTX 4090s, not two
     assert [x["count"] for x in recs if x["gpu"] == "rtx-4090"] == [3]

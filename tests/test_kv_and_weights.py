@@ -3,6 +3,7 @@
 Each expectation is written as the arithmetic that produces it (layers x heads x head_dim x ...),
 worked out from the model's config.json, so a reader can check it without running anything.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -90,15 +91,29 @@ KV_TOTAL = [
     ("gemma-3-27b-it", "llama.cpp", 32768, 1, "f16", (10 * 32768 + 52 * 1536) * 8192),
     # Qwen3-Next: 12 full layers x 8192 x 2048 bytes + 36 linear layers of fixed state, bf16 under
     # vLLM: conv (4-1) x (2*16*128 + 32*128) + recurrent 32 x 128 x 128 elements
-    ("qwen3-next-80b-a3b-instruct", "vllm", 8192, 1, "auto",
-     12 * 8192 * 2048 + 36 * (3 * (2 * 16 * 128 + 32 * 128) + 32 * 128 * 128) * 2),
+    (
+        "qwen3-next-80b-a3b-instruct",
+        "vllm",
+        8192,
+        1,
+        "auto",
+        12 * 8192 * 2048 + 36 * (3 * (2 * 16 * 128 + 32 * 128) + 32 * 128 * 128) * 2,
+    ),
     # ... llama.cpp keeps the recurrent state in F32
-    ("qwen3-next-80b-a3b-instruct", "llama.cpp", 8192, 1, "f16",
-     12 * 8192 * 2048 + 36 * (3 * (2 * 16 * 128 + 32 * 128) + 32 * 128 * 128) * 4),
+    (
+        "qwen3-next-80b-a3b-instruct",
+        "llama.cpp",
+        8192,
+        1,
+        "f16",
+        12 * 8192 * 2048 + 36 * (3 * (2 * 16 * 128 + 32 * 128) + 32 * 128 * 128) * 4,
+    ),
 ]
 
 
-@pytest.mark.parametrize("model,engine,context,batch,kv,expected", KV_TOTAL, ids=[f"{r[0]}-{r[1]}-{r[2]}x{r[3]}" for r in KV_TOTAL])
+@pytest.mark.parametrize(
+    "model,engine,context,batch,kv,expected", KV_TOTAL, ids=[f"{r[0]}-{r[1]}-{r[2]}x{r[3]}" for r in KV_TOTAL]
+)
 def test_kv_total_bytes(model, engine, context, batch, kv, expected):
     r = estimate(model=model, engine=engine, kv_cache=kv, quant="bf16", context=context, batch=batch)
     assert r["memory"]["kv_cache_bytes"] == expected
@@ -111,8 +126,7 @@ WEIGHTS = [
     ("llama-3.1-8b", "fp32", "transformers", 8_030_261_248 * 4),
     # Q8_0 in llama.cpp: 2-D tensors at 34 bytes per 32, the 65 norm vectors (4096) in F32, and
     # the 128256 x 4096 token embedding stays in system RAM
-    ("llama-3.1-8b", "q8_0", "llama.cpp",
-     (8_030_261_248 - 65 * 4096 - 128_256 * 4096) * 34 // 32 + 65 * 4096 * 4),
+    ("llama-3.1-8b", "q8_0", "llama.cpp", (8_030_261_248 - 65 * 4096 - 128_256 * 4096) * 34 // 32 + 65 * 4096 * 4),
 ]
 
 
@@ -123,8 +137,18 @@ def test_weight_bytes(model, quant, engine, expected):
 
 def test_moe_weights_follow_total_and_speed_follows_active():
     """Qwen3-30B-A3B: BF16 weights are total x 2 bytes; decode reads about active x 2 bytes."""
-    r = handle({"model": "qwen3-30b-a3b", "quant": "bf16", "engine": "transformers", "context": 1024,
-                "gpu": "h100-sxm", "gpus": 1, "curve": False, "recommend": False})
+    r = handle(
+        {
+            "model": "qwen3-30b-a3b",
+            "quant": "bf16",
+            "engine": "transformers",
+            "context": 1024,
+            "gpu": "h100-sxm",
+            "gpus": 1,
+            "curve": False,
+            "recommend": False,
+        }
+    )
     assert r["memory"]["weights_bytes"] == r["model"]["total_params"] * 2
     read = 3.35e12 / r["speed"]["decode_tokens_per_s"]  # bytes per step at the H100 SXM's 3.35 TB/s
     # active parameters less the input embedding (one row is looked up, 151936 x 2048 not read),

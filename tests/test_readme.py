@@ -1,4 +1,5 @@
 """The README's two commands are the ones CI and a new user run; its CLI example is real output."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ One test row per (record, component): our error must stay within the tolerance t
 claims (bench/accuracy.py prints it), so a regression in the memory model fails here.  The other
 tests check that the records are well formed and that the table's headline targets hold.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -65,8 +66,12 @@ def test_headline_targets():
     within 2%: the targets the accuracy table is held to."""
     for engine in ("llama.cpp", "ik_llama.cpp", "vllm"):
         assert max(_errors(engine, "kv_cache")) <= 0.005
-    weights = [e for eng in ("llama.cpp", "ik_llama.cpp", "gguf file", "vllm") for comp in ("weights", "weights_file")
-               for e in _errors(eng, comp)]
+    weights = [
+        e
+        for eng in ("llama.cpp", "ik_llama.cpp", "gguf file", "vllm")
+        for comp in ("weights", "weights_file")
+        for e in _errors(eng, comp)
+    ]
     assert statistics.median(weights) <= 0.01 and max(weights) <= 0.03
     assert statistics.median(_errors("llama.cpp", "total")) <= 0.05
     assert max(_errors("vllm", "weights")) <= 0.02
@@ -78,8 +83,14 @@ def test_ours_beats_the_naive_baselines():
         assert statistics.median(abs(r["error"]) for r in sel) < statistics.median(abs(r["baseline_error"]) for r in sel)
 
 
-SAME_AS_HANDLE = [r for r in RECORDS if validation.usable(r) and not r["mapping"].get("engine_profile")
-                  and r["engine"] != "file" and (r["mapping"].get("gpu") or int(r["settings"].get("gpus", 1)) <= 1)]
+SAME_AS_HANDLE = [
+    r
+    for r in RECORDS
+    if validation.usable(r)
+    and not r["mapping"].get("engine_profile")
+    and r["engine"] != "file"
+    and (r["mapping"].get("gpu") or int(r["settings"].get("gpus", 1)) <= 1)
+]
 
 
 @pytest.mark.parametrize("rec", SAME_AS_HANDLE, ids=[r["id"] for r in SAME_AS_HANDLE])
@@ -93,12 +104,16 @@ def test_predictions_are_the_public_api_answer(rec):
         assert (worst["weights_bytes"], worst["activations_bytes"]) == (ours["weights"], ours["compute"])
     else:
         mem = answer["memory"]
-        assert (mem["weights_bytes"], mem["kv_cache_bytes"], mem["activations_bytes"]) == \
-            (ours["weights"], ours["kv_cache"], ours["compute"])
+        assert (mem["weights_bytes"], mem["kv_cache_bytes"], mem["activations_bytes"]) == (
+            ours["weights"],
+            ours["kv_cache"],
+            ours["compute"],
+        )
 
 
 def test_accuracy_report_runs(capsys):
     from bench import accuracy
+
     assert accuracy.main(["--markdown"]) == 0
     out = capsys.readouterr().out
     assert "| llama.cpp | KV cache |" in out and "## Left out" in out
@@ -115,8 +130,16 @@ def test_accuracy_file_is_current():
 
 @pytest.mark.parametrize("engine", ["llama.cpp", "vllm"])
 def test_estimates_carry_the_measured_range(engine):
-    r = handle({"model": "llama-3.1-70b", "engine": engine, "quant": "q4_k_m" if engine == "llama.cpp" else "awq",
-                "context": 32768, "curve": False, "recommend": False})
+    r = handle(
+        {
+            "model": "llama-3.1-70b",
+            "engine": engine,
+            "quant": "q4_k_m" if engine == "llama.cpp" else "awq",
+            "context": 32768,
+            "curve": False,
+            "recommend": False,
+        }
+    )
     low, high, total = r["range"]["low_bytes"], r["range"]["high_bytes"], r["memory"]["total_bytes"]
     assert low <= total <= high and high - low < 0.1 * total
     spread = validation.spread()[engine]

@@ -23,8 +23,16 @@ def mlp_width(a: Architecture) -> int:
     return max(moe, dense)
 
 
-def llamacpp_compute_bytes(a: Architecture, ubatch: int, cells: int, flash: bool, with_output: bool, tp: int = 1,
-                           width: int | None = None, output_rows: int | None = None) -> int:
+def llamacpp_compute_bytes(
+    a: Architecture,
+    ubatch: int,
+    cells: int,
+    flash: bool,
+    with_output: bool,
+    tp: int = 1,
+    width: int | None = None,
+    output_rows: int | None = None,
+) -> int:
     """llama.cpp compute buffer for one GPU (llama-context.cpp graph_reserve, ggml-alloc reuse):
 
         mask    = cells * u * 2 with flash attention (F16), cells * u * 4 without (F32)
@@ -58,8 +66,9 @@ def llamacpp_compute_bytes(a: Architecture, ubatch: int, cells: int, flash: bool
 VLLM_SAMPLER_BYTES = 2 * F32
 
 
-def vllm_activation_bytes(a: Architecture, tokens: int, seqs: int, tp: int, width: int | None = None,
-                          sampler_bytes: int = VLLM_SAMPLER_BYTES) -> int:
+def vllm_activation_bytes(
+    a: Architecture, tokens: int, seqs: int, tp: int, width: int | None = None, sampler_bytes: int = VLLM_SAMPLER_BYTES
+) -> int:
     """vLLM profile-run peak on one rank (gpu_model_runner.profile_run): a dummy forward pass over
     T = max_num_batched_tokens tokens, then a dummy sampler pass over the logits of
     min(max_num_seqs, T) requests.  The forward pass's intermediates are freed before the sampler

@@ -51,9 +51,13 @@ class Settings:
     max_num_seqs: int
 
     def as_dict(self) -> dict:
-        return {"flash_attention": self.flash_attention, "ubatch": self.ubatch,
-                "gpu_memory_utilization": self.gpu_memory_utilization,
-                "max_num_batched_tokens": self.max_num_batched_tokens, "max_num_seqs": self.max_num_seqs}
+        return {
+            "flash_attention": self.flash_attention,
+            "ubatch": self.ubatch,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "max_num_batched_tokens": self.max_num_batched_tokens,
+            "max_num_seqs": self.max_num_seqs,
+        }
 
 
 def split_shape(engine: Engine, gpus: int) -> tuple[int, int]:
@@ -73,17 +77,21 @@ def stage_bounds(layers: int, stages: int) -> list[tuple[int, int]]:
 def _undominated(rows: list[tuple]) -> list[tuple]:
     """The stage rows no other row covers (at least its weights, state and every window's bytes
     per token, and last if it is last); of equal rows the first is kept."""
-    def covers(a, b) -> bool:
-        return a[0] >= b[0] and a[2] >= b[2] and (a[3] or not b[3]) and all(x >= y for x, y in zip(a[1], b[1]))
 
-    return [row for i, row in enumerate(rows)
-            if not any(covers(other, row) and (other != row or j < i) for j, other in enumerate(rows) if j != i)]
+    def covers(a, b) -> bool:
+        return a[0] >= b[0] and a[2] >= b[2] and (a[3] or not b[3]) and all(x >= y for x, y in zip(a[1], b[1], strict=True))
+
+    return [
+        row
+        for i, row in enumerate(rows)
+        if not any(covers(other, row) and (other != row or j < i) for j, other in enumerate(rows) if j != i)
+    ]
 
 
 def stage_kv(cells: list[int], per_window: tuple, state: float, batch: int) -> int:
     """KV bytes of one stage: cells x bytes per token for each window, plus `batch` fixed states."""
     kv = state * batch
-    for c, b in zip(cells, per_window):
+    for c, b in zip(cells, per_window, strict=True):
         kv += c * b
     return int(kv)
 
@@ -91,8 +99,15 @@ def stage_kv(cells: list[int], per_window: tuple, state: float, batch: int) -> i
 class Plan:
     """Per-layer bytes of one (model, format, KV type, engine), ready to evaluate per GPU."""
 
-    def __init__(self, arch: Architecture, weights: WeightBytes, layer_kv: tuple[LayerKv, ...],
-                 engine: Engine, fmt: Format, settings: Settings):
+    def __init__(
+        self,
+        arch: Architecture,
+        weights: WeightBytes,
+        layer_kv: tuple[LayerKv, ...],
+        engine: Engine,
+        fmt: Format,
+        settings: Settings,
+    ):
         self.arch = arch
         self.weights = weights
         self.layer_kv = layer_kv
@@ -180,8 +195,16 @@ class Plan:
             rows = batch if e.output_rows == "sequences" else None
             return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width, rows)
         if e.id == "vllm":  # the profiler's peak depends on neither the context nor the sequences
-            return self.memo(("vllm_act", tp, last), activations.vllm_activation_bytes,
-                             a, st.max_num_batched_tokens, st.max_num_seqs if last else 0, tp, width, e.sampler_bytes)
+            return self.memo(
+                ("vllm_act", tp, last),
+                activations.vllm_activation_bytes,
+                a,
+                st.max_num_batched_tokens,
+                st.max_num_seqs if last else 0,
+                tp,
+                width,
+                e.sampler_bytes,
+            )
         return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
 
     def overhead(self) -> int:
@@ -220,7 +243,7 @@ class Plan:
         weights, per_window, state = self.memo(("folded", tp, stages), self._folded, tp, stages)
         overhead = tp * stages * self._overhead
         out = []
-        windows = tuple(zip(self.windows, per_window))
+        windows = tuple(zip(self.windows, per_window, strict=True))
         cells = self._cells
         for c in contexts:
             kv = state * batch  # stage_kv for the folded stage, unrolled: twelve points per estimate
@@ -236,8 +259,11 @@ class Plan:
     def _folded(self, tp: int, stages: int) -> tuple:
         """(weights, per-window bytes per token, state bytes) summed over every GPU of a split."""
         rows = self._stage_sums(tp, stages)
-        return (tp * sum(r[0] for r in rows), tuple(tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))),
-                tp * sum(r[2] for r in rows))
+        return (
+            tp * sum(r[0] for r in rows),
+            tuple(tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))),
+            tp * sum(r[2] for r in rows),
+        )
 
     def _candidates(self, tp: int, stages: int) -> list[tuple]:
         """The stages that can be the fullest GPU: a stage is dropped when another holds at least as
@@ -295,8 +321,12 @@ class Plan:
 
 def total_parts(parts: list[Parts]) -> Parts:
     """Sum of the per-GPU parts."""
-    return Parts(sum(p.weights for p in parts), sum(p.kv_cache for p in parts),
-                 sum(p.activations for p in parts), sum(p.overhead for p in parts))
+    return Parts(
+        sum(p.weights for p in parts),
+        sum(p.kv_cache for p in parts),
+        sum(p.activations for p in parts),
+        sum(p.overhead for p in parts),
+    )
 
 
 def block_floor(tokens: int, block: int) -> int:

@@ -1,5 +1,6 @@
 """Browser-test fixtures: build dist/ into a temp folder once, serve it on a free localhost port,
 and drive Debian's Chromium (/usr/bin/chromium) through pytest-playwright.  Nothing touches the network."""
+
 from __future__ import annotations
 
 import sys
@@ -10,8 +11,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 sys.path.insert(0, str(ROOT))
@@ -54,4 +61,3 @@ def core():
     finally:
         sys.path.remove(str(ROOT))
     return handle
-

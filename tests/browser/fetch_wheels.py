@@ -5,6 +5,7 @@ The npm package ships no package wheels, so the browser test that installs the c
 micropip.install() serves these to the page itself.  Run once before the tests (the README's test
 command does).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,23 @@ def main() -> int:
     lock = json.loads(LOCK.read_text("utf-8"))
     python = ".".join(lock["info"]["python"].split(".")[:2])
     pins = [f"{name}=={lock['packages'][name]['version']}" for name in PACKAGES]
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                    "--python-version", python, "--dest", str(WHEELS), *pins], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            python,
+            "--dest",
+            str(WHEELS),
+            *pins,
+        ],
+        check=True,
+    )
     missing = [f for f in files.values() if not (WHEELS / f).is_file()]
     if missing:
         raise SystemExit(f"fetch_wheels.py: pip did not produce {missing}")

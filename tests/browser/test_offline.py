@@ -1,5 +1,6 @@
 """The service worker: after one visit the calculator works with the network off, and a new build
 replaces the old cache cleanly."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,7 +13,6 @@ from devserver import make_server
 from service_worker import write_service_worker
 
 pytestmark = pytest.mark.browser
-
 
 
 def wait_controlled(page) -> None:

@@ -1,5 +1,6 @@
 """The built page in Chromium: readiness, parity with CPython, URL state, languages, embed, custom
 configs, the published wheel, and no request leaving localhost."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ from util import wait_ready, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.browser
 GOLDEN = json.loads((Path(__file__).parent / "golden_requests.json").read_text("utf-8"))
-OUTPUTS = {"total": "total_bytes", "weights": "weights_bytes", "kv_cache": "kv_cache_bytes",
-           "activations": "activations_bytes", "overhead": "overhead_bytes"}
+OUTPUTS = {
+    "total": "total_bytes",
+    "weights": "weights_bytes",
+    "kv_cache": "kv_cache_bytes",
+    "activations": "activations_bytes",
+    "overhead": "overhead_bytes",
+}
 
 
 def wait_settled(page) -> None:
@@ -69,7 +75,7 @@ def app(context, base_url):
     page.close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def fresh(context):
     page = context.new_page()
     yield page
@@ -90,8 +96,10 @@ def estimate(page, request) -> dict:
 
 def test_reaches_ready(app):
     assert app.get_attribute("html", "data-state") == "ready"
-    assert app.evaluate("window.calcBridge.versions.pyodide") == json.loads(
-        (ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    assert (
+        app.evaluate("window.calcBridge.versions.pyodide")
+        == json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    )
     assert app.is_hidden("#request-error")
     assert app.errors == []
 
@@ -177,8 +185,10 @@ def test_url_round_trip(app, fresh, core):
 def test_shared_link_reproduces_result(fresh, base_url, core):
     case = next(c for c in GOLDEN if c.get("ui"))
     req = case["request"]
-    query = (f"?model={req['model']}&quant={req['quant']}&ctx={req['context']}&batch={req['batch']}"
-             f"&engine={req['engine']}&gpu={req['gpu']}&n={req['gpus']}")
+    query = (
+        f"?model={req['model']}&quant={req['quant']}&ctx={req['context']}&batch={req['batch']}"
+        f"&engine={req['engine']}&gpu={req['gpu']}&n={req['gpus']}"
+    )
     fresh.goto(base_url + query)
     wait_ready(fresh)
     assert shown(fresh) == expected_shown(core({**req, "op": "estimate", "lang": "en"}))
@@ -222,9 +232,11 @@ def test_lang_parameter_redirects(fresh, base_url):
 
 def test_embed_posts_only_its_height(context, base_url):
     page = context.new_page()
-    host = ("<!doctype html><title>host</title><script>window.got=[];"
-            "addEventListener('message', e => window.got.push(e.data));</script>"
-            "<iframe src='index.html?embed=1' width='400' height='300'></iframe>")
+    host = (
+        "<!doctype html><title>host</title><script>window.got=[];"
+        "addEventListener('message', e => window.got.push(e.data));</script>"
+        "<iframe src='index.html?embed=1' width='400' height='300'></iframe>"
+    )
     page.route(base_url + "host.html", lambda route: route.fulfill(body=host, content_type="text/html"))
     page.goto(base_url + "host.html")
     page.wait_for_function("window.got.length > 0", timeout=30_000)
@@ -292,14 +304,16 @@ def test_published_wheel_installs_with_micropip(context, base_url, core):
     files = wanted()
     request_ = {"model": "gemma-3-27b-it", "quant": "q6_k", "context": 65536, "gpu": "rtx-5090", "gpus": 2}
     urls = ", ".join(f"new URL('./_wheels/{name}', location.href).href" for name in files.values())
-    bare = ("<!doctype html><title>notebook</title><script type='module'>"
-            "import {loadPyodide} from './pyodide/pyodide.mjs';"
-            "const py = await loadPyodide({packageBaseUrl: new URL('./pyodide/', location.href).href});"
-            f"await py.loadPackage([{urls}]);"
-            f"await py.pyimport('micropip').install(new URL('./{info['wheel']}', location.href).href);"
-            "window.where = py.pyimport('calc').__file__;"
-            f"window.answer = JSON.parse(py.pyimport('calc.api').handle_json(JSON.stringify({json.dumps(request_)})));"
-            "</script>")
+    bare = (
+        "<!doctype html><title>notebook</title><script type='module'>"
+        "import {loadPyodide} from './pyodide/pyodide.mjs';"
+        "const py = await loadPyodide({packageBaseUrl: new URL('./pyodide/', location.href).href});"
+        f"await py.loadPackage([{urls}]);"
+        f"await py.pyimport('micropip').install(new URL('./{info['wheel']}', location.href).href);"
+        "window.where = py.pyimport('calc').__file__;"
+        f"window.answer = JSON.parse(py.pyimport('calc.api').handle_json(JSON.stringify({json.dumps(request_)})));"
+        "</script>"
+    )
     page = context.new_page()
     page.route(base_url + "notebook.html", lambda route: route.fulfill(body=bare, content_type="text/html"))
     for name in files.values():

@@ -1,14 +1,14 @@
 """Nothing runs that was not shipped: hostile text from a pasted config or a link is shown as text,
 the Content-Security-Policy holds with nothing violating it, and the embed widget works inside a
 page of another origin, telling it only its height."""
+
 from __future__ import annotations
 
+import http.server
 import json
 import threading
-import http.server
 
 import pytest
-
 from util import wait_ready, wait_until
 
 pytestmark = pytest.mark.browser
@@ -16,17 +16,22 @@ pytestmark = pytest.mark.browser
 MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
-
-@pytest.fixture()
+@pytest.fixture
 def guarded(browser, base_url):
     """A page that records CSP violations and requests leaving the test server."""
     ctx = browser.new_context(service_workers="block")
     outside = []
-    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url)
-              else (outside.append(route.request.url), route.abort()))
+    ctx.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(base_url) else (outside.append(route.request.url), route.abort())
+        ),
+    )
     page = ctx.new_page()
-    page.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation',"
-                         " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.add_init_script(
+        "window.__violations = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
     page.outside = outside
     yield page
     ctx.close()
@@ -36,8 +41,16 @@ def test_config_markup_is_shown_as_text(guarded, base_url):
     page = guarded
     page.goto(base_url)
     wait_ready(page)
-    config = {"_name_or_path": MARKUP, "model_type": "llama", "hidden_size": 1024, "num_hidden_layers": 4,
-              "num_attention_heads": 8, "vocab_size": 1000, "intermediate_size": 2048, "hidden_act": MARKUP}
+    config = {
+        "_name_or_path": MARKUP,
+        "model_type": "llama",
+        "hidden_size": 1024,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "vocab_size": 1000,
+        "intermediate_size": 2048,
+        "hidden_act": MARKUP,
+    }
     page.select_option("#model", "custom")
     page.fill("#config", json.dumps(config))
     wait_until(page, "document.querySelector('[data-out=model-name]').textContent.includes('<img')")
@@ -78,9 +91,11 @@ class _Host(http.server.BaseHTTPRequestHandler):
     widget = ""
 
     def do_GET(self):
-        body = (f'<!doctype html><title>host</title><iframe id="w" src="{self.widget}" width="400" height="300"></iframe>'
-                '<script>window.got = []; addEventListener("message", e => got.push({origin: e.origin, data: e.data}));'
-                '</script>').encode()
+        body = (
+            f'<!doctype html><title>host</title><iframe id="w" src="{self.widget}" width="400" height="300"></iframe>'
+            '<script>window.got = []; addEventListener("message", e => got.push({origin: e.origin, data: e.data}));'
+            "</script>"
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
@@ -104,7 +119,12 @@ def test_embed_inside_another_origin(browser, base_url):
     messages = page.evaluate("window.got")
     origin = base_url.rstrip("/")
     assert all(m["origin"] == origin for m in messages)
-    assert all(set(m["data"]) == {"type", "height"} and m["data"]["type"] == "llm-vram-calc:height"
-               and isinstance(m["data"]["height"], int) and m["data"]["height"] > 0 for m in messages)
+    assert all(
+        set(m["data"]) == {"type", "height"}
+        and m["data"]["type"] == "llm-vram-calc:height"
+        and isinstance(m["data"]["height"], int)
+        and m["data"]["height"] > 0
+        for m in messages
+    )
     ctx.close()
     host.shutdown()

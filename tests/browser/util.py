@@ -1,4 +1,5 @@
 """Helpers the browser tests share."""
+
 from __future__ import annotations
 
 import time

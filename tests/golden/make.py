@@ -6,6 +6,7 @@ Saved before the redesign (issue 10) so that tests/test_golden.py can hold every
 core to the same numbers and words.  Rewrite it only for a deliberate change of behaviour, and say
 which in the commit.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,10 +33,25 @@ def requests() -> list[dict]:
     out = []
     for i, model in enumerate(sorted(catalog.models())):
         for j, (engine, quant, kv, ctx, batch, gpu, gpus) in enumerate(SETUPS):
-            out.append({"model": model, "engine": engine, "quant": quant, "kv_cache": kv, "context": ctx,
-                        "batch": batch, "gpu": gpu, "gpus": gpus, "lang": "zh" if (i + j) % 4 == 0 else "en"})
-    out += [{"op": "catalog"}, {"op": "model", "model": "deepseek-v3"}, {"model": "llama-3.1-8b", "gpu": None},
-            {"model": "qwen3-32b", "quant": "exl2", "bpw": 5.5, "engine": "llama.cpp", "gpu": "rtx-3090", "gpus": 3}]
+            out.append(
+                {
+                    "model": model,
+                    "engine": engine,
+                    "quant": quant,
+                    "kv_cache": kv,
+                    "context": ctx,
+                    "batch": batch,
+                    "gpu": gpu,
+                    "gpus": gpus,
+                    "lang": "zh" if (i + j) % 4 == 0 else "en",
+                }
+            )
+    out += [
+        {"op": "catalog"},
+        {"op": "model", "model": "deepseek-v3"},
+        {"model": "llama-3.1-8b", "gpu": None},
+        {"model": "qwen3-32b", "quant": "exl2", "bpw": 5.5, "engine": "llama.cpp", "gpu": "rtx-3090", "gpus": 3},
+    ]
     return out
 
 
