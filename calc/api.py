@@ -68,6 +68,7 @@ import json
 
 from calc import catalog
 from calc.architecture import MAX_CONFIG_CHARS, JsonTooLarge, read_json
+from calc.engines import engines
 from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
 from calc.model import describe, model_rows_summary
@@ -87,7 +88,7 @@ def _catalog() -> dict:
             {"id": f.id, "label": f.label, "family": f.family, "engines": list(f.engines)} for f in catalog.formats().values()
         ],
         "kv_types": [{"id": k.id, "label": k.label, "engines": list(k.engines)} for k in catalog.kv_types().values()],
-        "engines": [{"id": e.id, "label": e.label, "default_kv_cache": e.default_kv_cache} for e in catalog.engines().values()],
+        "engines": [{"id": e.id, "label": e.label, "default_kv_cache": e.default_kv_cache} for e in engines().values()],
         "gpus": [
             {
                 "id": g.id,

@@ -162,43 +162,6 @@ def kv_types() -> dict[str, KvType]:
 
 
 @dataclass(frozen=True)
-class Engine:
-    id: str
-    label: str
-    default_kv_cache: str
-    split: str
-    mla_cache: str
-    mla_v_cached: bool
-    state_dtype: str
-    source: str
-    flash_attention: bool = False
-    ubatch: int = 0
-    ctx_pad: int = 1
-    embeddings_on_host: bool = False
-    block_size: int = 1
-    gpu_memory_utilization: float = 1.0
-    large_gpu_bytes: int = 0
-    max_num_batched_tokens: int = 0
-    max_num_batched_tokens_large: int = 0
-    max_num_seqs: int = 0
-    max_num_seqs_large: int = 0
-    non_torch_bytes: int = 0
-    cuda_graph_bytes: int = 0
-    overhead_bytes: int = 0
-    output_rows: str = "ubatch"  # llama.cpp logits reserved for: "ubatch" tokens or one row per "sequences"
-    sampler_bytes: int = 8  # vLLM profiler's dummy sampler: bytes held per logit
-
-
-@cache
-def engines() -> dict[str, Engine]:
-    rows = []
-    for r in _toml("engines.toml", "engine"):
-        _require("engines.toml", r, ("id", "label", "default_kv_cache", "split", "mla_cache", "state_dtype", "source"))
-        rows.append(Engine(**r))
-    return _index("engines.toml", rows)
-
-
-@dataclass(frozen=True)
 class Gpu:
     id: str
     name: str

@@ -6,14 +6,16 @@ The result is plain data (see calc/api.py for its shape); nothing here formats u
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import NamedTuple
 
 from calc import catalog, i18n, recommend
 from calc.cache import lru
-from calc.catalog import Engine, Gpu
+from calc.catalog import Gpu
+from calc.engines import Engine, Settings, engines
 from calc.errors import CalcError
 from calc.formats import effective_bpw, weight_bytes
 from calc.memory.kv_cache import layer_kv
-from calc.memory.plan import Parts, Plan, Settings, block_floor, split_shape, total_parts
+from calc.memory.plan import Parts, Plan, split_shape, total_parts
 from calc.model import Model, catalog_model, custom_model, describe
 from calc.request import Request
 from calc.speed import speed
@@ -52,23 +54,10 @@ def kv_type_id(req: Request, model: Model, engine: Engine) -> str:
     return kv
 
 
-def settings_for(req: Request, engine: Engine, gpu: Gpu | None) -> Settings:
-    """Engine knobs: the request's, else the engine's defaults (vLLM's depend on GPU size)."""
-    large = gpu is not None and engine.large_gpu_bytes and gpu.memory_bytes >= engine.large_gpu_bytes and "a100" not in gpu.id
-    return Settings(
-        flash_attention=engine.flash_attention if req.flash_attention is None else req.flash_attention,
-        ubatch=req.ubatch or engine.ubatch,
-        gpu_memory_utilization=req.gpu_memory_utilization or engine.gpu_memory_utilization,
-        max_num_batched_tokens=req.max_num_batched_tokens
-        or (engine.max_num_batched_tokens_large if large else engine.max_num_batched_tokens),
-        max_num_seqs=req.max_num_seqs or (engine.max_num_seqs_large if large else engine.max_num_seqs),
-    )
-
-
 def build_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     """The memory plan of a (model, format, KV type, engine, settings), cached."""
     return _cached(
-        _PLANS, (model.key, format_id, bpw, kv_id, engine.id, st), lambda: make_plan(model, format_id, bpw, kv_id, engine, st)
+        _PLANS, (model.key, format_id, bpw, kv_id, engine, st), lambda: make_plan(model, format_id, bpw, kv_id, engine, st)
     )
 
 
@@ -120,6 +109,9 @@ def _parts_dict(p: Parts) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Warnings
 
+# Parameters of an engine's warnings that are bytes: the message shows each as "<name>_text" in GiB.
+BYTE_PARAMS = ("size", "reserved")
+
 
 def _warnings(
     req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None
@@ -140,13 +132,13 @@ def _warnings(
             native_text=fmt_tokens(native),
         )
     kv = catalog.kv_types()[kv_id]
-    if engine.id not in kv.engines:
-        allowed = ", ".join(k.label for k in catalog.kv_types().values() if engine.id in k.engines)
+    if not engine.loads_kv(kv):
+        allowed = ", ".join(k.label for k in catalog.kv_types().values() if engine.loads_kv(k))
         add("kv_type_unsupported", engine=engine.label, kv=kv.label, allowed=allowed)
-    if engine.id == "llama.cpp" and kv.dtype not in ("f32", "f16", "bf16") and not plan.settings.flash_attention:
-        add("quant_v_needs_flash", kv=kv.label)
+    for code, params in engine.kv_warnings(kv, plan.settings):
+        add(code, **params)
     fmt = catalog.formats()[req.quant]
-    if engine.id not in fmt.engines:
+    if not engine.loads_format(fmt):
         add("format_engine", engine=engine.label, format=fmt.label)
     tp, _ = split_shape(engine, req.gpus)
     if engine.split == "tensor" and tp > 1 and (a.heads % tp or (a.kv_heads % tp and tp % a.kv_heads)):
@@ -154,10 +146,8 @@ def _warnings(
     if cap is not None and max(p.total for p in per_gpu) > cap:
         need = max(p.total for p in per_gpu)
         add("does_not_fit", need=need, capacity=cap, need_text=fmt_gib(need), capacity_text=fmt_gib(cap))
-    if engine.embeddings_on_host:
-        add("embeddings_on_host", size=plan.weights.embed, size_text=fmt_gib(plan.weights.embed))
-    if engine.id == "vllm" and cap is not None:
-        add("vllm_reserves", reserved=cap, reserved_text=fmt_gib(cap))
+    for code, params in engine.memory_warnings(plan, cap):
+        add(code, **params, **{f"{k}_text": fmt_gib(v) for k, v in params.items() if k in BYTE_PARAMS})
     if a.mla and engine.mla_cache == "full":
         latent = a.mla.kv_lora_rank + a.mla.qk_rope_head_dim
         full = a.heads * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim + a.mla.v_head_dim)
@@ -172,14 +162,30 @@ def _warnings(
 # ---------------------------------------------------------------------------------------------
 
 
+class Setup(NamedTuple):
+    """A request resolved: the model, the engine with its settings, the GPU, the KV type and the plan."""
+
+    model: Model
+    engine: Engine
+    settings: Settings
+    gpu: Gpu | None
+    kv_id: str
+    plan: Plan
+
+
+def setup(req: Request, engine: Engine | None = None) -> Setup:
+    """Resolve a request; `engine` replaces the catalog's (another release's constants, say)."""
+    model = resolve_model(req)
+    engine = engine or engines()[req.engine]
+    gpu = catalog.gpus()[req.gpu] if req.gpu else None
+    st = engine.settings(req, gpu)
+    kv_id = kv_type_id(req, model, engine)
+    return Setup(model, engine, st, gpu, kv_id, build_plan(model, req.quant, req.bpw, kv_id, engine, st))
+
+
 def estimate(req: Request) -> dict:
     """The full answer for one request."""
-    model = resolve_model(req)
-    engine = catalog.engines()[req.engine]
-    gpu = catalog.gpus()[req.gpu] if req.gpu else None
-    st = settings_for(req, engine, gpu)
-    kv_id = kv_type_id(req, model, engine)
-    plan = build_plan(model, req.quant, req.bpw, kv_id, engine, st)
+    model, engine, st, gpu, kv_id, plan = setup(req)
     per_gpu = plan.per_gpu(req.context, req.batch, req.gpus if gpu else 1)
     total = total_parts(per_gpu)
     if total.total > MAX_EXACT_BYTES:
@@ -188,7 +194,7 @@ def estimate(req: Request) -> dict:
             "context",
             f"{fmt_gib(total.total)} is past what the page can show exactly (2^53 bytes); ask for fewer tokens or sequences",
         )
-    cap = recommend.capacity_bytes(gpu, engine, st.gpu_memory_utilization) if gpu else None
+    cap = engine.capacity_bytes(gpu, st) if gpu else None
     fmt = catalog.formats()[req.quant]
     result = {
         "model": describe(model),
@@ -221,6 +227,7 @@ def estimate(req: Request) -> dict:
         "best_format": None,
         "kv_capacity_tokens": None,
         "max_concurrency": None,
+        "kv_pool_bytes": None,
     }
     if gpu:
         worst = max(p.total for p in per_gpu)
@@ -239,12 +246,11 @@ def estimate(req: Request) -> dict:
         result["best_format"] = recommend.best_format(
             _format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap
         )
-        if engine.id == "vllm":
-            result.update(vllm_capacity(plan, per_gpu, cap, req.context))
+        result.update(engine.pool(plan, per_gpu, cap, req.context) or {})
     result["speed"] = speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache)
     if req.recommend:
         result["recommendations"], result["recommendations_total"] = recommend.recommendations(
-            plan, req.context, req.batch, engine, st.gpu_memory_utilization, req.recommend_limit
+            plan, req.context, req.batch, req.recommend_limit
         )
     else:
         result["recommendations"], result["recommendations_total"] = [], 0
@@ -278,28 +284,9 @@ def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> lis
     def make():
         out = []
         for fmt in catalog.formats().values():
-            if engine.id in fmt.engines and fmt.id != "exl2":
+            if engine.loads_format(fmt) and fmt.id != "exl2":
                 plan = build_plan(model, fmt.id, None, kv_id, engine, st)
                 out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
         return sorted(out, key=lambda f: -f[1])
 
-    return _cached(_FORMAT_PLANS, (model.key, kv_id, engine.id, st), make)
-
-
-def vllm_capacity(plan: Plan, per_gpu: list[Parts], cap: int, context: int) -> dict:
-    """vLLM's KV pool on the tightest GPU, in tokens and in sequences of `context` tokens.
-
-    pool   = capacity - weights - activation peak - non-torch and CUDA graph memory
-    tokens = pool / (bytes per token of that GPU, every attention layer counted as full), in whole
-             blocks: vLLM sizes its pool as if every layer kept every token (vllm/v1/core/kv_cache_utils.py)
-    concurrency = pool / (KV bytes of one sequence of `context` tokens on that GPU)
-    """
-    gpus = len(per_gpu)
-    pool = min(cap - (p.weights + p.activations + p.overhead) for p in per_gpu)
-    if pool <= 0:
-        return {"kv_capacity_tokens": 0, "max_concurrency": 0.0, "kv_pool_bytes": 0}
-    tp, _ = split_shape(plan.engine, gpus)
-    per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
-    tokens = block_floor(pool // per_token, plan.engine.block_size) if per_token else 0
-    one_seq = max(p.kv_cache for p in plan.per_gpu(context, 1, gpus))
-    return {"kv_capacity_tokens": tokens, "max_concurrency": round(pool / one_seq, 2) if one_seq else None, "kv_pool_bytes": pool}
+    return _cached(_FORMAT_PLANS, (model.key, kv_id, engine, st), make)

@@ -33,13 +33,6 @@ COUNTS = {
 ALL_COUNTS = tuple(sorted({n for counts in COUNTS.values() for n in counts}))
 
 
-def capacity_bytes(gpu: catalog.Gpu, engine: catalog.Engine, gpu_memory_utilization: float) -> int:
-    """Bytes one GPU may fill: usable memory, times gpu_memory_utilization under vLLM (which
-    reserves exactly that fraction whatever the model needs, vllm/config/cache.py)."""
-    fraction = gpu_memory_utilization if engine.id == "vllm" else 1.0
-    return int(gpu.usable_bytes * fraction)
-
-
 def split_ok(plan: Plan, gpus: int) -> bool:
     """Whether the engine can split this model over `gpus`: tensor parallelism needs the attention
     heads divisible by the ranks, and the KV heads divisible by them or them by the KV heads
@@ -97,9 +90,7 @@ def max_batch(plan: Plan, context: int, gpus: int, cap: int) -> int | None:
     return _largest(lambda b: plan.worst_gpu(context, b, gpus), cap, 1, MAX_BATCH)
 
 
-def recommendations(
-    plan: Plan, context: int, batch: int, engine: catalog.Engine, gpu_memory_utilization: float, limit: int = 0
-) -> tuple[list[dict], int]:
+def recommendations(plan: Plan, context: int, batch: int, limit: int = 0) -> tuple[list[dict], int]:
     """For every catalog GPU, the smallest count (from COUNTS) whose fullest GPU fits with HEADROOM;
     returns the `limit` cheapest (0: all) and how many GPUs fit in all.
 
@@ -110,7 +101,7 @@ def recommendations(
     """
     need = plan.worst_gpus(context, batch, [n for n in ALL_COUNTS if split_ok(plan, n)])
     found = []
-    for counts, gpus in _segments(engine.id, gpu_memory_utilization):
+    for counts, gpus in _segments(plan.engine, plan.settings):
         start = 0  # gpus[start:] are unplaced, largest first
         for n in counts:
             if start == len(gpus):
@@ -125,7 +116,7 @@ def recommendations(
                 end += 1
             start = end
     found.sort()
-    table = _capacities(engine.id, gpu_memory_utilization)
+    table = _capacities(plan.engine, plan.settings)
     out = []
     for _, price, n, cap, i, used in found[:limit] if limit else found:
         out.append(
@@ -141,22 +132,22 @@ def recommendations(
 
 
 @lru_cache(maxsize=64)
-def _capacities(engine_id: str, gpu_memory_utilization: float) -> tuple:
-    """(gpu, capacity bytes, the fixed fields of its recommendation) for every catalog GPU under an engine."""
-    engine = catalog.engines()[engine_id]
+def _capacities(engine, st) -> tuple:
+    """(gpu, capacity bytes, the fixed fields of its recommendation) for every catalog GPU under an
+    engine and its settings."""
     out = []
     for g in catalog.gpus().values():
-        cap = capacity_bytes(g, engine, gpu_memory_utilization)
+        cap = engine.capacity_bytes(g, st)
         out.append((g, cap, {"gpu": g.id, "name": g.name, "vendor": g.vendor, "segment": g.segment, "capacity_bytes": cap}))
     return tuple(out)
 
 
 @lru_cache(maxsize=64)
-def _segments(engine_id: str, gpu_memory_utilization: float) -> tuple:
+def _segments(engine, st) -> tuple:
     """Per segment: (its COUNTS, [(bytes a setup may fill with HEADROOM, catalog index, price, capacity)]
     sorted most bytes first)."""
     by_segment: dict = {}
-    for i, (gpu, cap, _) in enumerate(_capacities(engine_id, gpu_memory_utilization)):
+    for i, (gpu, cap, _) in enumerate(_capacities(engine, st)):
         by_segment.setdefault(gpu.segment, []).append((cap * (1 - HEADROOM), i, gpu.price_usd, cap))
     return tuple((COUNTS.get(seg, (1,)), sorted(rows, key=lambda r: -r[0])) for seg, rows in by_segment.items())
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, fields
 
 from calc import catalog
+from calc.engines import engines
 from calc.errors import CalcError, clean, show
 
 MAX_CONTEXT = 1 << 25  # 32M tokens: above every model's window (Llama 4 Scout: 10M)
@@ -155,7 +156,7 @@ def parse_request(raw) -> Request:
         model = _choice(raw, "model", catalog.models())
     elif raw.get("model") is not None:
         raise CalcError("conflicting_fields", "config", "give either model or config, not both")
-    engine = _choice(raw, "engine", catalog.engines(), ENGINE_ALIASES)
+    engine = _choice(raw, "engine", engines(), ENGINE_ALIASES)
     kv = raw.get("kv_cache", "auto")
     auto = kv is None or (isinstance(kv, str) and kv.strip().lower() == "auto")
     kv = "auto" if auto else _choice(raw, "kv_cache", catalog.kv_types())

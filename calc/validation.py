@@ -39,7 +39,8 @@ import statistics
 from functools import cache
 
 from calc import catalog
-from calc.estimate import kv_type_id, make_plan, resolve_model, settings_for, vllm_capacity
+from calc.engines import Engine, engines
+from calc.estimate import kv_type_id, resolve_model, setup
 from calc.formats import weight_bytes
 from calc.memory.plan import Plan, split_shape
 from calc.request import parse_request
@@ -146,20 +147,16 @@ def request_for(rec: dict) -> dict:
 # Predictions
 
 
-def _engine(engine_id: str, profile: dict) -> catalog.Engine:
-    """The catalog engine with the record's engine-version fields replaced."""
-    fields = {k: v for k, v in profile.items() if k in catalog.Engine.__dataclass_fields__}
-    return dataclasses.replace(catalog.engines()[engine_id], **fields)
+def _engine(engine_id: str, profile: dict) -> Engine:
+    """The catalog engine with the record's engine-version constants replaced (engine_profile)."""
+    engine = engines()[engine_id]
+    known = {f.name for f in dataclasses.fields(engine)}
+    return engine.with_overrides(**{k: v for k, v in profile.items() if k in known})
 
 
 def _plan(rec: dict, req) -> Plan:
-    """The core's memory plan for the record (uncached: the engine profile may differ from the catalog's)."""
-    profile = rec["mapping"].get("engine_profile", {})
-    model = resolve_model(req)
-    engine = _engine(req.engine, profile)
-    gpu = catalog.gpus()[req.gpu] if req.gpu else None
-    st = settings_for(req, engine, gpu)
-    return make_plan(model, req.quant, req.bpw, kv_type_id(req, model, engine), engine, st)
+    """The core's memory plan for the record, under the engine of the record's release."""
+    return setup(req, _engine(req.engine, rec["mapping"].get("engine_profile", {}))).plan
 
 
 def _capacity(rec: dict, req, plan: Plan) -> int | None:
@@ -205,7 +202,7 @@ def predict(rec: dict) -> dict:
         out["kv_cache"] = tokens * per_token
     cap = _capacity(rec, req, plan)
     if cap is not None:
-        vc = vllm_capacity(plan, per_gpu, cap, req.context)
+        vc = plan.engine.pool(plan, per_gpu, cap, req.context)
         out.update(kv_pool=vc["kv_pool_bytes"], kv_tokens=vc["kv_capacity_tokens"])
     return out
 
@@ -395,7 +392,7 @@ def naive(rec: dict) -> dict:
     nominal = NOMINAL_BITS.get(req.quant) or _native_bits(model)
     bpw = TABLE_BPW.get(req.quant) or _native_bits(model)
     gpus = 1 if req.engine == "llama.cpp" else req.gpus
-    kv_bytes = catalog.dtypes()[catalog.kv_types()[kv_type_id(req, model, catalog.engines()[req.engine])].dtype]
+    kv_bytes = catalog.dtypes()[catalog.kv_types()[kv_type_id(req, model, engines()[req.engine])].dtype]
     per_token = 2 * a.layers * a.kv_heads * (a.hidden // a.heads) * kv_bytes.block_bytes / kv_bytes.block_elems / gpus
     out = {"weights": params * bpw / 8 / gpus, "weights_file": params * bpw / 8}
     if req.engine == "llama.cpp":

@@ -1,4 +1,5 @@
-"""KV cache: bytes per cached token for each layer, and how many tokens each engine caches.
+"""KV cache: bytes per cached token for each layer (how many tokens an engine caches is its own rule,
+in calc/engines/).
 
 Per layer and token, attention layers store K and V rows:
     GQA/MQA/MHA: K = n_kv_heads * head_dim elements, V = n_kv_heads * v_head_dim elements
@@ -15,9 +16,13 @@ Linear-attention (gated delta net) and Mamba layers keep a fixed state per seque
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from calc.architecture import CHUNKED, FULL, LINEAR, MAMBA, SLIDING, Architecture
-from calc.catalog import Dtype, Engine
+from calc.catalog import Dtype
+
+if TYPE_CHECKING:
+    from calc.engines import Engine
 
 
 @dataclass(frozen=True)
@@ -56,18 +61,12 @@ def recurrent_state_elements(a: Architecture, kind: str) -> int:
     return (m.d_conv - 1) * m.d_inner + m.d_inner * m.d_state
 
 
-# Model types whose sliding window an engine ignores, caching every token in every layer.
-# llama.cpp: "Phi SWA is currently disabled" (llama-model.cpp LLM_ARCH_PHI3 sets swa_type NONE and
-# n_swa 0 whatever the GGUF says, https://github.com/ggml-org/llama.cpp/pull/13676).
-WINDOW_IGNORED = {"llama.cpp": frozenset({"phi3"})}
-
-
 def layer_kv(a: Architecture, engine: Engine, k_type: Dtype, v_type: Dtype, state_type: Dtype) -> tuple[LayerKv, ...]:
     """The cache of every layer under an engine and K/V element types."""
     k_elems, v_elems, shardable = _attention_rows(a, engine)
     k_bytes = k_type.tensor_bytes(1, k_elems)
     v_bytes = v_type.tensor_bytes(1, v_elems) if v_elems else 0
-    no_window = a.model_type in WINDOW_IGNORED.get(engine.id, ())
+    no_window = engine.ignores_window(a)
     out = []
     for kind in a.layer_kinds:
         if kind in (LINEAR, MAMBA):
@@ -82,36 +81,3 @@ def layer_kv(a: Architecture, engine: Engine, k_type: Dtype, v_type: Dtype, stat
 def pad(n: int, to: int) -> int:
     """Round n up to a multiple of `to`."""
     return -(-n // to) * to
-
-
-# ---------------------------------------------------------------------------------------------
-# Cached tokens per engine.  Each returns (cells of a full layer, cells of a windowed layer of
-# window w) for `context` tokens per sequence and `batch` sequences: the total over sequences.
-
-
-def llamacpp_cells(context: int, batch: int, window: int, engine: Engine, ubatch: int) -> int:
-    """llama.cpp unified cache: n_ctx = context * batch cells (-c counts every sequence's tokens),
-    padded to 256.  Windowed layers (iswa cache) hold pad(min(n_ctx, window * batch + n_ubatch))
-    cells (llama-kv-cache-iswa.cpp size_swa, unified streams).
-    """
-    full = pad(context * batch, engine.ctx_pad)
-    if not window:
-        return full
-    return min(full, pad(window * batch + ubatch, engine.ctx_pad))
-
-
-def vllm_cells(context: int, batch: int, window: int, engine: Engine, max_batched: int) -> int:
-    """vLLM paged cache: each sequence holds ceil(context / block_size) blocks.  Sliding-window
-    layers keep min(window - 1 + max_num_batched_tokens, context) tokens plus one block
-    (vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_memory_usage_bytes).
-    """
-    block = engine.block_size
-    if window:
-        tokens = min(window - 1 + max_batched, context)
-        return batch * (pad(tokens, block) + block) if tokens < context else batch * pad(context, block)
-    return batch * pad(context, block)
-
-
-def transformers_cells(context: int, batch: int, window: int) -> int:
-    """transformers DynamicCache: every token of every sequence; sliding layers keep the window."""
-    return batch * (min(window, context) if window else context)

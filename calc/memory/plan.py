@@ -15,14 +15,16 @@ Splitting over N GPUs:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from calc.architecture import Architecture
-from calc.catalog import Engine, Format
+from calc.catalog import Format
 from calc.formats import WeightBytes
 from calc.memory import activations
-from calc.memory.kv_cache import LayerKv, llamacpp_cells, pad, transformers_cells, vllm_cells
+from calc.memory.kv_cache import LayerKv
+
+if TYPE_CHECKING:  # the engines import this module; the plan only calls their methods
+    from calc.engines import Engine, Settings
 
 MAX_TP = 8  # GPUs in one node: tensor parallelism beyond a node becomes pipeline stages
 
@@ -38,26 +40,6 @@ class Parts(NamedTuple):
     @property
     def total(self) -> int:
         return self.weights + self.kv_cache + self.activations + self.overhead
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Engine knobs of a request, defaults filled in."""
-
-    flash_attention: bool
-    ubatch: int
-    gpu_memory_utilization: float
-    max_num_batched_tokens: int
-    max_num_seqs: int
-
-    def as_dict(self) -> dict:
-        return {
-            "flash_attention": self.flash_attention,
-            "ubatch": self.ubatch,
-            "gpu_memory_utilization": self.gpu_memory_utilization,
-            "max_num_batched_tokens": self.max_num_batched_tokens,
-            "max_num_seqs": self.max_num_seqs,
-        }
 
 
 def split_shape(engine: Engine, gpus: int) -> tuple[int, int]:
@@ -121,8 +103,8 @@ class Plan:
         self.head_gpu = weights.head or (weights.embed if on_host else 0)
         self._stages: dict = {}
         self._worst_setup: dict = {}  # gpus -> (tp, candidate stages)
-        self._cells = self._cells_rule()
-        self._overhead = engine.overhead_bytes + engine.non_torch_bytes + engine.cuda_graph_bytes
+        self._cells = engine.cells_rule(settings)
+        self._overhead = engine.runtime_bytes()
         self.mlp_width = activations.mlp_width(arch)
         # For the speed rooflines: attention layers per window (0 = full), and byte sums.
         self.attention_windows: dict = {}
@@ -176,36 +158,11 @@ class Plan:
     # -- cells ------------------------------------------------------------------------------------
 
     def cells(self, context: int, batch: int, window: int) -> int:
-        """Cached tokens (all sequences) of a layer with this window (0 = full attention)."""
+        """Cached tokens (all sequences) of a layer with this window (0 = full attention), by the engine's rule."""
         return self._cells(context, batch, window)
 
-    def _cells_rule(self):
-        """The engine's cell counting (kv_cache.py) with this plan's settings bound."""
-        e, st = self.engine, self.settings
-        if e.id == "llama.cpp":
-            return lambda context, batch, window: llamacpp_cells(context, batch, window, e, st.ubatch)
-        if e.id == "vllm":
-            return lambda context, batch, window: vllm_cells(context, batch, window, e, st.max_num_batched_tokens)
-        return transformers_cells
-
     def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
-        a, e, st, width = self.arch, self.engine, self.settings, self.mlp_width
-        if e.id == "llama.cpp":
-            cells = self._cells(context, batch, 0)
-            rows = batch if e.output_rows == "sequences" else None
-            return activations.llamacpp_compute_bytes(a, st.ubatch, cells, st.flash_attention, last, tp, width, rows)
-        if e.id == "vllm":  # the profiler's peak depends on neither the context nor the sequences
-            return self.memo(
-                ("vllm_act", tp, last),
-                activations.vllm_activation_bytes,
-                a,
-                st.max_num_batched_tokens,
-                st.max_num_seqs if last else 0,
-                tp,
-                width,
-                e.sampler_bytes,
-            )
-        return activations.transformers_activation_bytes(a, context * batch, batch if last else 0, tp, width)
+        return self.engine.activations(self, context, batch, tp, last)
 
     def overhead(self) -> int:
         """Bytes per GPU outside weights, KV and activations: the runtime, CUDA context and graphs."""
@@ -329,9 +286,4 @@ def total_parts(parts: list[Parts]) -> Parts:
     )
 
 
-def block_floor(tokens: int, block: int) -> int:
-    """Round down to whole blocks."""
-    return tokens // block * block if block > 1 else tokens
-
-
-__all__ = ["Parts", "Plan", "Settings", "block_floor", "pad", "split_shape", "total_parts"]
+__all__ = ["Parts", "Plan", "split_shape", "total_parts"]

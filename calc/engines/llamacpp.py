@@ -1,0 +1,116 @@
+"""llama.cpp: a unified KV cache of n_ctx cells, one compute buffer reserved for the worst
+micro-batch, layers split over GPUs (--split-mode layer), the token embeddings on the host.
+
+Constants are in calc/data/engines.toml (row "llama.cpp"), each with the source and pull request
+that set it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from calc.architecture import Architecture
+from calc.catalog import KvType
+from calc.engines.base import Engine, Settings
+from calc.memory.activations import F32, mlp_width
+from calc.memory.kv_cache import pad
+
+# KV element types llama.cpp keeps V in without flash attention: a quantized V needs it
+# (llama-context.cpp: "V cache quantization requires flash_attn").
+UNQUANTIZED = ("f32", "f16", "bf16")
+
+
+@dataclass(frozen=True)
+class LlamaCppSettings(Settings):
+    flash_attention: bool  # --flash-attn
+    ubatch: int  # --ubatch-size: tokens per micro-batch, which sizes the compute buffer
+
+
+def cells(context: int, batch: int, window: int, ctx_pad: int, ubatch: int) -> int:
+    """Unified cache: n_ctx = context * batch cells (-c counts every sequence's tokens), padded to
+    ctx_pad.  Windowed layers (iswa cache) hold pad(min(n_ctx, window * batch + n_ubatch)) cells
+    (llama-kv-cache-iswa.cpp size_swa, unified streams)."""
+    full = pad(context * batch, ctx_pad)
+    if not window:
+        return full
+    return min(full, pad(window * batch + ubatch, ctx_pad))
+
+
+def compute_bytes(
+    a: Architecture,
+    ubatch: int,
+    cells: int,
+    flash: bool,
+    with_output: bool,
+    tp: int = 1,
+    width: int | None = None,
+    output_rows: int | None = None,
+) -> int:
+    """Compute buffer for one GPU (llama-context.cpp graph_reserve, ggml-alloc reuse):
+
+        mask    = cells * u * 2 with flash attention (F16), cells * u * 4 without (F32)
+        output  = n_vocab * rows * 4 (logits) + 2 * n_embd * u * 4               (GPU holding output.weight)
+        ffn     = u * (4 * n_embd + 3 * ffn_width) * 4                  (input, norm, output, residual; gate, up, act)
+        attn_fa = u * (n_embd + 2 * n_head * head_dim) * 4
+        attn    = n_head * cells * u * 4 + u * (n_embd + 2 * n_head * head_dim) * 4   (no flash attention)
+        buffer  = mask + max(output, ffn, attn)     with u = min(n_ubatch, cells)
+
+    The KQ mask is a graph input the scheduler copies onto the GPU for the whole graph, so it is
+    alive in every phase.  Without flash attention the softmax runs in place on KQ (ggml-alloc
+    reuses the parent of an in-place op), one [cells, u, n_head] F32 tensor.  `output_rows` is the
+    number of logit rows reserved: the ubatch by default (n_outputs_max = n_batch), or one per
+    sequence under llama-server since PR #23861 (engines.toml output_rows).
+    """
+    u = min(ubatch, cells)
+    hidden = a.hidden
+    rows = u if output_rows is None else min(u, output_rows)
+    mask = cells * u * (2 if flash else F32)
+    out = (a.vocab * rows + 2 * hidden * u) * F32 if with_output else 0
+    ffn = u * (4 * hidden + 3 * (width or mlp_width(a)) // tp) * F32
+    heads = max(1, a.heads // tp)
+    attn = u * (hidden + 2 * heads * a.head_dim) * F32
+    if not flash:
+        attn += heads * cells * u * F32
+    return mask + max(out, ffn, attn)
+
+
+@dataclass(frozen=True)
+class LlamaCpp(Engine):
+    flash_attention: bool = False  # default of --flash-attn
+    ubatch: int = 512  # default of --ubatch-size
+    ctx_pad: int = 256  # n_ctx is rounded up to a multiple of this
+    output_rows: str = "ubatch"  # logits reserved for every "ubatch" token or one row per "sequences"
+
+    CHOICES: ClassVar[dict] = {**Engine.CHOICES, "output_rows": ("ubatch", "sequences")}
+
+    def settings(self, req, gpu) -> LlamaCppSettings:
+        return LlamaCppSettings(
+            flash_attention=self.flash_attention if req.flash_attention is None else req.flash_attention,
+            ubatch=req.ubatch or self.ubatch,
+        )
+
+    def cells_rule(self, st: LlamaCppSettings):
+        ctx_pad, ubatch = self.ctx_pad, st.ubatch
+        return lambda context, batch, window: cells(context, batch, window, ctx_pad, ubatch)
+
+    def activations(self, plan, context: int, batch: int, tp: int, last: bool) -> int:
+        st = plan.settings
+        rows = batch if self.output_rows == "sequences" else None
+        full = plan.cells(context, batch, 0)
+        return compute_bytes(plan.arch, st.ubatch, full, st.flash_attention, last, tp, plan.mlp_width, rows)
+
+    def ignores_window(self, arch: Architecture) -> bool:
+        """Phi-3's window: "Phi SWA is currently disabled" (llama-model.cpp LLM_ARCH_PHI3 sets
+        swa_type NONE whatever the GGUF says, https://github.com/ggml-org/llama.cpp/pull/13676)."""
+        return arch.model_type == "phi3"
+
+    def kv_warnings(self, kv: KvType, st: LlamaCppSettings) -> list[tuple[str, dict]]:
+        if kv.dtype not in UNQUANTIZED and not st.flash_attention:
+            return [("quant_v_needs_flash", {"kv": kv.label})]
+        return []
+
+    def memory_warnings(self, plan, cap: int | None) -> list[tuple[str, dict]]:
+        if self.embeddings_on_host:
+            return [("embeddings_on_host", {"size": plan.weights.embed})]
+        return []

@@ -1,0 +1,145 @@
+"""vLLM: a paged KV pool that fills what gpu_memory_utilization leaves after the weights and the
+profiled activation peak, tensor parallelism across GPUs.
+
+Constants are in calc/data/engines.toml (row "vllm"), each with the file or release that set it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calc.architecture import Architecture
+from calc.catalog import Gpu
+from calc.engines.base import Engine, Settings
+from calc.memory.activations import F32, HALF, mlp_width
+from calc.memory.kv_cache import pad
+from calc.memory.plan import split_shape
+
+
+@dataclass(frozen=True)
+class VllmSettings(Settings):
+    gpu_memory_utilization: float  # --gpu-memory-utilization: the fraction of each GPU vLLM reserves
+    max_num_batched_tokens: int  # --max-num-batched-tokens: tokens of one scheduler step
+    max_num_seqs: int  # --max-num-seqs: requests of one step
+
+
+def cells(context: int, batch: int, window: int, block: int, max_batched: int) -> int:
+    """Paged cache: each sequence holds ceil(context / block_size) blocks.  Sliding-window layers
+    keep min(window - 1 + max_num_batched_tokens, context) tokens plus one block
+    (vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_memory_usage_bytes)."""
+    if window:
+        tokens = min(window - 1 + max_batched, context)
+        return batch * (pad(tokens, block) + block) if tokens < context else batch * pad(context, block)
+    return batch * pad(context, block)
+
+
+def activation_bytes(
+    a: Architecture, tokens: int, seqs: int, tp: int, width: int | None = None, sampler_bytes: int = 2 * F32
+) -> int:
+    """Profile-run peak on one rank (gpu_model_runner.profile_run): a dummy forward pass over
+    T = max_num_batched_tokens tokens, then a dummy sampler pass over the logits of
+    min(max_num_seqs, T) requests.  The forward pass's intermediates are freed before the sampler
+    runs; its output hidden states are not:
+
+        hidden  = 3 * T * n_embd * 2                   (residual, hidden states, attention output)
+        mlp     = T * 3 * width / tp * 2               (gate_up output and activation; MoE: T * top_k rows)
+        attn    = T * (n_head + 2 * n_kv) * head_dim / tp * 2
+        forward = hidden + max(mlp, attn)
+        sampler = T * n_embd * 2 + min(max_num_seqs, T) * n_vocab * sampler_bytes
+        peak    = max(forward, sampler)
+
+    sampler_bytes: 8 for V1, whose dummy sampler keeps float32 logits and probabilities with no
+    top-k/top-p sort (gpu_model_runner._dummy_sampler_run); V0's profile sorted every row, about 38
+    bytes per logit (calc/data/validation.json engine profiles).
+    """
+    hidden = 3 * tokens * a.hidden * HALF
+    mlp = tokens * 3 * (width or mlp_width(a)) // tp * HALF
+    attn = tokens * (a.heads + 2 * a.kv_heads) * a.head_dim // tp * HALF
+    sampler = tokens * a.hidden * HALF + min(seqs, tokens) * a.vocab * sampler_bytes if seqs else 0
+    return max(hidden + max(mlp, attn), sampler)
+
+
+def block_floor(tokens: int, block: int) -> int:
+    """Round down to whole blocks."""
+    return tokens // block * block if block > 1 else tokens
+
+
+@dataclass(frozen=True)
+class Vllm(Engine):
+    block_size: int = 16
+    gpu_memory_utilization: float = 0.9
+    large_gpu_bytes: int = 0  # GPUs with at least this much memory get the larger batch defaults
+    max_num_batched_tokens: int = 2048
+    max_num_batched_tokens_large: int = 8192
+    max_num_seqs: int = 256
+    max_num_seqs_large: int = 1024
+    sampler_bytes: int = 8  # bytes per logit the profiler's dummy sampler holds
+    non_torch_bytes: int = 0  # cuBLAS workspace and NCCL buffers outside PyTorch's allocator
+    cuda_graph_bytes: int = 0  # CUDA graph pool, subtracted from the KV budget
+
+    def large(self, gpu: Gpu | None) -> bool:
+        """Whether `vllm serve` picks its larger batch defaults on this GPU: at least large_gpu_bytes
+        of memory, the A100 excluded (vllm/engine/arg_utils.py get_batch_defaults)."""
+        return (
+            gpu is not None and bool(self.large_gpu_bytes) and gpu.memory_bytes >= self.large_gpu_bytes and "a100" not in gpu.id
+        )
+
+    def settings(self, req, gpu) -> VllmSettings:
+        large = self.large(gpu)
+        return VllmSettings(
+            gpu_memory_utilization=req.gpu_memory_utilization or self.gpu_memory_utilization,
+            max_num_batched_tokens=req.max_num_batched_tokens
+            or (self.max_num_batched_tokens_large if large else self.max_num_batched_tokens),
+            max_num_seqs=req.max_num_seqs or (self.max_num_seqs_large if large else self.max_num_seqs),
+        )
+
+    def cells_rule(self, st: VllmSettings):
+        block, max_batched = self.block_size, st.max_num_batched_tokens
+        return lambda context, batch, window: cells(context, batch, window, block, max_batched)
+
+    def activations(self, plan, context: int, batch: int, tp: int, last: bool) -> int:
+        """The profiler's peak: it depends on neither the context nor the sequences, so once per plan."""
+        st = plan.settings
+        seqs = st.max_num_seqs if last else 0
+        return plan.memo(
+            ("vllm_act", tp, last),
+            activation_bytes,
+            plan.arch,
+            st.max_num_batched_tokens,
+            seqs,
+            tp,
+            plan.mlp_width,
+            self.sampler_bytes,
+        )
+
+    def runtime_bytes(self) -> int:
+        return self.overhead_bytes + self.non_torch_bytes + self.cuda_graph_bytes
+
+    def capacity_bytes(self, gpu: Gpu, st: VllmSettings) -> int:
+        """vLLM reserves exactly gpu_memory_utilization of each GPU, whatever the model needs (vllm/config/cache.py)."""
+        return int(gpu.usable_bytes * st.gpu_memory_utilization)
+
+    def memory_warnings(self, plan, cap: int | None) -> list[tuple[str, dict]]:
+        return [("vllm_reserves", {"reserved": cap})] if cap is not None else []
+
+    def pool(self, plan, per_gpu: list, cap: int, context: int) -> dict:
+        """The KV pool on the tightest GPU, in tokens and in sequences of `context` tokens.
+
+        pool   = capacity - weights - activation peak - non-torch and CUDA graph memory
+        tokens = pool / (bytes per token of that GPU, every attention layer counted as full), in whole
+                 blocks: vLLM sizes its pool as if every layer kept every token (vllm/v1/core/kv_cache_utils.py)
+        concurrency = pool / (KV bytes of one sequence of `context` tokens on that GPU)
+        """
+        gpus = len(per_gpu)
+        pool = min(cap - (p.weights + p.activations + p.overhead) for p in per_gpu)
+        if pool <= 0:
+            return {"kv_capacity_tokens": 0, "max_concurrency": 0.0, "kv_pool_bytes": 0}
+        tp, _ = split_shape(self, gpus)
+        per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
+        tokens = block_floor(pool // per_token, self.block_size) if per_token else 0
+        one_seq = max(p.kv_cache for p in plan.per_gpu(context, 1, gpus))
+        return {
+            "kv_capacity_tokens": tokens,
+            "max_concurrency": round(pool / one_seq, 2) if one_seq else None,
+            "kv_pool_bytes": pool,
+        }

@@ -1,0 +1,133 @@
+"""The engine modules (calc/engines/): their rows are checked at load, their rules give the numbers
+worked out by hand here, and an engine with another release's constants changes only those."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from calc import catalog
+from calc.api import handle
+from calc.catalog import CatalogError
+from calc.engines import KINDS, engines, llamacpp, transformers, vllm
+from calc.engines.base import Engine
+
+ROWS = {row["id"]: row for row in catalog.load_toml("engines.toml")["engine"]}
+
+
+def test_every_row_is_its_modules_engine():
+    assert set(engines()) == set(KINDS) == set(ROWS)
+    for engine_id, engine in engines().items():
+        assert type(engine) is KINDS[engine_id]
+        assert dataclasses.asdict(engine) == {f.name: ROWS[engine_id].get(f.name, f.default) for f in dataclasses.fields(engine)}
+
+
+@pytest.mark.parametrize(
+    "engine_id, change, message",
+    [
+        ("llama.cpp", {"splt": "layer"}, "row 'llama.cpp' field 'splt': unknown field"),
+        ("vllm", {"split": "tensors"}, "row 'vllm' field 'split': 'tensors' is not one of layer, tensor"),
+        ("llama.cpp", {"output_rows": "rows"}, "row 'llama.cpp' field 'output_rows': 'rows' is not one of ubatch, sequences"),
+        ("vllm", {"block_size": "16"}, "row 'vllm' field 'block_size': '16' is not a int"),
+        ("vllm", {"block_size": True}, "row 'vllm' field 'block_size': True is not a int"),
+        ("transformers", {"overhead_bytes": -1}, "row 'transformers' field 'overhead_bytes': -1 is negative"),
+        ("llama.cpp", {"mla_v_cached": 0}, "row 'llama.cpp' field 'mla_v_cached': 0 is not a bool"),
+        ("vllm", {"label": None}, "row 'vllm' field 'label': missing"),
+    ],
+)
+def test_a_bad_row_names_the_row_and_field(engine_id, change, message):
+    row = {k: v for k, v in {**ROWS[engine_id], **change}.items() if v is not None}
+    with pytest.raises(CatalogError, match="^engines.toml: " + message.replace("(", r"\(").replace(")", r"\)")):
+        KINDS[engine_id].from_row(row)
+
+
+def test_a_row_without_a_module_is_refused(monkeypatch):
+    rows = [*ROWS.values(), {**ROWS["vllm"], "id": "sglang"}]
+    monkeypatch.setattr("calc.engines.load_toml", lambda name: {"engine": rows})
+    engines.cache_clear()
+    try:
+        with pytest.raises(CatalogError, match="row 'sglang' field 'id': no engine module"):
+            engines()
+    finally:
+        engines.cache_clear()
+
+
+# (context, batch, window, ctx_pad, ubatch) -> cells, worked by hand
+@pytest.mark.parametrize(
+    "args, cells",
+    [
+        ((1000, 1, 0, 256, 512), 1024),  # pad(1000, 256)
+        ((4096, 2, 0, 256, 512), 8192),
+        ((32768, 1, 4096, 256, 512), 4608),  # pad(4096 + 512) = 4608 < 32768
+        ((2000, 1, 4096, 256, 512), 2048),  # the full cache is smaller
+        ((100, 3, 0, 1, 512), 300),
+    ],
+)
+def test_llamacpp_cells(args, cells):
+    assert llamacpp.cells(*args) == cells
+
+
+# (context, batch, window, block, max_num_batched_tokens) -> cells
+@pytest.mark.parametrize(
+    "args, cells",
+    [
+        ((1000, 1, 0, 16, 2048), 1008),  # 63 blocks
+        ((1000, 4, 0, 16, 2048), 4032),
+        ((32768, 1, 4096, 16, 2048), 6144 + 16),  # pad(4095 + 2048, 16) = 6144, plus one block
+        ((5000, 1, 4096, 16, 2048), 5008),  # the window plus a step covers the context: pad(5000)
+    ],
+)
+def test_vllm_cells(args, cells):
+    assert vllm.cells(*args) == cells
+
+
+@pytest.mark.parametrize("args, cells", [((1000, 2, 0), 2000), ((1000, 2, 512), 1024), ((300, 1, 512), 300)])
+def test_transformers_cells(args, cells):
+    assert transformers.cells(*args) == cells
+
+
+@pytest.mark.parametrize(
+    "gpu, batched, seqs",
+    [("h100-sxm", 8192, 1024), ("h200", 8192, 1024), ("rtx-4090", 2048, 256), ("a100-80gb-sxm", 2048, 256), (None, 2048, 256)],
+)
+def test_vllm_batch_defaults_follow_the_gpu(gpu, batched, seqs):
+    answer = handle(
+        {"engine": "vllm", "quant": "native", "gpu": gpu, "gpus": 1 if gpu else None, "recommend": False, "curve": False}
+    )
+    assert answer["ok"], answer
+    assert answer["engine"]["settings"] == {
+        "gpu_memory_utilization": 0.9,
+        "max_num_batched_tokens": batched,
+        "max_num_seqs": seqs,
+    }
+
+
+@pytest.mark.parametrize(
+    "engine_id, knobs",
+    [
+        ("llama.cpp", {"flash_attention", "ubatch"}),
+        ("vllm", {"gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs"}),
+    ],
+)
+def test_settings_hold_the_engines_own_knobs(engine_id, knobs):
+    answer = handle({"engine": engine_id, "recommend": False, "curve": False})
+    assert set(answer["engine"]["settings"]) == knobs
+
+
+def test_overrides_change_only_what_they_name():
+    base = engines()["vllm"]
+    other = base.with_overrides(cuda_graph_bytes=0)
+    assert type(other) is type(base) and other.cuda_graph_bytes == 0
+    assert other.runtime_bytes() == base.runtime_bytes() - base.cuda_graph_bytes
+    assert dataclasses.replace(other, cuda_graph_bytes=base.cuda_graph_bytes) == base
+    with pytest.raises(CatalogError, match="field 'split'"):
+        base.with_overrides(split="pipeline")
+
+
+def test_only_vllm_has_a_pool_and_every_answer_names_its_fields():
+    for engine_id in engines():
+        r = handle({"engine": engine_id, "quant": "bf16", "model": "llama-3.1-8b", "gpu": "h100-sxm", "gpus": 1})
+        assert {"kv_capacity_tokens", "max_concurrency", "kv_pool_bytes"} <= set(r)
+        has_pool = r["kv_pool_bytes"] is not None
+        assert has_pool == (type(engines()[engine_id]).pool is not Engine.pool)
