@@ -8,12 +8,11 @@ normalised :class:`Architecture`.  A missing or malformed field raises CalcError
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from dataclasses import dataclass
 
 from calc.errors import CalcError, clean, show
+from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text
 
 # Layer kinds.  FULL holds a KV cache for every token; SLIDING for the last `sliding_window`
 # tokens; CHUNKED for tokens of the current `attention_chunk` (Llama 4); LINEAR (gated delta net)
@@ -279,89 +278,6 @@ class _Fields:
         if value is not None and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise CalcError("bad_config", self._name(key), f"{self._path(key)} must be a list of whole numbers")
         return value
-
-
-MAX_CONFIG_CHARS = 5_000_000  # a pasted config.json; the largest released ones are under 100 kB
-MAX_JSON_VALUES = 100_000  # values (counted by commas) of a config or request: released configs hold hundreds
-MAX_JSON_DIGITS = 1000  # digits of one integer: 10^400 still reaches its field and gets a range error naming it
-
-
-class JsonTooLarge(ValueError):
-    """Valid JSON, maybe, but more of it than any config or request needs (the reason is the message)."""
-
-
-def _bounded_int(digits: str) -> int:
-    if len(digits) > MAX_JSON_DIGITS:  # int() is quadratic in the digits: 1,000 numbers of 4,000 digits take 0.1 s
-        raise JsonTooLarge(f"holds a number of {len(digits):,} digits")
-    return int(digits)
-
-
-MAX_JSON_DEPTH = 64  # lists and objects inside each other (released configs: 3)
-MAX_JSON_CONTAINERS = 10_000  # lists and objects in all
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-
-
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-
-
-def _check_nesting(text: str) -> None:
-    """Refuse JSON nested deeper than MAX_JSON_DEPTH before json.loads sees it.
-
-    CPython raises RecursionError on deep JSON, but Pyodide's json.loads recurses until the
-    JavaScript stack overflows, a fatal error that kills the page's worker (20,000 '[' do).  The
-    depth is at most the number of '[' and '{', so most texts pass on two counts; otherwise the
-    strings are cut out (a config.json's text inside a request is one string) and the remaining
-    brackets, at most MAX_JSON_CONTAINERS of them, are walked."""
-    opens = text.count("[") + text.count("{")
-    if opens <= MAX_JSON_DEPTH:
-        return
-    text = _JSON_STRING.sub("", text)
-    opens = text.count("[") + text.count("{")
-    if opens <= MAX_JSON_DEPTH:
-        return
-    if opens > MAX_JSON_CONTAINERS:
-        raise JsonTooLarge(f"holds more than {MAX_JSON_CONTAINERS:,} lists and objects")
-    depth = deepest = 0
-    for b in text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS):
-        depth += _STEP[b]
-        if depth > deepest:
-            deepest = depth
-    if deepest > MAX_JSON_DEPTH:
-        raise JsonTooLarge(f"is nested more than {MAX_JSON_DEPTH} levels deep")
-
-
-def read_json(text: str):
-    """json.loads with bounds on what makes it slow or crash, so that any text up to 5 MB reads in
-    tens of milliseconds in CPython and Pyodide alike: at most MAX_JSON_VALUES values (5 MB of
-    "1e308," would take 0.3 s), integers of at most MAX_JSON_DIGITS digits, nesting of at most
-    MAX_JSON_DEPTH levels.  Raises JsonTooLarge, ValueError (not JSON) or RecursionError."""
-    if isinstance(text, (bytes, bytearray)):
-        text = text.decode("utf-8")
-    if len(text) > 65536 and text.count(",") > MAX_JSON_VALUES:
-        raise JsonTooLarge(f"holds more than {MAX_JSON_VALUES:,} values (a model's config.json holds a few hundred)")
-    _check_nesting(text)
-    return json.loads(text, parse_int=_bounded_int)
-
-
-def config_from_text(text: str) -> dict:
-    """The dict of a config.json's text (never a path: requests cannot make the core open files)."""
-    if len(text) > MAX_CONFIG_CHARS:
-        raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
-    text = text.strip().lstrip("\ufeff")  # a byte-order mark from a Windows editor
-    if not text.startswith("{"):
-        raise CalcError("bad_config", "config", f"config must be the text of a config.json (a JSON object), got {show(text)}")
-    try:
-        value = read_json(text)
-    except RecursionError:
-        raise CalcError("bad_config", "config", "config.json is nested too deeply") from None
-    except JsonTooLarge as exc:
-        raise CalcError("out_of_range", "config", f"config.json {exc}") from None
-    except ValueError as exc:
-        raise CalcError("bad_config", "config", f"config.json is not valid JSON: {clean(str(exc), 120)}") from None
-    if not isinstance(value, dict):
-        raise CalcError("bad_config", "config", "config.json must be a JSON object")
-    return value
 
 
 def load_config(config) -> dict:
