@@ -56,18 +56,18 @@ def recurrent_state_elements(a: Architecture, kind: str) -> int:
     return (m.d_conv - 1) * m.d_inner + m.d_inner * m.d_state
 
 
-# Model types whose sliding window an engine ignores, caching every token in every layer.
-# llama.cpp: "Phi SWA is currently disabled" (llama-model.cpp LLM_ARCH_PHI3 sets swa_type NONE and
-# n_swa 0 whatever the GGUF says, https://github.com/ggml-org/llama.cpp/pull/13676).
-WINDOW_IGNORED = {"llama.cpp": frozenset({"phi3"})}
+def layer_kv(
+    a: Architecture, engine: Engine, k_type: Dtype, v_type: Dtype, state_type: Dtype, ignore_window: bool | None = None
+) -> tuple[LayerKv, ...]:
+    """The cache of every layer under an engine and K/V element types.
 
-
-def layer_kv(a: Architecture, engine: Engine, k_type: Dtype, v_type: Dtype, state_type: Dtype) -> tuple[LayerKv, ...]:
-    """The cache of every layer under an engine and K/V element types."""
+    ignore_window: the engine caches every token of SLIDING and CHUNKED layers too.  None (until the
+    engine modules pass it) means llama.cpp on a family it loads without its window
+    (Architecture.llamacpp_ignores_window: Phi-3, https://github.com/ggml-org/llama.cpp/pull/13676)."""
     k_elems, v_elems, shardable = _attention_rows(a, engine)
     k_bytes = k_type.tensor_bytes(1, k_elems)
     v_bytes = v_type.tensor_bytes(1, v_elems) if v_elems else 0
-    no_window = a.model_type in WINDOW_IGNORED.get(engine.id, ())
+    no_window = (engine.id == "llama.cpp" and a.llamacpp_ignores_window) if ignore_window is None else ignore_window
     out = []
     for kind in a.layer_kinds:
         if kind in (LINEAR, MAMBA):
