@@ -134,10 +134,13 @@ class Family:
             problems.append(("layer_pattern", self.layer_pattern, LAYER_KINDS))
         if {self.moe_layers.hit, self.moe_layers.miss} != {True, False}:
             problems.append(("moe_layers", self.moe_layers, (True, False)))
-        if not self.sources or self.norms_per_layer < 1:
-            problems.append(("sources/norms_per_layer", (self.sources, self.norms_per_layer), "a source and a norm"))
-        if problems:
-            raise ValueError("; ".join(f"family {name} is {value!r}, not one of {allowed}" for name, value, allowed in problems))
+        messages = [f"family {name} is {value!r}, not one of {allowed}" for name, value, allowed in problems]
+        if not self.sources:
+            messages.append("family row has no source")
+        if self.norms_per_layer < 1:
+            messages.append(f"family norms_per_layer is {self.norms_per_layer}, not at least 1")
+        if messages:
+            raise ValueError("; ".join(messages))
 
 
 # A model type not listed: the common decoder.

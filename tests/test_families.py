@@ -15,7 +15,6 @@ from calc import catalog, families
 from calc.api import handle
 from calc.architecture import CHUNKED, FULL, LINEAR, MAMBA, SLIDING, parse_config
 from calc.families import DEFAULT, FAMILIES, AtOffset, EveryNth, Family, family
-from calc.memory.kv_cache import layer_kv
 from calc.model import catalog_model
 from calc.tensors import enumerate_tensors
 
@@ -259,17 +258,6 @@ def test_llamacpp_ignores_phi3_window():
         for engine, keeps in (("llama.cpp", llamacpp_windowed), ("vllm", True)):
             smaller = _estimate(windowed, engine)["kv_cache_bytes"] < _estimate(full, engine)["kv_cache_bytes"]
             assert smaller == keeps, (model_type, engine)
-
-
-@pytest.mark.parametrize("model_type", ["phi3", "mistral"])
-@pytest.mark.parametrize("engine", ["llama.cpp", "vllm"])
-@pytest.mark.parametrize("ignore", [True, False])
-def test_layer_kv_ignore_window_overrides(model_type, engine, ignore):
-    """An engine that passes ignore_window decides alone whether the window holds."""
-    a = parse_config(_config(model_type, {"sliding_window": 64}))
-    f16 = catalog.dtypes()["f16"]
-    kinds = {lk.kind for lk in layer_kv(a, catalog.engines()[engine], f16, f16, f16, ignore_window=ignore)}
-    assert kinds == ({FULL} if ignore else {SLIDING})
 
 
 def test_cases_do_not_share_state():
