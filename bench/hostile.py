@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from calc import catalog
 from calc.api import handle_json
-from calc.architecture import MAX_CONFIG_CHARS, MAX_LAYERS
+from calc.architecture import MAX_LAYERS
+from calc.jsonsafe import MAX_CONFIG_CHARS
 from calc.request import FIELDS, MAX_CONTEXT
 
 TARGET_MS = 100.0

@@ -67,10 +67,10 @@ from __future__ import annotations
 import json
 
 from calc import catalog
-from calc.architecture import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.engines import engines
 from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
+from calc.jsonsafe import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.model import describe, model_rows_summary
 from calc.request import DEFAULTS, Request, parse_request
 

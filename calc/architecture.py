@@ -2,51 +2,32 @@
 
 Hugging Face configs spell the same idea many ways (num_local_experts, n_routed_experts,
 num_experts...), and several layer patterns are implied by the model type rather than written
-down.  This module is the one place that reads config.json; everything downstream uses the
-normalised :class:`Architecture`.  A missing or malformed field raises CalcError naming it.
+down.  This module is the one place that reads config.json; what each model type implies is its
+row in calc/families.py, which this module folds with the config into the flags of the normalised
+:class:`Architecture`.  Everything downstream uses those flags, never the model type.  A missing or
+malformed field raises CalcError naming it.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from dataclasses import dataclass
 
 from calc.errors import CalcError, clean, show
-
-# Layer kinds.  FULL holds a KV cache for every token; SLIDING for the last `sliding_window`
-# tokens; CHUNKED for tokens of the current `attention_chunk` (Llama 4); LINEAR (gated delta net)
-# and MAMBA keep a fixed-size state per sequence.
-FULL, SLIDING, CHUNKED, LINEAR, MAMBA = "full", "sliding", "chunked", "linear", "mamba"
-
-# tie_word_embeddings when config.json leaves it out: the transformers config class default.
-# PretrainedConfig defaults to True; these classes set False (their configuration_*.py).
-_UNTIED_BY_DEFAULT = {
-    "llama",
-    "mistral",
-    "mixtral",
-    "qwen2",
-    "qwen2_moe",
-    "qwen3",
-    "qwen3_moe",
-    "qwen3_next",
-    "deepseek_v2",
-    "deepseek_v3",
-    "kimi_k2",
-    "phi3",
-    "olmo2",
-    "glm4_moe",
-    "gpt_oss",
-    "jamba",
-    "llama4_text",
-    "minimax_m2",
-    "falcon",
-}
-
-# Models whose configs carry sliding_window but do not use it unless use_sliding_window is true
-# (configuration_qwen2.py / qwen3: "use_sliding_window": false in every released config).
-_SLIDING_FLAG_REQUIRED = {"qwen2", "qwen2_moe", "qwen3", "qwen3_moe"}
+from calc.families import (
+    CHUNKED,
+    EXPERTS_DENSE_WIDTH,
+    EXPERTS_INTERMEDIATE_SIZE,
+    FULL,
+    LINEAR,
+    MAMBA,
+    SLIDING,
+    AtOffset,
+    EveryNth,
+    Family,
+    family,
+)
+from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text
 
 
 @dataclass(frozen=True)
@@ -85,7 +66,7 @@ class Mamba:
 class Architecture:
     """A decoder-only language model, normalised from its config.json."""
 
-    model_type: str
+    model_type: str  # descriptive (the spec card shows it); logic uses the flags below
     hidden: int
     layers: int
     vocab: int
@@ -110,6 +91,7 @@ class Architecture:
     o_bias: bool
     mlp_bias: bool
     expert_bias: bool  # gpt-oss: biases on expert projections and the router
+    router_score_bias: bool  # DeepSeek-V3 style e_score_correction_bias on the router (GGUF exp_probs_b)
     qk_norm: str  # "", "head" (per head_dim) or "full" (OLMo 2: per projection width)
     norms_per_layer: int
     norm_has_bias: bool
@@ -128,6 +110,8 @@ class Architecture:
     quant_block: int  # fp8 weight_block_size (0 when per-tensor)
     mtp_layers: int
     multimodal: bool
+    llamacpp_70b: bool  # llama.cpp classifies the GGUF as LLM_TYPE_70B (80 layers of a llama or qwen2 arch)
+    llamacpp_ignores_window: bool  # llama.cpp caches every token of every layer whatever sliding_window says
 
     @property
     def is_moe(self) -> bool:
@@ -281,89 +265,6 @@ class _Fields:
         return value
 
 
-MAX_CONFIG_CHARS = 5_000_000  # a pasted config.json; the largest released ones are under 100 kB
-MAX_JSON_VALUES = 100_000  # values (counted by commas) of a config or request: released configs hold hundreds
-MAX_JSON_DIGITS = 1000  # digits of one integer: 10^400 still reaches its field and gets a range error naming it
-
-
-class JsonTooLarge(ValueError):
-    """Valid JSON, maybe, but more of it than any config or request needs (the reason is the message)."""
-
-
-def _bounded_int(digits: str) -> int:
-    if len(digits) > MAX_JSON_DIGITS:  # int() is quadratic in the digits: 1,000 numbers of 4,000 digits take 0.1 s
-        raise JsonTooLarge(f"holds a number of {len(digits):,} digits")
-    return int(digits)
-
-
-MAX_JSON_DEPTH = 64  # lists and objects inside each other (released configs: 3)
-MAX_JSON_CONTAINERS = 10_000  # lists and objects in all
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-
-
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-
-
-def _check_nesting(text: str) -> None:
-    """Refuse JSON nested deeper than MAX_JSON_DEPTH before json.loads sees it.
-
-    CPython raises RecursionError on deep JSON, but Pyodide's json.loads recurses until the
-    JavaScript stack overflows, a fatal error that kills the page's worker (20,000 '[' do).  The
-    depth is at most the number of '[' and '{', so most texts pass on two counts; otherwise the
-    strings are cut out (a config.json's text inside a request is one string) and the remaining
-    brackets, at most MAX_JSON_CONTAINERS of them, are walked."""
-    opens = text.count("[") + text.count("{")
-    if opens <= MAX_JSON_DEPTH:
-        return
-    text = _JSON_STRING.sub("", text)
-    opens = text.count("[") + text.count("{")
-    if opens <= MAX_JSON_DEPTH:
-        return
-    if opens > MAX_JSON_CONTAINERS:
-        raise JsonTooLarge(f"holds more than {MAX_JSON_CONTAINERS:,} lists and objects")
-    depth = deepest = 0
-    for b in text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS):
-        depth += _STEP[b]
-        if depth > deepest:
-            deepest = depth
-    if deepest > MAX_JSON_DEPTH:
-        raise JsonTooLarge(f"is nested more than {MAX_JSON_DEPTH} levels deep")
-
-
-def read_json(text: str):
-    """json.loads with bounds on what makes it slow or crash, so that any text up to 5 MB reads in
-    tens of milliseconds in CPython and Pyodide alike: at most MAX_JSON_VALUES values (5 MB of
-    "1e308," would take 0.3 s), integers of at most MAX_JSON_DIGITS digits, nesting of at most
-    MAX_JSON_DEPTH levels.  Raises JsonTooLarge, ValueError (not JSON) or RecursionError."""
-    if isinstance(text, (bytes, bytearray)):
-        text = text.decode("utf-8")
-    if len(text) > 65536 and text.count(",") > MAX_JSON_VALUES:
-        raise JsonTooLarge(f"holds more than {MAX_JSON_VALUES:,} values (a model's config.json holds a few hundred)")
-    _check_nesting(text)
-    return json.loads(text, parse_int=_bounded_int)
-
-
-def config_from_text(text: str) -> dict:
-    """The dict of a config.json's text (never a path: requests cannot make the core open files)."""
-    if len(text) > MAX_CONFIG_CHARS:
-        raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
-    text = text.strip().lstrip("\ufeff")  # a byte-order mark from a Windows editor
-    if not text.startswith("{"):
-        raise CalcError("bad_config", "config", f"config must be the text of a config.json (a JSON object), got {show(text)}")
-    try:
-        value = read_json(text)
-    except RecursionError:
-        raise CalcError("bad_config", "config", "config.json is nested too deeply") from None
-    except JsonTooLarge as exc:
-        raise CalcError("out_of_range", "config", f"config.json {exc}") from None
-    except ValueError as exc:
-        raise CalcError("bad_config", "config", f"config.json is not valid JSON: {clean(str(exc), 120)}") from None
-    if not isinstance(value, dict):
-        raise CalcError("bad_config", "config", "config.json must be a JSON object")
-    return value
-
-
 def load_config(config) -> dict:
     """Accept a dict, JSON text, or a path to a config.json file (Python callers); return the dict."""
     if isinstance(config, dict):
@@ -388,51 +289,54 @@ def load_config(config) -> dict:
 # Layer patterns
 
 
-def _layer_kinds(f: _Fields, model_type: str, layers: int) -> tuple:
+_LAYER_TYPES = {
+    "full_attention": FULL,
+    "sliding_attention": SLIDING,
+    "linear_attention": LINEAR,
+    "chunked_attention": CHUNKED,
+    "mamba": MAMBA,
+    "attention": FULL,
+}
+
+
+def _pattern(f: _Fields, pattern: EveryNth | AtOffset, layers: int) -> tuple:
+    """A family's layer pattern (calc/families.py) laid over `layers` layers, reading its config keys."""
+    if isinstance(pattern, AtOffset):
+        period = f.int(pattern.period_key, default=pattern.period)
+        offset = f.int(pattern.offset_key, default=pattern.offset, minimum=0)
+        return tuple(pattern.hit if i % period == offset else pattern.miss for i in range(layers))
+    if pattern.flags_key:
+        flags = f.int_list(pattern.flags_key)
+        if flags is not None and len(flags) == layers:
+            return tuple(pattern.miss if n else pattern.hit for n in flags)
+    skip = set(f.int_list(pattern.except_key) or []) if pattern.except_key else set()
+    every = f.int(pattern.n_key, default=pattern.n) if pattern.n_key else pattern.n
+    return tuple(pattern.hit if i not in skip and (i + 1) % every == 0 else pattern.miss for i in range(layers))
+
+
+def _layer_kinds(f: _Fields, fam: Family, layers: int) -> tuple:
     """Which attention each layer uses, from layer_types or the family's fixed pattern."""
     types = f.list("layer_types")
     if types is not None:
         if len(types) != layers:
             raise CalcError("bad_config", f._name("layer_types"), f"layer_types has {len(types)} entries for {layers} layers")
-        table = {
-            "full_attention": FULL,
-            "sliding_attention": SLIDING,
-            "linear_attention": LINEAR,
-            "chunked_attention": CHUNKED,
-            "mamba": MAMBA,
-            "attention": FULL,
-        }
         for i, t in enumerate(types):
-            if not isinstance(t, str) or t not in table:
+            if not isinstance(t, str) or t not in _LAYER_TYPES:
                 raise CalcError(
                     "bad_config",
                     f._name("layer_types"),
-                    f"{f._path('layer_types')}[{i}] is {show(t)}, not one of {', '.join(table)}",
+                    f"{f._path('layer_types')}[{i}] is {show(t)}, not one of {', '.join(_LAYER_TYPES)}",
                 )
-        return tuple(table[t] for t in types)
-    if model_type == "qwen3_next":  # configuration_qwen3_next.py: full attention every 4th layer
-        every = f.int("full_attention_interval", default=4)
-        return tuple(FULL if (i + 1) % every == 0 else LINEAR for i in range(layers))
-    if model_type == "jamba":  # configuration_jamba.py: attention at attn_layer_offset + k * period
-        period, offset = f.int("attn_layer_period", default=8), f.int("attn_layer_offset", default=4, minimum=0)
-        return tuple(FULL if i % period == offset else MAMBA for i in range(layers))
-    if model_type == "gemma2":  # modeling_gemma2.py: even layers slide (is_sliding = not bool(layer_idx % 2))
-        return tuple(SLIDING if i % 2 == 0 else FULL for i in range(layers))
-    if model_type in ("gemma3", "gemma3_text"):  # configuration_gemma3.py: every 6th layer global
-        every = f.int("sliding_window_pattern", default=6)
-        return tuple(FULL if (i + 1) % every == 0 else SLIDING for i in range(layers))
-    if model_type in ("llama4", "llama4_text") and f.has("attention_chunk_size"):
-        nope = f.int_list("no_rope_layers")  # 1 = RoPE (chunked) layer, 0 = global NoPE layer
-        if nope is not None and len(nope) == layers:
-            return tuple(CHUNKED if n else FULL for n in nope)
-        every = f.int("no_rope_layer_interval", default=4)  # configuration_llama4.py default
-        return tuple(FULL if (i + 1) % every == 0 else CHUNKED for i in range(layers))
+        return tuple(_LAYER_TYPES[t] for t in types)
+    pattern = fam.layer_pattern
+    if pattern is not None and (not pattern.requires or f.has(pattern.requires)):
+        return _pattern(f, pattern, layers)
     window = f.cfg.get("sliding_window")
-    uses_window = window is not None and (model_type not in _SLIDING_FLAG_REQUIRED or f.bool("use_sliding_window", False))
+    uses_window = window is not None and (not fam.sliding_needs_flag or f.bool("use_sliding_window", False))
     return tuple((SLIDING if uses_window else FULL) for _ in range(layers))
 
 
-def _moe_layers(f: _Fields, model_type: str, layers: int, experts: int) -> tuple:
+def _moe_layers(f: _Fields, fam: Family, layers: int, experts: int) -> tuple:
     """Which layers have a mixture-of-experts MLP."""
     if not experts:
         return (False,) * layers
@@ -440,15 +344,7 @@ def _moe_layers(f: _Fields, model_type: str, layers: int, experts: int) -> tuple
         first = f.int("first_k_dense_replace", minimum=0)
         freq = f.int("moe_layer_freq", default=1)
         return tuple(i >= first and i % freq == 0 for i in range(layers))
-    if model_type == "jamba":
-        period, offset = f.int("expert_layer_period", default=2), f.int("expert_layer_offset", default=1, minimum=0)
-        return tuple(i % period == offset for i in range(layers))
-    if model_type in ("llama4", "llama4_text"):
-        step = f.int("interleave_moe_layer_step", default=1)
-        return tuple((i + 1) % step == 0 for i in range(layers))
-    dense_only = set(f.int_list("mlp_only_layers") or [])
-    step = f.int("decoder_sparse_step", default=1)
-    return tuple(i not in dense_only and (i + 1) % step == 0 for i in range(layers))
+    return _pattern(f, fam.moe_layers, layers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,18 +433,16 @@ def _mamba(f: _Fields, kinds: tuple, hidden: int) -> Mamba | None:
     )
 
 
-def _position(f: _Fields, model_type: str) -> tuple[str, str]:
+def _position(f: _Fields, fam: Family) -> tuple[str, str]:
     """Position embedding kind and rope scaling type."""
     scaling = f.cfg.get("rope_scaling")
     kind = ""
     if isinstance(scaling, dict):
         rs = _Fields(scaling, f._path("rope_scaling") + ".")
         kind = rs.str("rope_type") or rs.str("type")
-    if model_type == "falcon" and f.bool("alibi", False):
+    if fam.alibi_flag and f.bool(fam.alibi_flag, False):
         return "alibi", ""
-    if model_type in ("llama4", "llama4_text"):
-        return "rope+nope", kind
-    return "rope", kind
+    return fam.position, kind
 
 
 def _quant(f: _Fields) -> tuple[str, int]:
@@ -567,20 +461,38 @@ def _quant(f: _Fields) -> tuple[str, int]:
     return method, block[0] if block else 0
 
 
-def _norms(model_type: str, f: _Fields) -> tuple[int, str, bool]:
-    """Norm tensors per layer, the norm kind, and whether it has a bias (modeling_*.py)."""
-    if model_type in ("gemma2", "gemma3", "gemma3_text"):
-        return 4, "rmsnorm", False  # input, post_attention, pre_feedforward, post_feedforward
-    if model_type == "olmo2":
-        return 2, "rmsnorm", False  # post_attention, post_feedforward
-    if model_type == "glm4":  # modeling_glm4.py: input, post_self_attn, post_attention, post_mlp
-        return 4, "rmsnorm", False
-    if model_type == "cohere":
-        return 1, "layernorm", False  # one input_layernorm; parallel attention and MLP
-    if model_type == "falcon":
-        two = f.bool("new_decoder_architecture", False)
-        return (2 if two else 1), "layernorm", True
-    return 2, "rmsnorm", False
+def _new_decoder(f: _Fields, fam: Family) -> bool:
+    """False for Falcon's old decoder (its new_decoder_architecture flag unset); True otherwise."""
+    return not fam.new_decoder_flag or f.bool(fam.new_decoder_flag, False)
+
+
+def _kv_heads(f: _Fields, fam: Family, heads: int) -> int:
+    """KV heads.  modeling_falcon.py FalconAttention: num_kv_heads applies only to the new decoder
+    architecture; the old one is multi-query (one KV head) when multi_query, else MHA."""
+    if not _new_decoder(f, fam):
+        return 1 if f.bool("multi_query", True) else heads
+    return f.int("num_key_value_heads", "num_kv_heads", default=heads)
+
+
+def _expert_width(f: _Fields, fam: Family, experts: int, intermediate: int) -> int:
+    """The width of one routed expert, from the key the family keeps it in (calc/families.py)."""
+    if fam.expert_width == EXPERTS_INTERMEDIATE_SIZE:
+        return f.int("intermediate_size")
+    if fam.expert_width == EXPERTS_DENSE_WIDTH:
+        return intermediate
+    return f.int("moe_intermediate_size", default=intermediate) if experts else 0
+
+
+def _shared_width(f: _Fields, fam: Family, experts: int, moe_inter: int) -> int:
+    """Total width of the always-on shared experts: n_shared_experts x the routed width, or
+    shared_expert_intermediate_size, or the family's default of one shared expert."""
+    if not experts:
+        return 0
+    if f.has("n_shared_experts"):
+        return f.int("n_shared_experts", minimum=0) * moe_inter
+    if f.has("shared_expert_intermediate_size"):
+        return f.int("shared_expert_intermediate_size", minimum=0)
+    return moe_inter if fam.shared_expert_default else 0
 
 
 def parse_config(config) -> Architecture:
@@ -589,16 +501,12 @@ def parse_config(config) -> Architecture:
     cfg, prefix, inherited, multimodal = _text_config(raw)
     f = _Fields(cfg, prefix, inherited)
     model_type = _model_type(cfg, f)
+    fam = family(model_type)
 
     hidden = f.int("hidden_size", "n_embd", "d_model")
     layers = f.int("num_hidden_layers", "n_layer", "num_layers")
     heads = f.int("num_attention_heads", "n_head")
-    if model_type == "falcon" and not f.bool("new_decoder_architecture", False):
-        # modeling_falcon.py FalconAttention: num_kv_heads applies only to the new decoder
-        # architecture; the old one is multi-query (one KV head) when multi_query, else MHA.
-        kv_heads = 1 if f.bool("multi_query", True) else heads
-    else:
-        kv_heads = f.int("num_key_value_heads", "num_kv_heads", default=heads)
+    kv_heads = _kv_heads(f, fam, heads)
     if kv_heads > heads or heads % kv_heads:
         kv_key, heads_key = f.key("num_key_value_heads", "num_kv_heads"), f._path(f.key("num_attention_heads", "n_head"))
         raise CalcError(
@@ -608,37 +516,15 @@ def parse_config(config) -> Architecture:
     vocab = f.int("vocab_size")
     experts, active = _experts(f)
     mla = _mla(f)
-    kinds = _layer_kinds(f, model_type, layers)
-    gated = model_type not in ("falcon",)
-    default_inter = 4 * hidden if model_type == "falcon" else None
-    intermediate = (
-        f.int("intermediate_size_mlp", "intermediate_size", "ffn_hidden_size", default=default_inter)
-        if model_type in ("llama4", "llama4_text")
-        else f.int("intermediate_size", "ffn_hidden_size", default=default_inter)
-    )
-    if model_type in ("llama4", "llama4_text"):  # intermediate_size is the expert width there
-        moe_inter = f.int("intermediate_size")
-    elif model_type in ("mixtral", "jamba", "gpt_oss", "minimax_m2", "minimax"):
-        moe_inter = intermediate  # these use intermediate_size for each expert
-    else:
-        moe_inter = f.int("moe_intermediate_size", default=intermediate) if experts else 0
-    shared = 0
-    if experts:
-        if f.has("n_shared_experts"):
-            shared = f.int("n_shared_experts", minimum=0) * moe_inter
-        elif f.has("shared_expert_intermediate_size"):
-            shared = f.int("shared_expert_intermediate_size", minimum=0)
-        elif model_type in ("llama4", "llama4_text"):
-            shared = moe_inter  # one shared expert of the routed width (modeling_llama4.py Llama4TextMoe)
-    norms, norm_kind, norm_bias = _norms(model_type, f)
-    qk_norm = ""
-    if model_type == "olmo2":
-        qk_norm = "full"
-    elif model_type in ("qwen3", "qwen3_moe", "qwen3_next", "gemma3", "gemma3_text") or f.bool("use_qk_norm", False):
-        qk_norm = "head"
+    kinds = _layer_kinds(f, fam, layers)
+    intermediate = f.int(*fam.intermediate_keys, default=fam.ffn_default_ratio * hidden or None)
+    moe_inter = _expert_width(f, fam, experts, intermediate)
+    shared = _shared_width(f, fam, experts, moe_inter)
+    norms = fam.norms_per_layer if _new_decoder(f, fam) else 1  # Falcon's old decoder: one input_layernorm
+    qk_norm = fam.qk_norm or ("head" if f.bool("use_qk_norm", False) else "")
     attn_bias = f.bool("attention_bias", False)
     quant_method, quant_block = _quant(f)
-    position, rope_scaling = _position(f, model_type)
+    position, rope_scaling = _position(f, fam)
     max_ctx = f.int("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", default=2048)
     window = f.int("sliding_window", default=4096) if SLIDING in kinds else 0
     chunk = f.int("attention_chunk_size", default=8192) if CHUNKED in kinds else 0
@@ -658,33 +544,34 @@ def parse_config(config) -> Architecture:
         head_dim=head_dim,
         v_head_dim=v_head_dim,
         intermediate=intermediate,
-        gated_mlp=gated,
-        tied_embeddings=f.bool("tie_word_embeddings", model_type not in _UNTIED_BY_DEFAULT),
+        gated_mlp=fam.gated_mlp,
+        tied_embeddings=f.bool("tie_word_embeddings", fam.tied_default),
         max_context=max_ctx,
         layer_kinds=kinds,
-        moe_layers=_moe_layers(f, model_type, layers, experts),
+        moe_layers=_moe_layers(f, fam, layers, experts),
         sliding_window=window,
         attention_chunk=chunk,
         experts=experts,
         experts_active=active,
         moe_intermediate=moe_inter,
         shared_intermediate=shared,
-        shared_expert_gate=model_type in ("qwen2_moe", "qwen3_next") and shared > 0,
-        qkv_bias=attn_bias or f.bool("qkv_bias", model_type == "qwen2") or (model_type == "falcon" and f.bool("bias", False)),
-        o_bias=attn_bias and model_type not in ("glm4_moe", "glm4"),
-        mlp_bias=f.bool("mlp_bias", False) or (model_type == "falcon" and f.bool("bias", False)),
-        expert_bias=model_type == "gpt_oss",
+        shared_expert_gate=fam.shared_expert_gate and shared > 0,
+        qkv_bias=attn_bias or f.bool("qkv_bias", fam.qkv_bias_default) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
+        o_bias=attn_bias and fam.output_bias,
+        mlp_bias=f.bool("mlp_bias", False) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
+        expert_bias=fam.expert_bias,
+        router_score_bias=fam.router_score_bias,
         qk_norm=qk_norm,
         norms_per_layer=norms,
-        norm_has_bias=norm_bias,
-        q_gate=model_type == "qwen3_next",
-        attn_sinks=model_type == "gpt_oss",
-        fused_qkv=model_type in ("phi3", "falcon"),
+        norm_has_bias=fam.norm_bias,
+        q_gate=fam.q_gate,
+        attn_sinks=fam.attn_sinks,
+        fused_qkv=fam.fused_qkv,
         mla=mla,
         linear=_linear(f, kinds),
         mamba=_mamba(f, kinds, hidden),
-        activation=f.str("hidden_activation") or f.str("hidden_act", "gelu" if model_type == "falcon" else "silu"),
-        norm=norm_kind,
+        activation=f.str("hidden_activation") or f.str("hidden_act", fam.activation),
+        norm=fam.norm,
         position=position,
         rope_scaling=rope_scaling,
         dtype=f.str("torch_dtype") or f.str("dtype") or "bfloat16",
@@ -692,4 +579,6 @@ def parse_config(config) -> Architecture:
         quant_block=quant_block,
         mtp_layers=f.int("num_nextn_predict_layers", default=0, minimum=0),
         multimodal=multimodal,
+        llamacpp_70b=fam.llamacpp_70b_at_80_layers and layers == 80,
+        llamacpp_ignores_window=fam.llamacpp_ignores_window,
     )

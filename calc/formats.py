@@ -141,7 +141,7 @@ def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_d
     """The GGUF storage type of each tensor, in order.  moe_down_rules=False replays llama-quantize
     before PR #4872 (2024-01-11, "Restore intended k-quants quantization mixes for MoE models"), whose
     ffn_down rules never matched MoE expert tensors: they kept the file type's base type."""
-    ctx = _RuleContext(a.heads // a.kv_heads, a.experts, a.layers == 80 and a.model_type in ("llama", "qwen2", "mistral"))
+    ctx = _RuleContext(a.heads // a.kv_heads, a.experts, a.llamacpp_70b)
     dtypes = catalog.dtypes()
     rules = _rules(fmt)
     out = []

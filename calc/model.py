@@ -13,24 +13,19 @@ from calc.architecture import (
     FULL,
     LINEAR,
     MAMBA,
-    MAX_CONFIG_CHARS,
-    MAX_JSON_DEPTH,
     SLIDING,
     Architecture,
-    config_from_text,
     parse_config,
 )
 from calc.cache import lru
 from calc.errors import CalcError, clean, show
+from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text, config_json_problem, config_too_deep, config_too_large
 from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
 
 # A custom model may have at most this many parameters: 50 times the largest released (Kimi K2, 1T)
 # and small enough that every byte count of an estimate stays an exact integer in JavaScript
 # (below 2^53) for any weight format.
 MAX_PARAMS = 10**14
-
-# How deep a config given as a dict may nest: as deep as one given as text (released configs nest 3 levels).
-MAX_DEPTH = MAX_JSON_DEPTH
 
 
 @dataclass(frozen=True)
@@ -88,64 +83,22 @@ def _build_custom(cfg: dict, key: str) -> Model:
     return Model("custom", "", name, "custom", arch, tensors, params, {}, (), True, key)
 
 
-def _json_problem(config: dict) -> CalcError:
-    """Why json.dumps refused a config dict, naming the field: a value that is not JSON, a key that
-    is not text, an integer too long to write, or (failing those) nesting too deep to write."""
-    stack = [(config, "config", 0)]
-    deep = None
-    while stack:
-        value, path, depth = stack.pop()
-        child = (lambda part, path=path: f"{path}{part}") if depth < 4 else (lambda part, path=path: path)  # 4 levels at most
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if not isinstance(k, str):
-                    return CalcError("bad_config", path, f"{path} has a key that is not text: {show(k)}")
-                stack.append((v, child("." + clean(k, 60)), depth + 1))
-        elif isinstance(value, list):
-            stack.extend((v, child(f"[{i}]"), depth + 1) for i, v in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            try:
-                str(value)
-            except ValueError:  # more digits than sys.get_int_max_str_digits()
-                return CalcError("bad_config", path, f"{path} is {show(value)}, too long to be a size")
-        elif not (value is None or isinstance(value, (str, float, bool))):
-            return CalcError("bad_config", path, f"{path} must be a JSON value, got {show(value)}")
-        if depth > MAX_DEPTH and deep is None:
-            deep = CalcError("bad_config", path, f"{path} is nested too deeply")
-    return deep or CalcError("bad_config", "config", "config must contain only JSON values")
-
-
-def _too_deep(config: dict) -> CalcError | None:
-    """An error naming where a config dict nests deeper than MAX_DEPTH, before json.dumps recurses
-    into it (in Pyodide, recursion that deep overflows the JavaScript stack and kills the runtime)."""
-    stack = [(config, "config", 0)]
-    while stack:
-        value, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return CalcError("bad_config", path, f"{path} is nested more than {MAX_DEPTH} levels deep")
-        for k, v in value.items() if isinstance(value, dict) else enumerate(value):
-            if isinstance(v, (dict, list)):
-                part = (f".{clean(k, 60)}" if isinstance(k, str) else f"[{show(k)}]") if depth < 4 else ""
-                stack.append((v, path + part, depth + 1))
-    return None
-
-
 def custom_model(config) -> Model:
     """A pasted config.json (dict or text); the last few are kept, by a hash of their text."""
     if isinstance(config, str):
         if len(config) > MAX_CONFIG_CHARS:
-            raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
+            raise config_too_large()
         text = config
     elif isinstance(config, dict):
-        deep = _too_deep(config)
+        deep = config_too_deep(config)
         if deep:
             raise deep
         try:  # NaN and infinities pass here and are refused, by name, where a field must be a number
             text = json.dumps(config, sort_keys=True)
         except (TypeError, ValueError, RecursionError):
-            raise _json_problem(config) from None
+            raise config_json_problem(config) from None
         if len(text) > MAX_CONFIG_CHARS:
-            raise CalcError("out_of_range", "config", f"config.json is larger than {MAX_CONFIG_CHARS // 1_000_000} MB")
+            raise config_too_large()
     else:
         raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
     import hashlib  # custom models only: a few milliseconds to import in Pyodide

@@ -133,7 +133,7 @@ def _moe(a: Architecture, i: int) -> list[Tensor]:
     out = [Tensor("ffn_gate_inp", i, e, h, OTHER)]  # the router stays unquantized in every format
     if a.expert_bias:
         out.append(_vec("ffn_gate_inp_bias", i, e))
-    elif a.model_type in ("deepseek_v3", "kimi_k2", "glm4_moe"):
+    elif a.router_score_bias:
         out.append(_vec("exp_probs_b", i, e))  # e_score_correction_bias
     out += [
         _mat("ffn_gate_exps", i, w, h, e, True),

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from calc import catalog
 from calc.api import handle, handle_json
-from calc.architecture import MAX_CONFIG_CHARS, MAX_LAYERS
+from calc.architecture import MAX_LAYERS
+from calc.jsonsafe import MAX_CONFIG_CHARS
 from calc.request import FIELDS, MAX_CONTEXT
 
 # One profile for every property here: same cases on every run and machine, no example database

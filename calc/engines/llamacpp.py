@@ -103,7 +103,7 @@ class LlamaCpp(Engine):
     def ignores_window(self, arch: Architecture) -> bool:
         """Phi-3's window: "Phi SWA is currently disabled" (llama-model.cpp LLM_ARCH_PHI3 sets
         swa_type NONE whatever the GGUF says, https://github.com/ggml-org/llama.cpp/pull/13676)."""
-        return arch.model_type == "phi3"
+        return arch.llamacpp_ignores_window
 
     def kv_warnings(self, kv: KvType, st: LlamaCppSettings) -> list[tuple[str, dict]]:
         if kv.dtype not in UNQUANTIZED and not st.flash_attention:
