@@ -213,7 +213,10 @@ def _rows(file: str, table: str, schema: dict) -> list[dict]:
     for key in data:
         if key != table:
             raise _bad(file, None, key, f"unknown table (expected [[{table}]])")
-    return [_checked(file, r, schema) for r in _toml(file, table)]
+    rows = data.get(table)
+    if not isinstance(rows, list) or not rows:
+        raise CatalogError(f"{file}: no [[{table}]] rows", file=file)
+    return [_checked(file, r, schema) for r in rows]
 
 
 def _engine_ids() -> set:
