@@ -1,7 +1,12 @@
 """The catalogs: models, GPUs, weight formats, storage types, KV-cache types, engines.
 
 Each is a data file in calc/data with a source on every row, loaded once on first use,
-validated, and indexed by lowercase id.  A bad row raises CatalogError naming the file and row.
+validated, and indexed by lowercase id.  Validation is for meaning, not only presence: each row is
+checked against its file's table of fields (DTYPE_FIELDS, FORMAT_FIELDS, KV_FIELDS, GPU_FIELDS,
+MODEL_FIELDS: type, required or not, allowed values, ranges; a key not in the table is an error), GGUF
+rule conditions against the predicate table the evaluator runs (calc.formats.GGUF_CONDITIONS), and
+every name of a storage type or engine against those catalogs.  A bad row raises CatalogError naming
+the file, the row and the field.
 """
 
 from __future__ import annotations
