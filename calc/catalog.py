@@ -172,22 +172,18 @@ def _month(v) -> str:
 
 def _fault(row: dict, schema: dict) -> tuple[str, str] | None:
     """The first (field, problem) of `row` against `schema` {field: _Field}, or None."""
-    for key in row:
-        if key not in schema:
+    for key, value in row.items():
+        spec = schema.get(key)
+        if spec is None:
             return key, f"unknown field (known: {', '.join(schema)})"
-    for key, spec in schema.items():
-        if key not in row:
-            if spec.required:
-                return key, "required field missing"
-            continue
-        value = row[key]
         if not _type_ok(value, spec.type):
             return key, f"expected {spec.type.__name__}, got {type(value).__name__} {value!r}"
         for check in spec.checks:
             problem = check(value)
             if problem:
                 return key, problem
-    return None
+    missing = next((key for key, spec in schema.items() if spec.required and key not in row), None)
+    return (missing, "required field missing") if missing else None
 
 
 def _table(schema: dict) -> Callable:
