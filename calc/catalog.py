@@ -271,15 +271,8 @@ DTYPE_FIELDS = {
 def dtypes() -> dict[str, Dtype]:
     rows = []
     for r in _rows("dtypes.toml", "dtype", DTYPE_FIELDS):
-        lone = next(
-            (
-                k
-                for k, other in (("tile_rows", "tile_scale_bytes"), ("tile_scale_bytes", "tile_rows"))
-                if k in r and other not in r
-            ),
-            None,
-        )
-        if lone:
+        if ("tile_rows" in r) != ("tile_scale_bytes" in r):
+            lone = "tile_rows" if "tile_rows" in r else "tile_scale_bytes"
             raise _bad("dtypes.toml", r["id"], lone, "tile_rows and tile_scale_bytes go together")
         rows.append(Dtype(**r))
     return _index("dtypes.toml", rows)
