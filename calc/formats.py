@@ -8,6 +8,7 @@ MXFP4 experts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from calc import catalog
@@ -53,35 +54,42 @@ class _RuleContext:
     layers80: bool
 
 
-def _holds(cond: str, i: int, n: int, ctx: _RuleContext) -> bool:
-    if cond == "always":
-        return True
-    if cond == "more_bits":
-        return use_more_bits(i, n)
-    if cond == "first_eighth":
-        return i < n // 8
-    if cond == "first_sixteenth":
-        return i < n // 16
-    if cond.startswith("first"):
-        return i < int(cond[5:])
-    if cond == "gqa4":
-        return ctx.n_gqa >= 4
-    if cond == "experts4":
-        return ctx.experts >= 4
-    if cond == "experts8":
-        return ctx.experts == 8
-    if cond == "layers80":
-        return ctx.layers80
-    raise ValueError(f"unknown GGUF rule condition {cond!r}")
+# The tests llama-quant.cpp's llama_tensor_get_type makes, by the names formats.toml's rules use.  Each
+# predicate takes (i, n, ctx): the tensor's index among the tensors of its rule key, how many there are,
+# and the model-wide facts in _RuleContext.  catalog.formats() rejects a rule naming any other condition.
+GGUF_CONDITIONS: dict[str, Callable[[int, int, _RuleContext], bool]] = {
+    "always": lambda i, n, ctx: True,
+    "more_bits": lambda i, n, ctx: use_more_bits(i, n),
+    "first_eighth": lambda i, n, ctx: i < n // 8,  # i_layer < n_layer/8
+    "first_sixteenth": lambda i, n, ctx: i < n // 16,  # i_layer < n_layer/16
+    "first2": lambda i, n, ctx: i < 2,  # Q3_K_M attn_v: qs.i_attention_wv < 2
+    "first4": lambda i, n, ctx: i < 4,  # Q4_K_S attn_v: qs.i_attention_wv < 4
+    "gqa4": lambda i, n, ctx: ctx.n_gqa >= 4,  # qs.model.hparams.n_gqa() >= 4
+    "experts4": lambda i, n, ctx: ctx.experts >= 4,  # qs.model.hparams.n_expert >= 4
+    "experts8": lambda i, n, ctx: ctx.experts == 8,  # qs.model.hparams.n_expert == 8 (Mixtral-style)
+    "layers80": lambda i, n, ctx: ctx.layers80,  # qs.model.type == LLM_TYPE_70B
+}
+
+# The tensor names llama_tensor_get_type tests, whole (_RULE_NAMES) or as a prefix (_RULE_STEMS: ffn_down
+# matches ffn_down_exps too); formats.toml rules are keyed by these.
+_RULE_NAMES = ("output", "token_embd", "attn_v", "attn_k", "attn_q", "attn_output", "attn_qkv")
+_RULE_STEMS = ("ffn_down", "ffn_gate", "ffn_up")
+GGUF_RULE_KEYS = _RULE_NAMES + _RULE_STEMS
+
+
+def parse_rule(rule: str) -> tuple[str, str]:
+    """A formats.toml rule "condition=type" as (condition, type)."""
+    cond, _, target = rule.partition("=")
+    return cond, target
 
 
 def _rule_key(name: str, tied: bool) -> str:
     """The llama-quant.cpp name test a tensor falls under (ffn_down matches ffn_down_exps too)."""
     if name == "token_embd" and tied:
         return "output"  # with no output tensor, token_embd takes the output's type
-    if name in ("output", "token_embd", "attn_v", "attn_k", "attn_q", "attn_output", "attn_qkv"):
+    if name in _RULE_NAMES:
         return name
-    for stem in ("ffn_down", "ffn_gate", "ffn_up"):
+    for stem in _RULE_STEMS:
         if name.startswith(stem):
             return stem
     return ""
@@ -133,8 +141,11 @@ def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
 
 
 def _rules(fmt: Format) -> dict[str, tuple]:
-    """formats.toml rules of a GGUF format as {key: ((condition, type), ...)}."""
-    return {key: tuple(tuple(rule.split("=", 1)) for rule in rules) for key, rules in fmt.rules.items()}
+    """formats.toml rules of a GGUF format as {key: ((predicate, type), ...)} (conditions checked at load)."""
+    out = {}
+    for key, rules in fmt.rules.items():
+        out[key] = tuple((GGUF_CONDITIONS[cond], target) for cond, target in map(parse_rule, rules))
+    return out
 
 
 def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_down_rules: bool = True) -> list[str]:
@@ -152,8 +163,8 @@ def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_d
         t, key = slot.tensor, slot.key
         dtype = fmt.base
         skip = key == "ffn_down" and t.expert and not moe_down_rules
-        for cond, target in () if skip else rules.get(key, ()):
-            if _holds(cond, slot.i, slot.n, ctx):
+        for holds, target in () if skip else rules.get(key, ()):
+            if holds(slot.i, slot.n, ctx):
                 dtype = target
                 break
         while t.cols % dtypes[dtype].block_elems:
