@@ -71,12 +71,6 @@ def _toml(name: str, table: str) -> list[dict]:
     return rows
 
 
-def _require(name: str, row: dict, keys: tuple) -> None:
-    missing = [k for k in keys if k not in row]
-    if missing:
-        raise _bad(name, row.get("id"), missing[0], f"required field missing (lacks {', '.join(missing)})")
-
-
 def _index(name: str, rows: list) -> dict:
     out = {}
     for row in rows:
@@ -221,6 +215,9 @@ def _rows(file: str, table: str, schema: dict) -> list[dict]:
 
 
 def _engine_ids() -> set:
+    """The engine ids formats and KV types may name: the rows of engines.toml that calc/engines loads."""
+    from calc.engines import engines  # the engines import this module for its loaders
+
     return set(engines())
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from calc import catalog
 from calc.catalog import CatalogError
+from calc.engines import engines
 
-LOADERS = (catalog.dtypes, catalog.formats, catalog.kv_types, catalog.engines, catalog.gpus, catalog.models)
+LOADERS = (catalog.dtypes, catalog.formats, catalog.kv_types, engines, catalog.gpus, catalog.models)
 TABLES = {"dtypes.toml": "dtype", "formats.toml": "format", "kv_types.toml": "kv", "gpus.toml": "gpu", "models.json": "models"}
 
 
