@@ -21,17 +21,19 @@ import io
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import tomllib
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from bench.accuracy import page_report
+from calc import present
+from calc.api import handle
+from calc.i18n import texts
+from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from devserver import serve
 from service_worker import write_service_worker
 
@@ -45,7 +47,6 @@ LANGS = ("en", "zh")  # the first one is served at the root, the others under /<
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 ZIP_EPOCH = 315532800  # ZIP_DATE as a Unix time (UTC)
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "calc")  # what the build backend reads
-GIB = 2**30
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,80 +81,14 @@ def versions() -> dict:
 
 def call_core(request: dict) -> dict:
     """Run one request through calc.api.handle, exactly as the page does; fail loudly on ok:false."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        from calc.api import handle
-    except ImportError as exc:
-        fail(f"cannot import calc.api ({exc})")
-    finally:
-        sys.path.remove(str(ROOT))
     answer = handle(request)
     if not answer.get("ok"):
         fail(f"calc.api.handle({request!r}) failed: {answer.get('error')}")
     return answer
 
 
-def fmt_gib(value: float, digits: int = 1) -> str:
-    """Bytes as GiB with grouping, rounded half-up like Intl.NumberFormat (en-US and zh-CN agree)."""
-    return fmt_num(value / GIB, digits)
-
-
-def fmt_num(value: float, digits: int = 0) -> str:
-    """A number with a fixed count of decimals and thousands separators, as Intl.NumberFormat writes it."""
-    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    return f"{exact:,.{digits}f}"
-
-
-def fmt_pct(fraction: float) -> str:
-    """A fraction as a whole percentage ("12%"), as Intl.NumberFormat's percent style writes it."""
-    return fmt_num(Decimal(fraction) * 100, 0) + "%"
-
-
-def source_url(source) -> str | None:
-    """The URL in a source entry (a URL, or text holding one); web/js/render.js sourceUrl does the same."""
-    text = source if isinstance(source, str) else (source or {}).get("url", "") if isinstance(source, dict) else ""
-    match = re.search(r"https?://\S+", text or "")
-    return match.group(0) if match else None
-
-
-def spec_source(spec: dict, key: str) -> str | None:
-    """The source URL of one spec fact, where the core names one (fact_sources, or sources as a mapping)."""
-    sources = spec.get("fact_sources") or spec.get("sources")
-    return source_url(sources.get(key)) if isinstance(sources, dict) else None
-
-
-def _label(t: dict, kind: str, code) -> str:
-    """values.<kind>.<code> from the UI strings, or the code itself (web/js/render.js label)."""
-    return t.get("values", {}).get(kind, {}).get(str(code), str(code))
-
-
-def spec_value(spec: dict, key: str, t: dict) -> str | None:
-    """One spec-card value as shown, or None (web/js/render.js specValue does the same)."""
-    value = spec.get(key)
-    if key == "attention_layers":
-        kinds = list((value or {}).items())
-        if len(kinds) < 2:
-            return None
-        return " + ".join(t["spec"]["layer_count"].format(n=fmt_num(n), kind=_label(t, "layer_kind", k)) for k, n in kinds)
-    if value is None or value == "":
-        return None
-    if key == "position_embedding":
-        base = _label(t, key, value)
-        return f"{base} ({_label(t, 'rope_scaling', spec['rope_scaling'])})" if spec.get("rope_scaling") else base
-    if key in ("architecture", "attention", "activation", "normalization"):
-        return _label(t, key, value)
-    return fmt_num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-
-
-def spec_source_list(spec: dict) -> list[str]:
-    """Every distinct source URL of the spec card, in order."""
-    sources = spec.get("sources") or []
-    entries = sources.values() if isinstance(sources, dict) else sources
-    return list(dict.fromkeys(u for u in map(source_url, entries) if u))
-
-
 def environment():
-    """The Jinja environment: strict undefined, autoescape, number filters."""
+    """The Jinja environment: strict undefined, autoescape, the core's number formatter as filters."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
@@ -164,50 +99,49 @@ def environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        gib=fmt_gib,
-        num=fmt_num,
-        pct=fmt_pct,
-        log2=math.log2,
-        pct2=lambda x: fmt_num(Decimal(x) * 100, 2) + "%",
-        fill=lambda template, **params: template.format_map(params),
-    )
-    env.globals.update(spec_source=spec_source, spec_source_list=spec_source_list, spec_value=spec_value)
+    env.filters.update(gib=present.gib, num=present.num, pct=present.pct, log2=math.log2, fill=present.fill)
     return env
 
 
 def load_strings() -> dict[str, dict]:
-    """UI strings per language from web/i18n/<lang>.toml."""
+    """The page's own strings per language, from web/i18n/<lang>.toml (app.js gets these)."""
     return {lang: tomllib.loads((WEB / "i18n" / f"{lang}.toml").read_text("utf-8")) for lang in LANGS}
+
+
+def labels(lang: str, page: dict) -> dict:
+    """What the templates print: the page's strings and the core's result words (calc/i18n.py)."""
+    core = texts(lang)
+    return {**page, **{key: core[key] for key in ("result", "spec", "values")}}
 
 
 def accuracy_report() -> dict:
     """The accuracy section's data (bench.accuracy.page_report), each record's link found as the spec card's are."""
-    return page_report(source_url)
+    return page_report(present.source_url)
 
 
 def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
-    """index.html for every language ({path: html}): form from the catalog op, first result from estimate."""
+    """index.html for every language ({path: html}): form from the catalog op, first result from the
+    view op (the same view the worker returns)."""
     env, strings, pages = environment(), load_strings(), {}
     catalog = call_core({"op": "catalog"})
     accuracy = accuracy_report()
     defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
     for lang in LANGS:
-        result = call_core({**defaults, "op": "estimate", "lang": lang})
+        view = call_core({**defaults, "op": "view", "lang": lang})["view"]
         prefix = "" if lang == LANGS[0] else "../"
         page = env.get_template("index.html.j2").render(
             lang=lang,
             langs=LANGS,
-            t=strings[lang],
+            t=labels(lang, strings[lang]),
             strings=strings[lang],
             prefix=prefix,
             info=info,
             calc_zip=calc_zip,
             catalog=catalog,
             defaults=defaults,
-            result=result,
+            view=view,
             accuracy=accuracy,
-            gpu_names={g["id"]: g["name"] for g in catalog["gpus"]},
+            limits={"ctx": (1, MAX_CONTEXT), "batch": (1, MAX_BATCH), "n": (1, MAX_GPUS)},
         )
         pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
     return pages

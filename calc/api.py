@@ -6,7 +6,7 @@ parameters or seconds; units are chosen by whoever displays them.
 
 Request (every key optional except where noted; unknown keys are an error)::
 
-    {"op": "estimate",                 # "estimate" (default) | "catalog" | "model"
+    {"op": "estimate",                 # "estimate" (default) | "view" | "catalog" | "model"
      "model": "qwen3-coder-480b-a35b-instruct",   # slug or HF repo id, case-insensitive
      "config": {...} | "<config.json text>",      # a custom model instead of "model"
      "quant": "native",                # weight format id, see `python -m calc quants`
@@ -49,6 +49,9 @@ Result of "estimate" (``ok`` true)::
                 "overhead_bytes", "total_bytes"}],
      "warnings": [{"code", "params", "text"}]}
 
+Result of "view": ``{"ok": true, "schema": 1, "op": "view", "view": {...}}``, the same estimate as
+the page shows it, every word and number formatted in ``lang`` (documented in calc/present.py).
+
 Failure::
 
     {"ok": false, "schema": 1, "error": {"code", "field", "message"}}
@@ -72,6 +75,7 @@ from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
 from calc.jsonsafe import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.model import describe, model_rows_summary
+from calc.present import view
 from calc.request import DEFAULTS, Request, parse_request
 
 SCHEMA = 1
@@ -115,6 +119,8 @@ def _run(req: Request) -> dict:
     result = estimate(req)
     request = req.as_dict()
     request["kv_cache"] = result["kv_cache"]["id"]
+    if req.op == "view":  # the page's words and numbers for this estimate (calc/present.py)
+        return {"view": view({"request": request, **result}, req.lang)}
     return {"request": request, **result}
 
 

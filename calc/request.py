@@ -147,7 +147,7 @@ def parse_request(raw) -> Request:
     if unknown:
         name = clean(unknown[0], 60) if isinstance(unknown[0], str) else show(unknown[0])
         raise CalcError("unknown_field", name, f"unknown request field {show(unknown[0], 60)}")
-    op = _choice(raw, "op", {"estimate": 0, "catalog": 0, "model": 0})
+    op = _choice(raw, "op", {"estimate": 0, "view": 0, "catalog": 0, "model": 0})
     config = raw.get("config")
     if config is not None and not isinstance(config, (dict, str)):
         raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -139,18 +140,20 @@ def test_wheel_installs_and_imports(dist, tmp_path):
     assert out.stdout.strip() == "True"
 
 
-def test_prerendered_result_is_the_core_answer(dist):
+def test_prerendered_result_is_the_core_view(dist):
+    """The first paint prints the view the worker would return for the default request."""
     from calc.api import handle
 
     catalog = handle({"op": "catalog"})
     defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
     for page, lang in zip(PAGES, ("en", "zh"), strict=True):
         html = (dist / page).read_text("utf-8")
-        blob = re.search(r'<script type="application/json" id="initial-result">(.*?)</script>', html, re.S).group(1)
-        expected = json.loads(json.dumps(handle({**defaults, "op": "estimate", "lang": lang})))
+        blob = re.search(r'<script type="application/json" id="initial-view">(.*?)</script>', html, re.S).group(1)
+        expected = json.loads(json.dumps(handle({**defaults, "op": "view", "lang": lang})["view"]))
         assert json.loads(blob) == expected
-        total = re.search(r'data-out="total"[^>]*>([^<]+)<', html).group(1)
-        assert total == build.fmt_gib(expected["memory"]["total_bytes"])
+        for slot in ("total", "range", "fit", "max-context", "speed"):
+            shown = re.search(rf'data-out="{slot}"[^>]*>([^<]+)<', html).group(1)
+            assert unescape(shown) == expected["text"][slot], slot
 
 
 def test_own_assets_small(dist):
@@ -170,14 +173,6 @@ def test_refuses_to_delete_foreign_folder(tmp_path):
     with pytest.raises(SystemExit, match="refusing"):
         build.main(["--out", str(tmp_path)])
     assert (tmp_path / "keep.txt").read_text() == "mine"
-
-
-@pytest.mark.parametrize(
-    ("value", "digits", "text"), [(0.25, 1, "0.3"), (0.35, 1, "0.3"), (1234567.5, 0, "1,234,568"), (2.5, 0, "3"), (0, 1, "0.0")]
-)
-def test_number_format_rounds_like_intl(value, digits, text):
-    """Half-up on the exact binary value, as Intl.NumberFormat does (0.35 is 0.34999...)."""
-    assert build.fmt_num(value, digits) == text
 
 
 def test_runtime_bundle_answers_like_the_source_tree(dist, tmp_path):

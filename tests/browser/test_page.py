@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-import build  # noqa: E402
+from calc import present  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fetch_wheels import WHEELS, wanted  # noqa: E402
@@ -87,7 +87,7 @@ def shown(page) -> dict[str, str]:
 
 
 def expected_shown(result) -> dict[str, str]:
-    return {key: build.fmt_gib(result["memory"][field]) for key, field in OUTPUTS.items()}
+    return {key: present.gib(result["memory"][field]) for key, field in OUTPUTS.items()}
 
 
 def estimate(page, request) -> dict:
@@ -108,9 +108,10 @@ def test_prerendered_numbers_equal_live(app, context, base_url, core):
     raw = context.request.get(base_url).text()
     pre = {key: re.search(rf'data-out="{key}"[^>]*>([^<]+)<', raw).group(1) for key in OUTPUTS}
     assert pre == shown(app)
-    initial = json.loads(app.text_content("#initial-result"))
-    live = estimate(app, {k: v for k, v in initial["request"].items() if k != "op"})
-    assert live["ok"] and live["result"] == initial
+    initial = json.loads(app.text_content("#initial-view"))
+    defaults = core({"op": "catalog"})["defaults"]
+    live = app.evaluate("r => window.calcBridge.call('view', r)", {k: v for k, v in defaults.items() if k != "op"})
+    assert live["ok"] and live["result"]["view"] == initial
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
@@ -358,19 +359,31 @@ def text_of(page, selector: str) -> str:
     return "".join(page.text_content(selector).split())
 
 
+def markup_of(page, selector: str) -> str:
+    """The element's markup, whitespace between tags dropped."""
+    return re.sub(r">\s+<", "><", page.inner_html(selector)).strip()
+
+
 @pytest.mark.parametrize("page_path", ["", "zh/"])
 def test_prerendered_text_equals_live_render(browser, base_url, page_path):
-    """The build-time rendering (Jinja) and the browser's (render.js) say exactly the same words,
-    for the result panel and the spec card, in both languages."""
+    """The build-time rendering (Jinja) and the browser's (render.js filling the same slots) say
+    exactly the same words, for the result panel and the spec card, in both languages; and after
+    the page has shown another model and come back, its markup is the build's, to the attribute."""
     static = browser.new_context(java_script_enabled=False)
     pre = static.new_page()
     pre.goto(base_url + page_path)
-    live_ctx = browser.new_context()
+    live_ctx = browser.new_context(service_workers="block")
     live = live_ctx.new_page()
     live.goto(base_url + page_path)
     wait_ready(live)
     for selector in ("#result-body", "#spec"):
         assert text_of(pre, selector) == text_of(live, selector), selector
+    default = live.input_value("#model")
+    for model in ("gemma-3-27b-it", default):  # other warnings, spec rows and sources; then back
+        live.select_option("#model", model)
+        wait_settled(live)
+    for selector in ("#result-body", "#spec"):
+        assert markup_of(pre, selector) == markup_of(live, selector), selector
     static.close()
     live_ctx.close()
 

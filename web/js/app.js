@@ -2,8 +2,8 @@
 // <html data-state="loading|ready|error">; data-busy is present while an estimate is pending.
 import { CalcBridge, coalesce } from "./bridge.js";
 import { chartSvg } from "./chart.js";
-import { makeFormat } from "./fmt.js";
-import { resultHtml, specHtml } from "./render.js";
+import { makeStrings } from "./fmt.js";
+import { renderResult, renderSpec } from "./render.js";
 import * as S from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,11 +13,9 @@ const html = document.documentElement;
 const strings = data("ui-strings");
 const catalog = data("catalog");
 const build = data("build-info");
-const f = makeFormat(strings);
+const f = makeStrings(strings);
 const lang = build.lang;
-const gpuNames = Object.fromEntries(catalog.gpus.map((g) => [g.id, g.name]));
 const modelCtx = Object.fromEntries(catalog.models.map((m) => [m.id, m.context_length]));
-const kvTypes = Object.fromEntries(catalog.kv_types.map((x) => [x.id, x]));
 const defaults = S.defaultState(catalog.defaults);
 const query = new URLSearchParams(location.search);
 const embed = query.get("embed") === "1";
@@ -26,7 +24,7 @@ const form = {
   engine: $("engine"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 
-let lastResult = data("initial-result");
+let lastView = data("initial-view"); // calc/present.py view of the result on screen
 let { state, rejected, fromUrl } = S.readState(location.search, catalog);
 
 /** Show a notice above the calculator. */
@@ -59,23 +57,25 @@ function syncUrl() {
 
 /** Name the engine's own KV-cache type on the "engine default" option. */
 function showKvDefault() {
-  const id = lastResult.request.kv_cache;
-  const label = kvTypes[id] ? kvTypes[id].label : id === "auto" ? f.t("form.kv_auto") : id;
-  form.kv.options[0].textContent = f.t("form.kv_default", { kv: label });
+  form.kv.options[0].textContent = lastView.text["kv-default"];
+}
+
+/** The slider's spoken value: the view's written number once the answer for it is in. */
+function contextText() {
+  return state.ctx === lastView.state.context ? lastView.text.context : String(state.ctx);
 }
 
 function contextLimit() {
-  const max = state.model === "custom" ? lastResult.model.spec.context_length : modelCtx[state.model];
+  const max = state.model === "custom" ? lastView.state.context_length : modelCtx[state.model];
   return { max, limit: Math.max(S.CTX_LIMIT, max || 0) };
 }
 
 function showContext() {
   form.ctx.value = String(state.ctx);
   form.slider.value = String(S.contextToSlider(state.ctx));
-  form.slider.setAttribute("aria-valuetext", f.num(state.ctx));
-  const { max, limit } = contextLimit();
-  form.ctx.max = String(limit);
-  $("ctx-max").textContent = max ? f.t("form.context_max", { tokens: f.num(max) }) : "";
+  form.slider.setAttribute("aria-valuetext", contextText());
+  form.ctx.max = String(contextLimit().limit);
+  $("ctx-max").textContent = lastView.text["ctx-max"];
 }
 
 /** Put the state into the form controls. */
@@ -92,15 +92,15 @@ function applyState() {
   showContext();
 }
 
-let specShown = ""; // the spec card's markup on screen: redrawn only when it changes
+let specShown = ""; // the spec card's view on screen: redrawn only when it changes
 let chartWidth = 0; // kept by a ResizeObserver, so rendering never forces a layout to read it
 
-function render(result) {
-  lastResult = result;
-  $("result-body").innerHTML = resultHtml(result, f, gpuNames);
-  const spec = specHtml(result.model, f);
+function render(view) {
+  lastView = view;
+  renderResult($("result-body"), view);
+  const spec = JSON.stringify([view.text["model-name"], view.spec]);
   if (spec !== specShown) {
-    $("spec").innerHTML = spec;
+    renderSpec($("spec"), view);
     specShown = spec;
   }
   drawChart();
@@ -109,8 +109,7 @@ function render(result) {
 }
 
 function drawChart() {
-  const fit = lastResult.fit;
-  $("chart").innerHTML = chartSvg(lastResult, f, gpuNames[fit.gpu] || fit.gpu, chartWidth);
+  $("chart").innerHTML = chartSvg(lastView.chart, chartWidth);
 }
 
 // The result is marked stale only when an answer is slow to come (the page's first, or a pasted
@@ -150,7 +149,7 @@ window.calcBridge = bridge;
 
 function onAnswer(request, answer, superseded) {
   if (answer.ok) {
-    render(answer.result);
+    render(answer.result.view);
     showError("");
     showConfigError("");
   } else {
@@ -185,7 +184,7 @@ function markReady() {
   registerServiceWorker(); // after start-up: its install downloads the whole site again
 }
 
-const sendLatest = coalesce((request) => bridge.call("estimate", request), onAnswer);
+const sendLatest = coalesce((request) => bridge.call("view", request), onAnswer);
 
 /** Ask the core for the current state (skipped while a custom config is still empty). */
 function send() {
@@ -218,8 +217,7 @@ function onInput(event) {
   const count = (key) => {
     const value = S.parseCount(el.value, key);
     if (value === null) {
-      const [min, max] = S.INT_LIMITS[key];
-      fieldError(key, f.t("form.bad_count", { min: f.num(min), max: f.num(max) }));
+      fieldError(key, el.dataset.bad); // the message with its limits, written at build time
       return false;
     }
     state[key] = value;
@@ -242,12 +240,12 @@ function onInput(event) {
       state.ctx = S.sliderToContext(el.value);
       form.ctx.value = String(state.ctx);
       markInvalid(form.ctx, false);
-      form.slider.setAttribute("aria-valuetext", f.num(state.ctx));
+      form.slider.setAttribute("aria-valuetext", contextText());
       break;
     case form.ctx:
       if (!count("ctx")) return;
       form.slider.value = String(S.contextToSlider(state.ctx));
-      form.slider.setAttribute("aria-valuetext", f.num(state.ctx));
+      form.slider.setAttribute("aria-valuetext", contextText());
       break;
     case form.batch: if (!count("batch")) return; break;
     case form.n: if (!count("n")) return; break;

@@ -1,12 +1,12 @@
 // The module worker that owns Pyodide.  Protocol (see web/js/bridge.js for the other side):
-//   main -> worker  {id, type: "estimate" | "catalog" | "model", payload: {...request fields}}
+//   main -> worker  {id, type: "estimate" | "view" | "catalog" | "model", payload: {...request fields}}
 //   worker -> main  {id, ok: true, result} | {id, ok: false, error: {code, field, message}}
 //   worker -> main  events {type: "progress", stage, done, total} | {type: "ready", versions} | {type: "fatal", error}
 // Python is reached through pyimport("calc.api") and one call, handle_json(text) -> text.
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 
 const STAGES = ["runtime", "package", "import"];
-const OPS = new Set(["estimate", "catalog", "model"]);
+const OPS = new Set(["estimate", "view", "catalog", "model"]);
 const PYODIDE_URL = new URL("../pyodide/", import.meta.url).href;
 const zipName = self.name; // the page names the worker after the calc archive (bridge.js)
 
@@ -50,6 +50,6 @@ self.onmessage = async ({ data }) => {
     const answer = JSON.parse(handleJson(JSON.stringify({ ...payload, op: type })));
     self.postMessage(answer.ok ? { id, ok: true, result: answer } : { id, ok: false, error: answer.error });
   } catch (error) {
-    self.postMessage({ id, ok: false, error: { code: "internal", field: null, message: describe(error) } });
+    self.postMessage({ id, ok: false, error: { code: "internal_error", field: null, message: describe(error) } });
   }
 };

@@ -1,0 +1,285 @@
+"""Presentation: an estimate answer -> the view a person sees, every word and number formatted.
+
+The view is plain JSON.  build.py prints it through Jinja for the first paint
+(web/templates/_result.html.j2); in the browser the worker asks calc.api for op "view" and
+web/js/render.js only puts its texts into slots and clones row templates; web/js/chart.js draws
+the chart from its numbers.  The words come from calc/data/messages/<lang>.toml ([result], [spec],
+[values.*]).  This module holds the one number formatter of the page.
+
+    {"lang": "en",
+     "text": {slot: text},        # every data-out slot of the result panel and spec card
+     "fits": bool,                 # the verdict's colour
+     "bar": {"segments": [{"part", "x", "width"}], "cap": x},   # SVG user units of a 1000-wide bar
+     "warnings": [{"code", "text"}],
+     "recs": [{"gpu", "count", "name", "detail"}],
+     "spec": {"custom": bool, "rows": [{"key", "label", "value", "source", "title"}],
+              "sources": [{"href", "text"}], "separator": text between source links},
+     "chart": {...} | null,        # see chart()
+     "state": {"kv_cache", "context", "context_length"}}   # what the page's controls need, not shown
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from calc import catalog
+from calc.i18n import texts
+
+GIB = 2**30
+PARTS = ("weights", "kv_cache", "activations", "overhead")
+# The spec card's rows below the parameter counts, in order; a model without the fact has no row.
+SPEC_KEYS = (
+    "architecture",
+    "attention",
+    "attention_layers",
+    "context_length",
+    "layers",
+    "hidden_size",
+    "attention_heads",
+    "kv_heads",
+    "head_dim",
+    "experts_total",
+    "experts_active",
+    "sliding_window",
+    "vocab_size",
+    "activation",
+    "normalization",
+    "position_embedding",
+    "license",
+    "release_date",
+)
+LABELLED = ("architecture", "attention", "activation", "normalization")  # codes shown by their values.<key> label
+BAR_WIDTH = 1000  # the headline bar's viewBox width (web/templates/_result.html.j2)
+CHART_HEADROOM = 1.08  # the chart's y axis reaches 8% above the highest point or the capacity
+CHART_Y_TICKS = 5  # about this many gridlines on the y axis
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+
+def num(value: float, digits: int = 0) -> str:
+    """A number with exactly `digits` decimals, rounded half away from zero on its exact binary
+    value, grouped in thousands with "," and "." for the decimal point: as Intl.NumberFormat writes
+    it for en-US and zh-CN alike (so one formatter serves both languages)."""
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{exact:,.{digits}f}"
+
+
+def gib(nbytes: float, digits: int = 1) -> str:
+    """Bytes as GiB (2^30 bytes), the unit every label names."""
+    return num(nbytes / GIB, digits)
+
+
+def pct(fraction: float, digits: int = 0) -> str:
+    """A fraction as a percentage ("12%"), computed in decimal so 0.125 shows as 13%."""
+    return num(Decimal(fraction) * 100, digits) + "%"
+
+
+def tokens_label(tokens: int) -> str:
+    """A power-of-two token count as the chart's axis writes it: 512, 4k, 128k, 1M."""
+    if tokens >= 2**20:
+        return f"{tokens // 2**20}M"
+    return f"{tokens // 2**10}k" if tokens >= 2**10 else str(tokens)
+
+
+# -- sources -------------------------------------------------------------------------------------
+
+
+def source_url(source) -> str | None:
+    """The URL in a source entry (a URL, text holding one, or {"url": ...}), or None."""
+    text = source.get("url", "") if isinstance(source, dict) else source if isinstance(source, str) else ""
+    match = re.search(r"https?://\S+", text or "")
+    return match.group(0) if match else None
+
+
+def source_list(sources) -> list[str]:
+    """Every distinct source URL of a list or mapping of source entries, in order."""
+    entries = sources.values() if isinstance(sources, dict) else sources or []
+    return list(dict.fromkeys(u for u in map(source_url, entries) if u))
+
+
+# -- the view ------------------------------------------------------------------------------------
+
+
+def fill(template: str, **params) -> str:
+    """A message with its {name} placeholders filled."""
+    return template.format_map(params)
+
+
+def label(words: dict, kind: str, code) -> str:
+    """values.<kind>.<code>, or the code itself (a code from a pasted config.json may have none)."""
+    return words["values"].get(kind, {}).get(str(code), str(code))
+
+
+def spec_value(spec: dict, key: str, words: dict) -> str | None:
+    """One spec-card value as shown, or None when the model lacks the fact (a single kind of
+    attention layer says nothing the attention row does not)."""
+    value = spec.get(key)
+    if key == "attention_layers":
+        kinds = list((value or {}).items())
+        if len(kinds) < 2:
+            return None
+        row = words["spec"]["layer_count"]
+        return " + ".join(fill(row, n=num(n), kind=label(words, "layer_kind", k)) for k, n in kinds)
+    if value is None or value == "":
+        return None
+    if key == "position_embedding":
+        base = label(words, key, value)
+        scaling = spec.get("rope_scaling")
+        return f"{base} ({label(words, 'rope_scaling', scaling)})" if scaling else base
+    if key in LABELLED:
+        return label(words, key, value)
+    return num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def spec_card(model: dict, words: dict) -> dict:
+    """The spec card: parameter counts, then one row per fact the model has, with its source."""
+    spec, w = model.get("spec") or {}, words["spec"]
+    facts = spec.get("fact_sources") or (spec.get("sources") if isinstance(spec.get("sources"), dict) else {})
+
+    def row(key: str, value: str, url: str | None = None) -> dict:
+        return {"key": key, "label": w[key], "value": value, "source": url, "title": f"{w['source']}: {url}" if url else None}
+
+    def billions(n: int, official: str | None) -> str:
+        text = fill(w["billions"], n=num(n / 1e9, 1))
+        return f"{text} ({fill(w['official'], text=official)})" if official else text
+
+    rows = [
+        row("total_params", billions(model["total_params"], model.get("official_total_text"))),
+        row("active_params", billions(model["active_params"], model.get("official_active_text"))),
+    ]
+    for key in SPEC_KEYS:
+        value = spec_value(spec, key, words)
+        if value is not None:
+            rows.append(row(key, value, source_url(facts.get(key))))
+    sources = [{"href": u, "text": u.replace("https://", "")} for u in source_list(spec.get("sources"))]
+    return {"custom": bool(model.get("custom")), "rows": rows, "sources": sources, "separator": w["list_sep"]}
+
+
+def bar(memory: dict, capacity: int) -> dict:
+    """The headline bar: one segment per part, set against the larger of the total and the
+    capacity of all GPUs (the total sums every GPU), and the capacity's mark."""
+    scale = max(memory["total_bytes"], capacity)
+    x, segments = 0.0, []
+    for part in PARTS:
+        width = BAR_WIDTH * memory[f"{part}_bytes"] / scale if scale else 0
+        segments.append({"part": part, "x": f"{x:.2f}", "width": f"{width:.2f}"})
+        x += width
+    return {"segments": segments, "cap": f"{BAR_WIDTH * capacity / scale if scale else 0:.2f}"}
+
+
+def nice_step(top: float, ticks: int) -> float:
+    """The gridline step: the smallest of 1, 2, 2.5, 5, 10 x 10^k that makes at most `ticks` steps."""
+    raw = top / ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(s for s in (m * mag for m in (1, 2, 2.5, 5, 10)) if s >= raw)
+
+
+def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
+    """The memory-against-context chart as numbers (GiB) and labels, or None without two points:
+    points [context, weights, kv, activations, overhead], the y axis top and ticks [GiB, label], the
+    x ticks [tokens, label] at every power of two in range (the page thins them to fit its width)."""
+    points = sorted((p for p in answer.get("curve") or [] if p["context"] > 0), key=lambda p: p["context"])
+    if len(points) < 2:
+        return None
+    fit, r = answer["fit"], words["result"]
+    capacity = fit["capacity_bytes"] * fit["gpus"]  # the curve sums every GPU
+    top = max(capacity, *(p["total_bytes"] for p in points)) / GIB * CHART_HEADROOM
+    step = nice_step(top, CHART_Y_TICKS)
+    y_max = math.ceil(top / step) * step
+    y_ticks, v = [], 0.0
+    while v <= y_max + 1e-9:
+        y_ticks.append([v, num(v, 1 if step < 1 else 0)])
+        v += step
+    lo, hi = points[0]["context"], points[-1]["context"]
+    x_ticks = [[2**e, tokens_label(2**e)] for e in range(math.ceil(math.log2(lo)), math.floor(math.log2(hi)) + 1)]
+    return {
+        "points": [[p["context"], *(p[f"{part}_bytes"] / GIB for part in PARTS)] for p in points],
+        "parts": [{"part": part, "label": r[part]} for part in PARTS],
+        "capacity": capacity / GIB,
+        "capacity_label": fill(r["chart_capacity"], count=fit["gpus"], gpu=gpu_name, capacity=gib(capacity)),
+        "context": answer["request"]["context"],
+        "y_max": y_max,
+        "y_ticks": y_ticks,
+        "x_ticks": x_ticks,
+        "x_label": r["chart_x"],
+        "y_label": r["chart_y"],
+    }
+
+
+def range_text(rng: dict | None, r: dict, engine: str) -> str:
+    """The measured range of the total, or why there is none."""
+    if not rng:
+        return fill(r["range_none"], engine=engine)
+    low, high = gib(rng["low_bytes"], 2), gib(rng["high_bytes"], 2)
+    return fill(r["range"], low=low, high=high, n=num(rng["comparisons"]), engine=engine)
+
+
+def _kv_label(kv_id: str, words: dict) -> str:
+    """The "engine default" option's text: the KV type the engine chose for this request."""
+    kv = catalog.kv_types().get(kv_id)
+    name = kv.label if kv else words["result"]["kv_auto"] if kv_id == "auto" else kv_id
+    return fill(words["result"]["kv_default"], kv=name)
+
+
+def view(answer: dict, lang: str) -> dict:
+    """The view of an estimate answer (calc.api op "estimate", ok true) in `lang`."""
+    words = texts(lang)
+    r = words["result"]
+    memory, fit, model = answer["memory"], answer["fit"], answer["model"]
+    gpu = catalog.gpus().get(fit["gpu"])
+    gpu_name = gpu.name if gpu else fit["gpu"]
+    engine = answer["engine"]["label"]
+    rng = answer.get("range")
+    verdict = r["fits"] if fit["fits"] else r["no_fit"]
+    limit = answer.get("max_context_limit")
+    most = answer.get("max_context")
+    tps = (answer.get("speed") or {}).get("decode_tokens_per_s")
+    window = (model.get("spec") or {}).get("context_length")
+    text = {
+        "total": gib(memory["total_bytes"]),
+        **{part: gib(memory[f"{part}_bytes"]) for part in PARTS},
+        "range": fill(
+            r["range"], low=gib(rng["low_bytes"], 2), high=gib(rng["high_bytes"], 2), n=num(rng["comparisons"]), engine=engine
+        )
+        if rng
+        else fill(r["range_none"], engine=engine),
+        "fit": fill(
+            verdict,
+            count=fit["gpus"],
+            gpu=gpu_name,
+            used=gib(fit["used_bytes"]),
+            capacity=gib(fit["capacity_bytes"]),
+            headroom=gib(fit["headroom_bytes"]),
+        ),
+        "max-context": fill(r["max_context_all"] if most == limit else r["max_context_value"], tokens=num(most))
+        if most
+        else r["max_context_none"],
+        "speed": fill(r["speed_value"], tps=num(tps, 1)) if tps else r["speed_none"],
+        "model-name": model["name"],
+        "context": num(answer["request"]["context"]),
+        "ctx-max": fill(r["context_hint"], tokens=num(window)) if window else "",
+        "kv-default": _kv_label(answer["request"]["kv_cache"], words),
+    }
+    recs = [
+        {
+            "gpu": rec["gpu"],
+            "count": rec["count"],
+            "name": fill(r["rec_item"], count=rec["count"], name=rec["name"]),
+            "detail": fill(r["rec_detail"], capacity=gib(rec["capacity_bytes"]), headroom=pct(rec["headroom_fraction"])),
+        }
+        for rec in answer.get("recommendations") or []
+    ]
+    return {
+        "lang": lang,
+        "text": text,
+        "fits": bool(fit["fits"]),
+        "bar": bar(memory, fit["capacity_bytes"] * fit["gpus"]),
+        "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
+        "recs": recs,
+        "spec": spec_card(model, words),
+        "chart": chart(answer, words, gpu_name),
+        "state": {"kv_cache": answer["request"]["kv_cache"], "context": answer["request"]["context"], "context_length": window},
+    }

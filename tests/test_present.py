@@ -1,0 +1,207 @@
+"""The presentation module (calc/present.py): the one number formatter, and the view the page
+prints at build time and fills in the browser, checked through calc.api's op "view"."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from calc import i18n, present
+from calc.api import handle
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = json.loads((ROOT / "tests/browser/golden_requests.json").read_text())
+OK_REQUESTS = [c["request"] for c in GOLDEN if handle(c["request"])["ok"]]
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (0.25, 1, "0.3"),  # exactly 0.25: half away from zero, as Intl.NumberFormat does
+        (0.35, 1, "0.3"),  # 0.35 is 0.34999... in binary
+        (1234567.5, 0, "1,234,568"),
+        (2.5, 0, "3"),
+        (0, 1, "0.0"),
+        (262144, 0, "262,144"),
+        (114.649, 1, "114.6"),
+    ],
+)
+def test_number_format_rounds_like_intl(value, digits, text):
+    assert present.num(value, digits) == text
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (lambda: present.gib(2**30), "1.0"),
+        (lambda: present.gib(3 * 2**29, 2), "1.50"),
+        (lambda: present.gib(0), "0.0"),
+        (lambda: present.pct(0.125), "13%"),
+        (lambda: present.pct(0.07), "7%"),
+        (lambda: present.pct(0.1234, 2), "12.34%"),
+        (lambda: present.tokens_label(512), "512"),
+        (lambda: present.tokens_label(4096), "4k"),
+        (lambda: present.tokens_label(2**20), "1M"),
+    ],
+)
+def test_units(call, text):
+    assert call() == text
+
+
+@pytest.mark.parametrize(
+    ("source", "url"),
+    [
+        ("https://example.org/a.json", "https://example.org/a.json"),
+        ("https://example.org/a.json (a copy of the config)", "https://example.org/a.json"),
+        ("a log, see http://example.org/x", "http://example.org/x"),
+        ({"url": "https://example.org/b"}, "https://example.org/b"),
+        ("no link here", None),
+        (None, None),
+    ],
+)
+def test_source_url(source, url):
+    assert present.source_url(source) == url
+
+
+def test_nice_step():
+    assert [present.nice_step(top, 5) for top in (1.0, 9.0, 12.0, 320.0, 648.0)] == [0.2, 2.0, 2.5, 100.0, 200.0]
+
+
+def view(request: dict) -> dict:
+    answer = handle({**request, "op": "view"})
+    assert answer["ok"], answer.get("error")
+    return answer["view"]
+
+
+def test_default_view_hand_checked():
+    """The default request (Qwen3-Coder 480B, Q4_K_M, 32k, llama.cpp, 4 x H100 SXM), its numbers
+    written from the estimate by hand."""
+    estimate = handle({})
+    v = view({})
+    gib = lambda b: f"{b / 2**30:,.1f}"  # noqa: E731 - none of these numbers sits on a rounding tie
+    assert v["text"]["total"] == gib(estimate["memory"]["total_bytes"])
+    fit = estimate["fit"]
+    assert v["text"]["fit"] == (
+        f"Fits on 4 × NVIDIA H100 SXM 80GB: {gib(fit['used_bytes'])} of {gib(fit['capacity_bytes'])} GiB used, "
+        f"{gib(fit['headroom_bytes'])} GiB free."
+    )
+    assert v["text"]["max-context"] == f"{estimate['max_context']:,} tokens"
+    assert v["text"]["ctx-max"] == "This model was trained for up to 262,144 tokens."
+    assert v["text"]["kv-default"] == "Engine default (F16)"
+    assert v["fits"] is True
+    assert [w["code"] for w in v["warnings"]] == [w["code"] for w in estimate["warnings"]]
+    assert [(r["gpu"], r["count"]) for r in v["recs"]] == [(r["gpu"], r["count"]) for r in estimate["recommendations"]]
+    rows = {r["key"]: r["value"] for r in v["spec"]["rows"]}
+    assert rows["total_params"] == "480.2B (official: 480B)"
+    assert rows["attention"] == "Grouped-query (GQA)" and rows["hidden_size"] == "6,144"
+    assert "attention_layers" not in rows  # one kind of layer only
+
+
+def test_chinese_view_is_written_in_chinese():
+    v = view({"lang": "zh"})
+    assert v["text"]["fit"].startswith("可以放入 4 × NVIDIA H100 SXM 80GB")
+    assert v["text"]["kv-default"] == "引擎默认（F16）"
+    assert {r["key"]: r["label"] for r in v["spec"]["rows"]}["layers"] == "层数"
+
+
+def test_no_fit_and_no_recommendations():
+    v = view({"model": "deepseek-v3", "quant": "native", "gpu": "rtx-4090", "gpus": 1, "recommend": False})
+    assert v["fits"] is False and v["text"]["fit"].startswith("Does not fit on 1 × NVIDIA GeForce RTX 4090")
+    assert v["text"]["max-context"] == "none: the model does not fit"
+    assert v["recs"] == []
+
+
+def test_bar_is_set_against_all_gpus():
+    v = view({"model": "llama-3.1-8b", "quant": "q4_k_m", "gpu": "h100-sxm", "gpus": 2})
+    answer = handle({"model": "llama-3.1-8b", "quant": "q4_k_m", "gpu": "h100-sxm", "gpus": 2})
+    capacity = 2 * answer["fit"]["capacity_bytes"]
+    assert v["bar"]["cap"] == "1000.00"  # the capacity is larger than the total
+    weights = next(s for s in v["bar"]["segments"] if s["part"] == "weights")
+    assert weights["width"] == f"{1000 * answer['memory']['weights_bytes'] / capacity:.2f}"
+
+
+def test_spec_rows_of_a_hybrid_model_name_each_layer_kind():
+    rows = {r["key"]: r["value"] for r in view({"model": "gemma-3-27b-it"})["spec"]["rows"]}
+    assert rows["attention_layers"] == "10 full attention + 52 sliding window"
+
+
+def test_custom_model_card_says_so():
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": 2048,
+        "intermediate_size": 5632,
+        "num_hidden_layers": 22,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 4,
+        "vocab_size": 32000,
+        "max_position_embeddings": 2048,
+    }
+    v = view({"config": config})
+    assert v["spec"]["custom"] is True and v["state"]["context_length"] == 2048
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("request_", OK_REQUESTS, ids=range(len(OK_REQUESTS)))
+def test_every_view_is_complete(request_, lang):
+    """Every slot written, no placeholder left, no "None" shown, every link a URL, for every
+    request the browser tests replay, in both languages."""
+    v = view({**request_, "lang": lang})
+    shown = [*v["text"].values(), *(w["text"] for w in v["warnings"])]
+    shown += [x for r in v["recs"] for x in (r["name"], r["detail"])]
+    shown += [x for r in v["spec"]["rows"] for x in (r["label"], r["value"])]
+    for text in shown:
+        assert isinstance(text, str) and not re.search(r"\{\w+\}|None|null|nan", text), text
+    assert set(v["text"]) == {
+        *present.PARTS,
+        "total",
+        "range",
+        "fit",
+        "max-context",
+        "speed",
+        "model-name",
+        "context",
+        "ctx-max",
+        "kv-default",
+    }
+    assert [s["part"] for s in v["bar"]["segments"]] == list(present.PARTS)
+    assert sum(float(s["width"]) for s in v["bar"]["segments"]) <= 1000.01
+    for row in v["spec"]["rows"]:
+        assert (row["source"] is None) == (row["title"] is None)
+        assert row["source"] is None or row["source"].startswith(("https://", "http://"))
+    chart = v["chart"]
+    if chart:
+        contexts = [p[0] for p in chart["points"]]
+        assert contexts == sorted(contexts) and all(len(p) == 1 + len(present.PARTS) for p in chart["points"])
+        assert chart["y_ticks"][0][0] == 0 and chart["y_ticks"][-1][0] >= chart["y_max"] - 1e-9
+        assert max(sum(p[1:]) for p in chart["points"]) <= chart["y_max"] and chart["capacity"] <= chart["y_max"]
+
+
+def test_message_catalogs_match_and_page_strings_stay_apart():
+    """Both languages have the same result words with the same placeholders, and none of the core's
+    tables shares a name with the page's own strings (build.py puts them side by side)."""
+
+    def flat(table, prefix=""):
+        out = {}
+        for k, v in table.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        return out
+
+    en, zh = flat(i18n.texts("en")), flat(i18n.texts("zh"))
+    assert set(en) == set(zh)
+    for key in en:
+        assert set(re.findall(r"{(\w+)}", en[key])) == set(re.findall(r"{(\w+)}", zh[key])), key
+    page = tomllib.loads((ROOT / "web/i18n/en.toml").read_text("utf-8"))
+    assert not set(page) & set(i18n.texts("en"))
+
+
+def test_view_is_fresh_data():
+    """A caller may change the view it got: the next one is unchanged."""
+    first = view({})
+    first["spec"]["rows"][0]["value"] = "changed"
+    first["text"]["total"] = "changed"
+    assert view({}) == handle({"op": "view"})["view"] != first
