@@ -33,11 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
     e.add_argument("--gpu", help="GPU id (see `gpus`); default: none, recommendations only")
     e.add_argument("--gpus", type=int, default=1, help="number of GPUs of --gpu")
-    e.add_argument("--no-flash-attention", action="store_true", help="llama.cpp: -fa off")
+    e.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, help="llama.cpp: -fa on | off (default on)")
     e.add_argument("--ubatch", type=int, help="llama.cpp: n_ubatch")
     e.add_argument("--gpu-memory-utilization", type=float, help="vLLM: fraction of each GPU it reserves")
     e.add_argument("--max-num-batched-tokens", type=int, help="vLLM: tokens of the profiling pass")
+    e.add_argument("--max-num-seqs", type=int, help="vLLM: sequences of the profiler's sampler pass")
     e.add_argument("--lang", default="en", help="language of the warnings: en | zh")
+    e.add_argument("--curve", action="store_true", help="include memory-against-context points (in --json)")
+    e.add_argument("--recommend", action=argparse.BooleanOptionalAction, default=True, help="list the GPU setups that hold it")
+    e.add_argument("--recommend-limit", type=int, help="how many setups to list, cheapest first (0: all)")
     e.add_argument("--json", action="store_true", help="print the full result as JSON")
     for name, text in (
         ("models", "the model catalog"),
@@ -57,7 +61,8 @@ def _request(args: argparse.Namespace) -> dict:
         "kv_cache": args.kv_cache,
         "gpu": args.gpu,
         "lang": args.lang,
-        "curve": False,
+        "curve": args.curve,
+        "recommend": args.recommend,
     }
     model = args.model
     if model.endswith(".json") or (os.path.sep in model and os.path.isfile(model)):
@@ -74,10 +79,11 @@ def _request(args: argparse.Namespace) -> dict:
         "ubatch": args.ubatch,
         "gpu_memory_utilization": args.gpu_memory_utilization,
         "max_num_batched_tokens": args.max_num_batched_tokens,
+        "max_num_seqs": args.max_num_seqs,
+        "flash_attention": args.flash_attention,
+        "recommend_limit": args.recommend_limit,
     }
     req.update({k: v for k, v in optional.items() if v is not None})
-    if args.no_flash_attention:
-        req["flash_attention"] = False
     return req
 
 

@@ -20,9 +20,6 @@ class CalcError(ValueError):
         self.field = field
         self.message = message
 
-    def as_dict(self) -> dict:
-        return {"code": self.code, "field": self.field, "message": self.message}
-
 
 def clean(text: str, limit: int = 200) -> str:
     """`text` cut to `limit` characters, lone surrogates (which no UTF-8 output can carry) as U+FFFD."""

@@ -1,6 +1,6 @@
 """One estimate: resolve the request, build the memory plan, and answer everything a user asks.
 
-The result is plain data (see calc/api.py for its shape); nothing here formats units.
+The answer is a typed tree (calc/result.py documents every field); nothing here formats units.
 """
 
 from __future__ import annotations
@@ -18,6 +18,20 @@ from calc.memory.kv_cache import layer_kv
 from calc.memory.plan import Parts, Plan, split_shape, total_parts
 from calc.model import Model, catalog_model, custom_model, describe
 from calc.request import Request
+from calc.result import (
+    SCHEMA,
+    CurvePoint,
+    EngineInfo,
+    Estimate,
+    Fit,
+    FormatInfo,
+    GpuShare,
+    KvInfo,
+    Memory,
+    Notice,
+    Range,
+    Recommendation,
+)
 from calc.speed import speed
 from calc.units import fmt_gib, fmt_tokens
 
@@ -72,7 +86,7 @@ def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engin
     return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 
 
-def measured_range(total: Parts, engine_id: str) -> dict | None:
+def measured_range(total: Parts, engine_id: str) -> Range | None:
     """The total as a range: each part of the breakdown moved by the largest relative error measured
     for it against real runs of this engine (catalog.accuracy()); None for an engine with no records.
 
@@ -83,27 +97,13 @@ def measured_range(total: Parts, engine_id: str) -> dict | None:
         return None
     parts = {"weights_bytes": total.weights, "kv_cache_bytes": total.kv_cache, "activations_bytes": total.activations}
     delta = sum(v * spread[k]["max_error"] for k, v in parts.items() if k in spread)
-    return {
-        "low_bytes": int(total.total - delta),
-        "high_bytes": int(total.total + delta),
-        "comparisons": sum(spread[k]["n"] for k in parts if k in spread),
-    }
+    return Range(int(total.total - delta), int(total.total + delta), sum(spread[k]["n"] for k in parts if k in spread))
 
 
 def native_window(model: Model) -> int:
     """The model's context window: the larger of the official figure and max_position_embeddings."""
     official = model.official.get("context_length")
     return max(official if isinstance(official, int) else 0, model.arch.max_context)
-
-
-def _parts_dict(p: Parts) -> dict:
-    return {
-        "weights_bytes": p.weights,
-        "kv_cache_bytes": p.kv_cache,
-        "activations_bytes": p.activations,
-        "overhead_bytes": p.overhead,
-        "total_bytes": p.total,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,12 +115,12 @@ BYTE_PARAMS = ("size", "reserved")
 
 def _warnings(
     req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None
-) -> list[dict]:
+) -> list[Notice]:
     a = model.arch
     out = []
 
     def add(code: str, **params) -> None:
-        out.append({"code": code, "params": params, "text": i18n.t(code, req.lang, params)})
+        out.append(Notice(code, params, i18n.t(code, req.lang, params)))
 
     native = native_window(model)
     if req.context > native:
@@ -183,7 +183,7 @@ def setup(req: Request, engine: Engine | None = None) -> Setup:
     return Setup(model, engine, st, gpu, kv_id, build_plan(model, req.quant, req.bpw, kv_id, engine, st))
 
 
-def estimate(req: Request) -> dict:
+def estimate(req: Request) -> Estimate:
     """The full answer for one request."""
     model, engine, st, gpu, kv_id, plan = setup(req)
     per_gpu = plan.per_gpu(req.context, req.batch, req.gpus if gpu else 1)
@@ -196,82 +196,50 @@ def estimate(req: Request) -> dict:
         )
     cap = engine.capacity_bytes(gpu, st) if gpu else None
     fmt = catalog.formats()[req.quant]
-    result = {
-        "model": describe(model),
-        "format": {
-            "id": fmt.id,
-            "label": fmt.label,
-            "bits_per_weight": round(effective_bpw(plan.weights, model.params.total), 3),
-        },
-        "kv_cache": {"id": kv_id, "label": catalog.kv_types()[kv_id].label},
-        "engine": {"id": engine.id, "label": engine.label, "settings": st.as_dict()},
-        "memory": _parts_dict(total),
-        "range": measured_range(total, engine.id),
-        "kv_cache_bytes_per_token": plan.kv_bytes_per_token(),
-        "per_gpu": [
-            {
-                "gpu_index": i,
-                "weights_bytes": p.weights,
-                "kv_cache_bytes": p.kv_cache,
-                "activations_bytes": p.activations,
-                "overhead_bytes": p.overhead,
-                "total_bytes": p.total,
-                "capacity_bytes": cap,
-            }
-            for i, p in enumerate(per_gpu)
-        ],
-        "fit": None,
-        "max_context": None,
-        "max_context_limit": None,
-        "max_batch": None,
-        "best_format": None,
-        "kv_capacity_tokens": None,
-        "max_concurrency": None,
-        "kv_pool_bytes": None,
-    }
+    fit = max_context = limit = max_batch = best = None
+    pool = {}
     if gpu:
         worst = max(p.total for p in per_gpu)
-        result["fit"] = {
-            "gpu": gpu.id,
-            "gpu_name": gpu.name,
-            "gpus": req.gpus,
-            "capacity_bytes": cap,
-            "used_bytes": worst,
-            "fits": worst <= cap,
-            "headroom_bytes": cap - worst,
-        }
-        result["max_context"] = recommend.max_context(plan, req.batch, req.gpus, cap, native_window(model))
-        result["max_context_limit"] = native_window(model)
-        result["max_batch"] = recommend.max_batch(plan, req.context, req.gpus, cap)
-        result["best_format"] = recommend.best_format(
-            _format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap
-        )
-        result.update(engine.pool(plan, per_gpu, cap, req.context) or {})
-    result["speed"] = speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache)
-    if req.recommend:
-        result["recommendations"], result["recommendations_total"] = recommend.recommendations(
-            plan, req.context, req.batch, req.recommend_limit
-        )
-    else:
-        result["recommendations"], result["recommendations_total"] = [], 0
+        fit = Fit(gpu.id, gpu.name, req.gpus, cap, worst, worst <= cap, cap - worst)
+        limit = native_window(model)
+        max_context = recommend.max_context(plan, req.batch, req.gpus, cap, limit)
+        max_batch = recommend.max_batch(plan, req.context, req.gpus, cap)
+        best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
+        pool = engine.pool(plan, per_gpu, cap, req.context) or {}
+    recs, recs_total = recommend.recommendations(plan, req.context, req.batch, req.recommend_limit) if req.recommend else ([], 0)
+    curve = []
     if req.curve:
         points = sorted(set(CURVE_POINTS) | {req.context})
-        parts = plan.curve(points, req.batch, req.gpus if gpu else 1)
-        result["curve"] = [
-            {
-                "context": c,
-                "weights_bytes": p.weights,
-                "kv_cache_bytes": p.kv_cache,
-                "activations_bytes": p.activations,
-                "overhead_bytes": p.overhead,
-                "total_bytes": p.total,
-            }
-            for c, p in zip(points, parts, strict=True)
+        curve = [
+            CurvePoint(c, *p, p.total) for c, p in zip(points, plan.curve(points, req.batch, req.gpus if gpu else 1), strict=True)
         ]
-    else:
-        result["curve"] = []
-    result["warnings"] = _warnings(req, model, plan, engine, kv_id, per_gpu, cap)
-    return result
+    return Estimate(
+        ok=True,
+        schema=SCHEMA,
+        op=req.op,
+        request={**req.as_dict(), "kv_cache": kv_id},
+        model=describe(model),
+        format=FormatInfo(fmt.id, fmt.label, round(effective_bpw(plan.weights, model.params.total), 3)),
+        kv_cache=KvInfo(kv_id, catalog.kv_types()[kv_id].label),
+        engine=EngineInfo(engine.id, engine.label, st.as_dict()),
+        memory=Memory(*total, total.total),
+        range=measured_range(total, engine.id),
+        kv_cache_bytes_per_token=plan.kv_bytes_per_token(),
+        per_gpu=[GpuShare(i, *p, p.total, cap) for i, p in enumerate(per_gpu)],
+        fit=fit,
+        max_context=max_context,
+        max_context_limit=limit,
+        max_batch=max_batch,
+        best_format=best,
+        kv_capacity_tokens=pool.get("kv_capacity_tokens"),
+        max_concurrency=pool.get("max_concurrency"),
+        kv_pool_bytes=pool.get("kv_pool_bytes"),
+        speed=speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache),
+        recommendations=[Recommendation(**r) for r in recs],
+        recommendations_total=recs_total,
+        curve=curve,
+        warnings=_warnings(req, model, plan, engine, kv_id, per_gpu, cap),
+    )
 
 
 _FORMAT_PLANS: OrderedDict = OrderedDict()

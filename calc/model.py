@@ -20,6 +20,7 @@ from calc.architecture import (
 from calc.cache import lru
 from calc.errors import CalcError, clean, show
 from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text, config_json_problem, config_too_deep, config_too_large
+from calc.result import ModelInfo, Spec
 from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
 
 # A custom model may have at most this many parameters: 50 times the largest released (Kimi K2, 1T)
@@ -120,70 +121,55 @@ def _architecture_label(a: Architecture) -> str:
     return "moe" if a.is_moe else "dense"
 
 
-def spec(m: Model) -> dict:
-    """The facts a model page shows, from config.json (architecture) and the official sources."""
+def spec(m: Model) -> Spec:
+    """The facts a model page shows, from config.json (architecture) and the official sources;
+    a fact the model does not have (no sliding window, no MoE, no MLA) is None."""
     a, off = m.arch, m.official
     counts = a.kind_counts
-    out = {
-        "architecture": _architecture_label(a),
-        "attention": a.attention_family,
-        "attention_layers": {k: counts.get(k, 0) for k in (FULL, SLIDING, CHUNKED, LINEAR, MAMBA) if counts.get(k)},
-        "context_length": off.get("context_length") if isinstance(off.get("context_length"), int) else a.max_context,
-        "max_position_embeddings": a.max_context,
-        "layers": a.layers,
-        "hidden_size": a.hidden,
-        "attention_heads": a.heads,
-        "kv_heads": 1 if a.mla else a.kv_heads,
-        "head_dim": a.head_dim,
-        "vocab_size": a.vocab,
-        "intermediate_size": a.intermediate,
-        "activation": a.activation,
-        "normalization": a.norm,
-        "position_embedding": a.position,
-        "rope_scaling": a.rope_scaling,
-        "tied_embeddings": a.tied_embeddings,
-        "dtype": a.dtype,
-    }
-    if a.sliding_window:
-        out["sliding_window"] = a.sliding_window
-    if a.attention_chunk:
-        out["attention_chunk"] = a.attention_chunk
-    if a.is_moe:
-        out.update(
-            experts_total=a.experts,
-            experts_active=a.experts_active,
-            expert_intermediate_size=a.moe_intermediate,
-            shared_expert_intermediate_size=a.shared_intermediate,
-        )
-    if a.mla:
-        out.update(
-            kv_lora_rank=a.mla.kv_lora_rank,
-            qk_rope_head_dim=a.mla.qk_rope_head_dim,
-            q_lora_rank=a.mla.q_lora_rank,
-            v_head_dim=a.mla.v_head_dim,
-        )
-    if a.quant_method:
-        out["checkpoint_quantization"] = a.quant_method
-    if a.mtp_layers:
-        out["mtp_layers"] = a.mtp_layers
-    for key in ("license", "release_date"):
-        if off.get(key):
-            out[key] = off[key]
-    out["sources"] = [s for s in m.sources if isinstance(s, str) and s.startswith("https://")]
-    return out
+    moe, mla = a.is_moe, a.mla
+    return Spec(
+        architecture=_architecture_label(a),
+        attention=a.attention_family,
+        attention_layers={k: counts.get(k, 0) for k in (FULL, SLIDING, CHUNKED, LINEAR, MAMBA) if counts.get(k)},
+        context_length=off.get("context_length") if isinstance(off.get("context_length"), int) else a.max_context,
+        max_position_embeddings=a.max_context,
+        layers=a.layers,
+        hidden_size=a.hidden,
+        attention_heads=a.heads,
+        kv_heads=1 if mla else a.kv_heads,
+        head_dim=a.head_dim,
+        vocab_size=a.vocab,
+        intermediate_size=a.intermediate,
+        activation=a.activation,
+        normalization=a.norm,
+        position_embedding=a.position,
+        rope_scaling=a.rope_scaling,
+        tied_embeddings=a.tied_embeddings,
+        dtype=a.dtype,
+        sliding_window=a.sliding_window or None,
+        attention_chunk=a.attention_chunk or None,
+        experts_total=a.experts if moe else None,
+        experts_active=a.experts_active if moe else None,
+        expert_intermediate_size=a.moe_intermediate if moe else None,
+        shared_expert_intermediate_size=a.shared_intermediate if moe else None,
+        kv_lora_rank=mla.kv_lora_rank if mla else None,
+        qk_rope_head_dim=mla.qk_rope_head_dim if mla else None,
+        q_lora_rank=mla.q_lora_rank if mla else None,
+        v_head_dim=mla.v_head_dim if mla else None,
+        checkpoint_quantization=a.quant_method or None,
+        mtp_layers=a.mtp_layers or None,
+        license=off.get("license") or None,
+        release_date=off.get("release_date") or None,
+        sources=tuple(s for s in m.sources if isinstance(s, str) and s.startswith("https://")),
+    )
 
 
-_DESCRIBED: dict = {}
+_DESCRIBED: OrderedDict = OrderedDict()
 
 
-def describe(m: Model) -> dict:
-    """The model block of a result, built once per model (callers must not modify it)."""
-    block = _DESCRIBED.get(m.key)
-    if block is None:
-        if len(_DESCRIBED) > 256:
-            _DESCRIBED.clear()
-        block = _DESCRIBED[m.key] = _describe(m)
-    return block
+def describe(m: Model) -> ModelInfo:
+    """The model block of an answer, built once per model (immutable: calc.result.to_json copies it out)."""
+    return lru(_DESCRIBED, m.key, lambda: _describe(m), 256)
 
 
 def _headline(text: str | None) -> str | None:
@@ -191,21 +177,21 @@ def _headline(text: str | None) -> str | None:
     return text.split(" (")[0].strip() if isinstance(text, str) else None
 
 
-def _describe(m: Model) -> dict:
-    return {
-        "id": m.id,
-        "repo": m.repo,
-        "name": m.name,
-        "family": m.family,
-        "custom": m.custom,
-        "total_params": m.params.total,
-        "active_params": m.params.active,
-        "official_total_params": m.official.get("total_params"),
-        "official_active_params": m.official.get("active_params"),
-        "official_total_text": _headline(m.official.get("total_params_text")),
-        "official_active_text": _headline(m.official.get("active_params_text")),
-        "spec": spec(m),
-    }
+def _describe(m: Model) -> ModelInfo:
+    return ModelInfo(
+        id=m.id,
+        repo=m.repo,
+        name=m.name,
+        family=m.family,
+        custom=m.custom,
+        total_params=m.params.total,
+        active_params=m.params.active,
+        official_total_params=m.official.get("total_params"),
+        official_active_params=m.official.get("active_params"),
+        official_total_text=_headline(m.official.get("total_params_text")),
+        official_active_text=_headline(m.official.get("active_params_text")),
+        spec=spec(m),
+    )
 
 
 def model_rows_summary() -> list[dict]:
@@ -213,14 +199,15 @@ def model_rows_summary() -> list[dict]:
     out = []
     for row in catalog.model_rows():
         m = catalog_model(row.id)
+        facts = describe(m).spec
         out.append(
             {
                 "id": m.id,
                 "repo": m.repo,
                 "name": m.name,
                 "family": m.family,
-                "context_length": spec(m)["context_length"],
-                "architecture": spec(m)["architecture"],
+                "context_length": facts.context_length,
+                "architecture": facts.architecture,
                 "total_params": m.params.total,
                 "active_params": m.params.active,
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, fields
+from typing import Annotated
 
 from calc import catalog
 from calc.engines import engines
@@ -32,58 +33,41 @@ DEFAULTS = {
     "recommend_limit": 12,
 }
 
-FIELDS = (
-    "op",
-    "model",
-    "config",
-    "quant",
-    "bpw",
-    "kv_cache",
-    "context",
-    "batch",
-    "engine",
-    "gpu",
-    "gpus",
-    "flash_attention",
-    "ubatch",
-    "gpu_memory_utilization",
-    "max_num_batched_tokens",
-    "max_num_seqs",
-    "lang",
-    "curve",
-    "recommend",
-    "recommend_limit",
-)
-
 
 @dataclass(frozen=True)
 class Request:
-    op: str
-    model: str
-    config: object  # dict | str | None
-    quant: str
-    bpw: float | None
-    kv_cache: str
-    context: int
-    batch: int
-    engine: str
-    gpu: str | None
-    gpus: int
-    flash_attention: bool | None
-    ubatch: int | None
-    gpu_memory_utilization: float | None
-    max_num_batched_tokens: int | None
-    max_num_seqs: int | None
-    lang: str
-    curve: bool
-    recommend: bool
-    recommend_limit: int  # how many recommendations to return, cheapest first (0 = every GPU that fits)
+    """A request with every default filled in; each field's documentation is its Annotated text.
+    The JSON request has the same keys, each optional (the defaults are in DEFAULTS)."""
+
+    op: Annotated[str, '"estimate" (default), "view" (the page\'s words and numbers), "catalog" or "model"']
+    model: Annotated[str, "catalog slug or Hugging Face repo id, case-insensitive"]
+    config: Annotated[object, "a custom model instead of model: config.json as an object or its text"]
+    quant: Annotated[str, "weight format id (python -m calc quants)"]
+    bpw: Annotated[float | None, "bits per weight, for quant exl2 only (default 4.0)"]
+    kv_cache: Annotated[str, 'KV-cache type id, or "auto": the engine\'s default']
+    context: Annotated[int, "tokens per sequence"]
+    batch: Annotated[int, "sequences held at once"]
+    engine: Annotated[str, '"llama.cpp", "vllm" or "transformers"']
+    gpu: Annotated[str | None, "GPU id the answer is checked against; null: none, recommendations only"]
+    gpus: Annotated[int, "how many of gpu"]
+    flash_attention: Annotated[bool | None, "llama.cpp: flash attention (default on)"]
+    ubatch: Annotated[int | None, "llama.cpp: n_ubatch, the physical batch of the compute buffer"]
+    gpu_memory_utilization: Annotated[float | None, "vLLM: fraction of each GPU it reserves (default 0.9)"]
+    max_num_batched_tokens: Annotated[int | None, "vLLM: tokens of the profiling pass (default by GPU size)"]
+    max_num_seqs: Annotated[int | None, "vLLM: sequences of the profiler's sampler pass (default by GPU size)"]
+    lang: Annotated[str, '"en" or "zh": language of warnings and of the view']
+    curve: Annotated[bool, "include memory-against-context points"]
+    recommend: Annotated[bool, "include the recommended GPU setups"]
+    recommend_limit: Annotated[int, "how many recommendations to return, cheapest first (0: every setup that holds it)"]
 
     def as_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         if isinstance(self.config, (dict, str)):
             out["config"] = "custom"
         return out
+
+
+FIELDS = frozenset(f.name for f in fields(Request))  # the keys a JSON request may have
 
 
 # URL parameters arrive as text: a whole number or a decimal written in ASCII digits ("²".isdigit()
@@ -140,7 +124,7 @@ def _choice(raw: dict, key: str, table: dict, aliases: dict | None = None) -> st
 
 
 def parse_request(raw) -> Request:
-    """Validate a request dict and fill in defaults (see calc/api.py for the fields)."""
+    """Validate a request dict and fill in defaults (the fields: Request)."""
     if not isinstance(raw, dict):
         raise CalcError("bad_request", None, "the request must be a JSON object")
     unknown = [k for k in raw if k not in FIELDS]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from calc import catalog
 from calc.memory.plan import Plan, split_shape
+from calc.result import Speed
 from calc.tensors import ParamCounts
 
 
@@ -43,15 +44,10 @@ def attention_flops(plan: Plan, tokens: int) -> float:
     return flops
 
 
-def speed(plan: Plan, params: ParamCounts, context: int, batch: int, gpu: catalog.Gpu | None, gpus: int, kv_bytes: int) -> dict:
+def speed(plan: Plan, params: ParamCounts, context: int, batch: int, gpu: catalog.Gpu | None, gpus: int, kv_bytes: int) -> Speed:
     """Decode tokens/s and prefill seconds on `gpus` x `gpu`; None values where no GPU is chosen."""
     if gpu is None:
-        return {
-            "decode_tokens_per_s": None,
-            "decode_tokens_per_s_per_sequence": None,
-            "prefill_seconds": None,
-            "basis": "roofline",
-        }
+        return Speed(None, None, None, "roofline")
     tp, _ = split_shape(plan.engine, gpus)
     step = (weights_read_per_step(plan, batch) + kv_bytes) / (gpu.bandwidth_bytes_per_s * tp)
     tokens = context * batch
@@ -59,9 +55,4 @@ def speed(plan: Plan, params: ParamCounts, context: int, batch: int, gpu: catalo
     if gpu.bf16_tflops:
         flops = 2 * params.active_no_embed * tokens + attention_flops(plan, context) * batch
         prefill = round(flops / (gpu.bf16_tflops * 1e12 * tp), 4)
-    return {
-        "decode_tokens_per_s": round(batch / step, 2),
-        "decode_tokens_per_s_per_sequence": round(1 / step, 2),
-        "prefill_seconds": prefill,
-        "basis": "roofline",
-    }
+    return Speed(round(batch / step, 2), round(1 / step, 2), prefill, "roofline")

@@ -21,3 +21,13 @@ def test_readme_cli_example_is_current():
     args = block.group(1).split()[3:]
     out = subprocess.run([sys.executable, "-m", "calc", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.startswith(block.group(2))
+
+
+def test_layout_table_names_every_module():
+    """A newcomer finds every module of the core from the README's layout table."""
+    table = README[README.index("## Layout") : README.index("### Adding things")]
+    modules = [p for p in (ROOT / "calc").glob("*.py") if not p.name.startswith("__")]
+    packages = [p for p in (ROOT / "calc").iterdir() if (p / "__init__.py").exists()]
+    missing = [p.name for p in modules if f"calc/{p.name}" not in table]
+    missing += [p.name for p in packages if f"calc/{p.name}/" not in table]
+    assert missing == []

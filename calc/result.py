@@ -1,0 +1,313 @@
+"""The typed answers of calc.api: every field of every answer is declared and documented here.
+
+Each answer is a tree of named tuples (immutable, so a cached part can be shared safely); the one
+function :func:`to_json` turns it into fresh plain dicts and lists at the boundary, so a caller who
+edits an answer cannot change the next one.  Every field is always present: a field that does not
+apply to a request is null (``fit`` without a GPU, ``kv_pool_bytes`` for an engine that grows its
+cache on demand).  Numbers are bytes, tokens, parameters or seconds; units are chosen by whoever
+displays them (calc/present.py for the page).
+
+A field's documentation is the text of its ``Annotated`` type; :func:`fields` reads it back, and
+tests/test_result.py checks that every field has some.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, NamedTuple, get_args, get_type_hints
+
+SCHEMA = 1  # the version of the answers' shape, in every answer's "schema"
+
+Bytes = int  # a size in bytes
+Tokens = int
+
+
+class Memory(NamedTuple):
+    """A memory breakdown, summed over every GPU of the setup."""
+
+    weights_bytes: Annotated[Bytes, "weights as stored in the chosen format, on GPUs"]
+    kv_cache_bytes: Annotated[Bytes, "the KV cache (and recurrent state) the engine allocates"]
+    activations_bytes: Annotated[Bytes, "activation peak or compute buffer of the engine"]
+    overhead_bytes: Annotated[Bytes, "per-GPU runtime overhead: CUDA context, workspaces, graphs"]
+    total_bytes: Annotated[Bytes, "the sum of the four parts"]
+
+
+class GpuShare(NamedTuple):
+    """What one GPU of the setup holds."""
+
+    gpu_index: Annotated[int, "position of the GPU in the setup, from 0"]
+    weights_bytes: Annotated[Bytes, "weights on this GPU"]
+    kv_cache_bytes: Annotated[Bytes, "KV cache on this GPU"]
+    activations_bytes: Annotated[Bytes, "activations on this GPU"]
+    overhead_bytes: Annotated[Bytes, "runtime overhead on this GPU"]
+    total_bytes: Annotated[Bytes, "the sum of this GPU's four parts"]
+    capacity_bytes: Annotated[Bytes | None, "what the engine may use of this GPU; null without a GPU"]
+
+
+class CurvePoint(NamedTuple):
+    """One point of the memory-against-context chart (every GPU summed)."""
+
+    context: Annotated[Tokens, "tokens per sequence"]
+    weights_bytes: Annotated[Bytes, "weights"]
+    kv_cache_bytes: Annotated[Bytes, "KV cache at this context"]
+    activations_bytes: Annotated[Bytes, "activations at this context"]
+    overhead_bytes: Annotated[Bytes, "runtime overhead"]
+    total_bytes: Annotated[Bytes, "the sum of the four parts"]
+
+
+class Range(NamedTuple):
+    """The total moved by the largest errors measured against real runs of the engine."""
+
+    low_bytes: Annotated[Bytes, "total with each part lowered by its largest measured error"]
+    high_bytes: Annotated[Bytes, "total with each part raised by its largest measured error"]
+    comparisons: Annotated[int, "how many measured comparisons the errors come from"]
+
+
+class Fit(NamedTuple):
+    """Whether the model fits the chosen GPUs; judged on the fullest GPU."""
+
+    gpu: Annotated[str, "GPU id (calc/data/gpus.toml)"]
+    gpu_name: Annotated[str, "the GPU's name"]
+    gpus: Annotated[int, "how many of them"]
+    capacity_bytes: Annotated[Bytes, "what the engine may use of one GPU"]
+    used_bytes: Annotated[Bytes, "what the fullest GPU holds"]
+    fits: Annotated[bool, "used_bytes <= capacity_bytes"]
+    headroom_bytes: Annotated[Bytes, "capacity_bytes - used_bytes (negative: over by that much)"]
+
+
+class Speed(NamedTuple):
+    """Roofline speed estimates on the chosen GPUs."""
+
+    decode_tokens_per_s: Annotated[float | None, "decode tokens per second, all sequences together; null without a GPU"]
+    decode_tokens_per_s_per_sequence: Annotated[float | None, "decode tokens per second of one sequence"]
+    prefill_seconds: Annotated[float | None, "seconds to prefill the whole context; null without a GPU or its FLOPS"]
+    basis: Annotated[str, '"roofline": weights and KV read once per step at full bandwidth']
+
+
+class Recommendation(NamedTuple):
+    """A GPU setup that holds the request, cheapest first (setups without a price last)."""
+
+    gpu: Annotated[str, "GPU id"]
+    name: Annotated[str, "the GPU's name"]
+    vendor: Annotated[str, "the GPU's vendor"]
+    segment: Annotated[str, "the GPU's market segment (consumer, workstation, datacenter, apple)"]
+    capacity_bytes: Annotated[Bytes, "what the engine may use of one of them"]
+    count: Annotated[int, "how many of them"]
+    used_bytes: Annotated[Bytes, "what the fullest GPU holds"]
+    headroom_fraction: Annotated[float, "share of the capacity left free on the fullest GPU"]
+    price_usd: Annotated[float | None, "the price of the whole setup in US dollars; null when unknown"]
+
+
+class Notice(NamedTuple):
+    """Something the user should know about this request."""
+
+    code: Annotated[str, "stable code (calc/data/messages/<lang>.toml [warning])"]
+    params: Annotated[dict, "the message's parameters, by name (the code's own set)"]
+    text: Annotated[str, "the message in the request's language"]
+
+
+class FormatInfo(NamedTuple):
+    id: Annotated[str, "weight format id (calc/data/formats.toml)"]
+    label: Annotated[str, "the format's name"]
+    bits_per_weight: Annotated[float, "weight bytes x 8 / parameters, as stored, to 3 decimals"]
+
+
+class KvInfo(NamedTuple):
+    id: Annotated[str, "KV-cache type id (calc/data/kv_types.toml), the engine default resolved"]
+    label: Annotated[str, "the KV type's name"]
+
+
+class EngineInfo(NamedTuple):
+    id: Annotated[str, "engine id (calc/engines)"]
+    label: Annotated[str, "the engine's name"]
+    settings: Annotated[dict, "the engine's own knobs, defaults filled in (its Settings in calc/engines/<engine>.py)"]
+
+
+class Spec(NamedTuple):
+    """A model's facts, from its config.json and official sources."""
+
+    architecture: Annotated[str, '"dense", "moe", "hybrid" or "hybrid-moe"']
+    attention: Annotated[str, "attention family: mha, gqa, mqa, mla, ..."]
+    attention_layers: Annotated[dict, "layer count by kind (full, sliding, chunked, linear, mamba), kinds present only"]
+    context_length: Annotated[Tokens, "the official context window, else max_position_embeddings"]
+    max_position_embeddings: Annotated[Tokens, "config.json's max_position_embeddings"]
+    layers: Annotated[int, "transformer layers"]
+    hidden_size: Annotated[int, "hidden size"]
+    attention_heads: Annotated[int, "query heads"]
+    kv_heads: Annotated[int, "key/value heads (1 for MLA's shared latent)"]
+    head_dim: Annotated[int, "dimension of one head"]
+    vocab_size: Annotated[int, "vocabulary size"]
+    intermediate_size: Annotated[int, "dense MLP width"]
+    activation: Annotated[str, "MLP activation"]
+    normalization: Annotated[str, "norm kind"]
+    position_embedding: Annotated[str, "position encoding"]
+    rope_scaling: Annotated[str | None, "RoPE scaling type, null without"]
+    tied_embeddings: Annotated[bool, "the output head shares the embedding table"]
+    dtype: Annotated[str, "the checkpoint's torch dtype"]
+    sliding_window: Annotated[Tokens | None, "window of sliding-window layers; null without"]
+    attention_chunk: Annotated[Tokens | None, "chunk of chunked-attention layers; null without"]
+    experts_total: Annotated[int | None, "routed experts per MoE layer; null for a dense model"]
+    experts_active: Annotated[int | None, "experts each token is routed to"]
+    expert_intermediate_size: Annotated[int | None, "one expert's MLP width"]
+    shared_expert_intermediate_size: Annotated[int | None, "the shared experts' MLP width"]
+    kv_lora_rank: Annotated[int | None, "MLA latent rank; null without MLA"]
+    qk_rope_head_dim: Annotated[int | None, "MLA rotary part of each head"]
+    q_lora_rank: Annotated[int | None, "MLA query rank"]
+    v_head_dim: Annotated[int | None, "MLA value head dimension"]
+    checkpoint_quantization: Annotated[str | None, "quantization_config.quant_method of the checkpoint; null if none"]
+    mtp_layers: Annotated[int | None, "multi-token-prediction layers; null if none"]
+    license: Annotated[str | None, "license, from the official sources"]
+    release_date: Annotated[str | None, "release date, from the official sources"]
+    sources: Annotated[list, "URLs the facts come from"]
+
+
+class ModelInfo(NamedTuple):
+    """The model of a request."""
+
+    id: Annotated[str | None, "catalog slug; null for a custom config"]
+    repo: Annotated[str | None, "Hugging Face repo id"]
+    name: Annotated[str, "display name"]
+    family: Annotated[str | None, "family for grouping in pickers"]
+    custom: Annotated[bool, "from a pasted config.json rather than the catalog"]
+    total_params: Annotated[int, "parameters counted from the config"]
+    active_params: Annotated[int, "parameters each token uses (MoE: routed experts only)"]
+    official_total_params: Annotated[int | None, "the vendor's total, if published"]
+    official_active_params: Annotated[int | None, "the vendor's active count, if published"]
+    official_total_text: Annotated[str | None, 'the vendor\'s total as written ("27B")']
+    official_active_text: Annotated[str | None, "the vendor's active count as written"]
+    spec: Annotated[Spec, "the model's facts"]
+
+
+class Estimate(NamedTuple):
+    """The answer of op "estimate" (and the input of op "view", calc/present.py)."""
+
+    ok: Annotated[bool, "true"]
+    schema: Annotated[int, "the answers' shape version"]
+    op: Annotated[str, '"estimate"']
+    request: Annotated[dict, 'every request field, defaults filled in (calc/request.py Request); config shown as "custom"']
+    model: Annotated[ModelInfo, "the model"]
+    format: Annotated[FormatInfo, "the weight format"]
+    kv_cache: Annotated[KvInfo, "the KV-cache type"]
+    engine: Annotated[EngineInfo, "the engine and its settings"]
+    memory: Annotated[Memory, "the breakdown, every GPU summed"]
+    range: Annotated[Range | None, "the total's measured range; null for an engine without validation records"]
+    kv_cache_bytes_per_token: Annotated[Bytes, "KV bytes one more token of one sequence costs, every GPU summed"]
+    per_gpu: Annotated[list[GpuShare], "what each GPU holds (one entry without a GPU)"]
+    fit: Annotated[Fit | None, "the verdict on the chosen GPUs; null without a GPU"]
+    max_context: Annotated[
+        Tokens | None, "the longest context that fits, at most max_context_limit; null without a GPU or if none fits"
+    ]
+    max_context_limit: Annotated[Tokens | None, "the model's own window, the most max_context reports; null without a GPU"]
+    max_batch: Annotated[int | None, "the most sequences of this context that fit; null without a GPU"]
+    best_format: Annotated[str | None, "the format with the most bits per weight that fits; null without a GPU or if none fits"]
+    kv_capacity_tokens: Annotated[Tokens | None, "vLLM: tokens its KV pool holds; null for other engines or without a GPU"]
+    max_concurrency: Annotated[float | None, "vLLM: sequences of this context its KV pool holds at once"]
+    kv_pool_bytes: Annotated[Bytes | None, "vLLM: bytes of its KV pool on the tightest GPU"]
+    speed: Annotated[Speed, "roofline speed"]
+    recommendations: Annotated[
+        list[Recommendation],
+        "setups that hold the request, cheapest first, at most recommend_limit; empty without recommend",
+    ]
+    recommendations_total: Annotated[int, "how many setups hold it in all"]
+    curve: Annotated[list[CurvePoint], "memory at contexts 1k, 2k, ... 1M and the request's; empty without curve"]
+    warnings: Annotated[list[Notice], "what the user should know, in the request's language"]
+
+
+class ModelAnswer(NamedTuple):
+    """The answer of op "model"."""
+
+    ok: Annotated[bool, "true"]
+    schema: Annotated[int, "the answers' shape version"]
+    op: Annotated[str, '"model"']
+    model: Annotated[ModelInfo, "the model"]
+
+
+class ViewAnswer(NamedTuple):
+    """The answer of op "view"."""
+
+    ok: Annotated[bool, "true"]
+    schema: Annotated[int, "the answers' shape version"]
+    op: Annotated[str, '"view"']
+    view: Annotated[dict, "the estimate as the page shows it, every word and number formatted (calc/present.py)"]
+
+
+class CatalogAnswer(NamedTuple):
+    """The answer of op "catalog": everything the page's form lists."""
+
+    ok: Annotated[bool, "true"]
+    schema: Annotated[int, "the answers' shape version"]
+    op: Annotated[str, '"catalog"']
+    defaults: Annotated[dict, "the request defaults (calc/request.py DEFAULTS)"]
+    models: Annotated[list, "per catalog model: id, repo, name, family, context_length, architecture, total/active_params"]
+    formats: Annotated[list, "weight formats: id, label, family, engines that load it"]
+    kv_types: Annotated[list, "KV-cache types: id, label, engines that load it"]
+    engines: Annotated[list, "engines: id, label, default_kv_cache"]
+    gpus: Annotated[list, "GPUs: id, name, vendor, segment, memory/usable/bandwidth figures, price_usd, source"]
+
+
+class Error(NamedTuple):
+    code: Annotated[
+        str,
+        "bad_json, bad_request (not an object), unknown_field, bad_value (wrong type), out_of_range, "
+        "unknown_<field> (model, quant, engine, ...), conflicting_fields, bad_config (config.json "
+        "malformed or inconsistent), missing_field, or internal_error (a bug: still an answer)",
+    ]
+    field: Annotated[str | None, 'the request field at fault, dotted below config ("config.text_config.hidden_size") or null']
+    message: Annotated[str, "what is wrong, in English, naming the field"]
+
+
+class Failure(NamedTuple):
+    """The answer to a request that cannot be answered."""
+
+    ok: Annotated[bool, "false"]
+    schema: Annotated[int, "the answers' shape version"]
+    error: Annotated[Error, "what went wrong"]
+
+
+ANSWERS = (Estimate, ModelAnswer, ViewAnswer, CatalogAnswer, Failure)
+
+
+def to_json(value):
+    """An answer (or any part of one) as fresh JSON-ready data: named tuples become dicts in field
+    order, lists and dicts are copied all the way down; numbers, text, booleans and null as they are."""
+    cls = type(value)
+    nested = _NESTED.get(cls)
+    if nested is None:
+        if cls is dict:
+            return {k: v if type(v) in _SCALARS else to_json(v) for k, v in value.items()}
+        if cls is list or cls is tuple:
+            row = type(value[0]) if value else None
+            if _NESTED.get(row) == ():  # rows of numbers and text (the curve, recommendations): one step
+                names = row._fields
+                return [dict(zip(names, v)) for v in value]  # noqa: B905 - rows of a declared width
+            return [v if type(v) in _SCALARS else to_json(v) for v in value]
+        if not hasattr(cls, "_fields"):
+            return value
+        nested = _NESTED[cls] = _nested_fields(cls)
+    out = dict(zip(cls._fields, value))  # noqa: B905 - a named tuple has its fields
+    for name in nested:
+        v = out[name]
+        if type(v) not in _SCALARS:
+            out[name] = to_json(v)
+    return out
+
+
+_PLAIN = (int, float, str, bool, type(None))
+_SCALARS = frozenset(_PLAIN)
+_NESTED: dict = {}  # named tuple class -> the fields whose values need converting (a hot path)
+
+
+def _nested_fields(cls) -> tuple[str, ...]:
+    """The fields of `cls` that may hold something other than a number, text, boolean or null."""
+    hints = get_type_hints(cls)
+    return tuple(n for n in cls._fields if not all(a in _PLAIN for a in (get_args(hints[n]) or (hints[n],))))
+
+
+def fields(cls) -> dict[str, str]:
+    """A named tuple's fields and their documentation, in order."""
+    hints = get_type_hints(cls, include_extras=True)
+    return {name: " ".join(getattr(hints[name], "__metadata__", ())) for name in cls._fields}
+
+
+def failure(code: str, field: str | None, message: str) -> dict:
+    """The JSON of a Failure."""
+    return to_json(Failure(False, SCHEMA, Error(code, field, message)))
