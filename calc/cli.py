@@ -7,11 +7,14 @@ with status 2 and one line naming the problem; no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 
 from calc.api import handle
+from calc.jsonsafe import MAX_CONFIG_CHARS
 from calc.units import fmt_gib, fmt_params, fmt_tokens
 
 
@@ -32,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--batch", type=int, default=1, help="sequences held at once")
     e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
     e.add_argument("--gpu", help="GPU id (see `gpus`); default: none, recommendations only")
-    e.add_argument("--gpus", type=int, default=1, help="number of GPUs of --gpu")
+    e.add_argument("--gpus", type=int, help="number of GPUs of --gpu (default 1)")
     e.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, help="llama.cpp: -fa on | off (default on)")
     e.add_argument("--ubatch", type=int, help="llama.cpp: n_ubatch")
     e.add_argument("--gpu-memory-utilization", type=float, help="vLLM: fraction of each GPU it reserves")
@@ -52,6 +55,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class InputError(Exception):
+    """Input the command line cannot use: exits 2 with this one line."""
+
+
+def read_config(path: str) -> str:
+    """A config.json file's text, its size checked before it is read (the core's limit is
+    MAX_CONFIG_CHARS characters; UTF-8 needs at least a byte per character)."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_CONFIG_CHARS:
+            raise InputError(f"--model: {path!r} is {size:,} bytes; a config.json may have at most {MAX_CONFIG_CHARS:,}")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_CHARS + 1)
+    except FileNotFoundError:
+        raise InputError(f"--model: no such file {path!r}") from None
+    except OSError as exc:
+        raise InputError(f"--model: cannot read {path!r}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--model: {path!r} is not UTF-8 text (byte {exc.start:,}); give a config.json") from None
+
+
 def _request(args: argparse.Namespace) -> dict:
     req = {
         "quant": args.quant,
@@ -66,13 +92,10 @@ def _request(args: argparse.Namespace) -> dict:
     }
     model = args.model
     if model.endswith(".json") or (os.path.sep in model and os.path.isfile(model)):
-        if not os.path.isfile(model):
-            raise SystemExit(f"python -m calc: error: --model: no such file {model!r}")
-        with open(model, encoding="utf-8") as fh:
-            req["config"] = fh.read()
+        req["config"] = read_config(model)
     else:
         req["model"] = model
-    if args.gpu:
+    if args.gpus is not None:
         req["gpus"] = args.gpus
     optional = {
         "bpw": args.bpw,
@@ -163,14 +186,37 @@ def _print_list(command: str, cat: dict) -> None:
         )
 
 
+def _fail(message: str) -> int:
+    """One line on stderr, in what its encoding can show; exit status 2."""
+    line = f"python -m calc: error{message}"
+    encoding = sys.stderr.encoding or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding), file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    answer = handle(_request(args)) if args.command == "estimate" else handle({"op": "catalog"})
+    try:
+        answer = handle(_request(args)) if args.command == "estimate" else handle({"op": "catalog"})
+    except InputError as exc:
+        return _fail(f": {exc}")
     if not answer["ok"]:
         err = answer["error"]
         where = f" ({err['field']})" if err.get("field") else ""
-        print(f"python -m calc: error{where}: {err['message']}", file=sys.stderr)
-        return 2
+        return _fail(f"{where}: {err['message']}")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        _print(args, answer)
+    text, encoding = out.getvalue(), sys.stdout.encoding or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return _fail(f": this terminal's encoding ({encoding}) cannot show the answer; set PYTHONIOENCODING=utf-8")
+    sys.stdout.write(text)
+    return 0
+
+
+def _print(args: argparse.Namespace, answer: dict) -> None:
     if args.command == "estimate":
         if args.json:
             print(json.dumps(answer, indent=2, ensure_ascii=False))
@@ -182,4 +228,3 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         _print_list(args.command, answer)
-    return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,7 +204,6 @@ def test_cli_config_path(tmp_path):
         (("estimate", "--model", "nope"), "unknown model"),
         (("estimate", "--model", "llama-3.1-8b", "--context", "-5"), "context"),
         (("estimate", "--model", "llama-3.1-8b", "--context", "many"), "invalid int"),
-        (("estimate", "--model", "missing/config.json"), "no such file"),
         (("estimate",), "--model"),
         (("fly",), "invalid choice"),
     ],
@@ -213,6 +213,45 @@ def test_cli_bad_input_one_line_no_traceback(args, needle):
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in out.stderr
+
+
+# (file name, bytes written, what the one line says): files the command line cannot use.
+BAD_FILES = [
+    ("latin1.json", '{"model_type": "llama", "name": "caf\xe9"}'.encode("latin-1"), "is not UTF-8 text"),
+    ("model.gguf", b"GGUF\x03\x00\x00\x00" + bytes(range(128, 256)), "is not UTF-8 text"),
+    ("huge.json", b" " * 5_000_001, "at most 5,000,000"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "needle"), BAD_FILES, ids=[r[0] for r in BAD_FILES])
+def test_cli_unusable_file_exits_2_in_one_line(tmp_path, name, data, needle):
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = cli("estimate", "--model", str(path))
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("estimate", "--model", "missing/config.json"), "no such file"),
+        (("estimate", "--model", "llama-3.1-8b", "--gpus", "0"), "gpus must be between 1 and 64"),
+        (("estimate", "--model", "llama-3.1-8b", "--gpus", "0", "--gpu", "rtx-4090"), "gpus must be between 1 and 64"),
+    ],
+)
+def test_cli_bad_input_exits_2(args, needle):
+    out = cli(*args)
+    assert out.returncode == 2 and needle in out.stderr
+
+
+def test_cli_terminal_that_cannot_show_the_answer_exits_2():
+    """--lang zh on an ASCII terminal: one line saying so, not a UnicodeEncodeError traceback."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    args = ["estimate", "--model", "qwen3-8b", "--lang", "zh", "--context", "400000", "--gpu", "rtx-4090"]
+    out = subprocess.run([sys.executable, "-m", "calc", *args], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert out.returncode == 2 and out.stdout == "" and "PYTHONIOENCODING=utf-8" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", ["models", "gpus", "quants"])
