@@ -210,9 +210,9 @@ def estimate(req: Request) -> Estimate:
     curve = []
     if req.curve:
         points = sorted(set(CURVE_POINTS) | {req.context})
-        curve = [
-            CurvePoint(c, *p, p.total) for c, p in zip(points, plan.curve(points, req.batch, req.gpus if gpu else 1), strict=True)
-        ]
+        parts = plan.curve(points, req.batch, req.gpus if gpu else 1)
+        # Points past 2^53 bytes would show rounded on the page, like the total: left out.
+        curve = [CurvePoint(c, *p, p.total) for c, p in zip(points, parts, strict=True) if p.total <= MAX_EXACT_BYTES]
     return Estimate(
         ok=True,
         schema=SCHEMA,

@@ -267,3 +267,10 @@ def test_results_past_exact_javascript_integers_are_refused():
     """32M tokens x 4096 sequences of a big KV cache is past 2^53 bytes: an error naming context."""
     r = handle({"model": "deepseek-v3", "engine": "transformers", "quant": "bf16", "context": 33_554_432, "batch": 4096})
     assert r["ok"] is False and (r["error"]["code"], r["error"]["field"]) == ("out_of_range", "context")
+
+
+def test_curve_points_past_exact_javascript_integers_are_left_out():
+    """The request fits under 2^53 bytes, its curve's longest contexts do not: those points are left out."""
+    r = handle({"model": "deepseek-v3", "engine": "transformers", "quant": "bf16", "context": 1024, "batch": 4096})
+    assert r["ok"] and r["curve"] and max(p["context"] for p in r["curve"]) < 2**20
+    assert all(p["total_bytes"] <= 2**53 for p in r["curve"])

@@ -396,3 +396,27 @@ def test_bad_typed_value_keeps_the_last_good_result(app):
     app.fill("#batch", "1")
     wait_settled(app)
     assert app.is_hidden("#err-batch") and app.get_attribute("#batch", "aria-invalid") == "false"
+
+
+def test_long_link_value_is_quoted_short(fresh, base_url):
+    """A 30,000-character link value is named by a short excerpt and cannot widen the page."""
+    fresh.goto(base_url + "?model=" + "x" * 30_000)
+    wait_ready(fresh)
+    text = fresh.inner_text("#err-model")
+    assert "x" * 40 + "…" in text and len(text) < 200
+    assert fresh.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_field_error_clears_when_another_control_fixes_the_request(app):
+    """A core error under the context field goes once the batch makes the request valid again."""
+    app.fill("#batch", "4096")
+    wait_settled(app)
+    app.fill("#ctx", "33554432")
+    wait_until(app, "!document.getElementById('err-ctx').hidden")
+    assert "2^53" in app.inner_text("#err-ctx")
+    app.fill("#batch", "1")
+    wait_settled(app)
+    wait_until(app, "document.getElementById('err-ctx').hidden")
+    assert app.get_attribute("#ctx", "aria-invalid") == "false"
+    app.fill("#ctx", "32768")
+    wait_settled(app)

@@ -2,7 +2,7 @@
 // <html data-state="loading|ready|error">; data-busy is present while an estimate is pending.
 import { CalcBridge, coalesce } from "./bridge.js";
 import { chartSvg } from "./chart.js";
-import { makeStrings } from "./fmt.js";
+import { excerpt, makeStrings } from "./fmt.js";
 import { renderResult, renderSpec } from "./render.js";
 import * as S from "./state.js";
 
@@ -147,11 +147,17 @@ function showConfigError(text) {
 const bridge = new CalcBridge(new URL("worker.js", import.meta.url), build.calc_zip, window.calcEarlyWorker);
 window.calcBridge = bridge;
 
+// Controls showing an error the core gave for the current request: cleared by the next good answer,
+// whichever control made it good.
+const coreErrors = new Set();
+
 function onAnswer(request, answer, superseded) {
   if (answer.ok) {
     render(answer.result.view);
     showError("");
     showConfigError("");
+    for (const key of coreErrors) fieldError(key, "");
+    coreErrors.clear();
   } else {
     const key = S.stateKey(answer.error.field);
     if (key && key !== "config" && fromUrl.has(key)) {
@@ -159,13 +165,14 @@ function onAnswer(request, answer, superseded) {
       fromUrl.delete(key);
       state[key] = defaults[key];
       applyState();
-      fieldError(key, f.t("status.bad_param", { param: key, value }));
+      fieldError(key, f.t("status.bad_param", { param: key, value: excerpt(value) }));
       syncUrl();
       send();
     } else if (request.config !== undefined) {
       showConfigError(answer.error.message);
     } else if (key && key !== "config") {
       fieldError(key, answer.error.message);
+      coreErrors.add(key);
     } else {
       showError(answer.error.message);
     }
@@ -300,7 +307,7 @@ function start() {
     rejected.push({ param: "lang", value: wantLang });
   }
   if (embed) html.classList.add("embed");
-  for (const { param, value } of rejected) fieldError(param, f.t("status.bad_param", { param, value }));
+  for (const { param, value } of rejected) fieldError(param, f.t("status.bad_param", { param, value: excerpt(value) }));
   applyState();
   syncUrl();
   chartWidth = $("chart").clientWidth;
