@@ -1,6 +1,6 @@
 // The page controller: form <-> state <-> URL, the worker bridge, rendering and readiness.
 // <html data-state="loading|ready|error">; data-busy is present while an estimate is pending.
-import { CalcBridge, coalesce } from "./bridge.js";
+import { CalcBridge, LIMITS, coalesce } from "./bridge.js";
 import { chartSvg } from "./chart.js";
 import { excerpt, makeStrings } from "./fmt.js";
 import { renderResult, renderSpec } from "./render.js";
@@ -158,6 +158,8 @@ function onAnswer(request, answer, superseded) {
     showConfigError("");
     for (const key of coreErrors) fieldError(key, "");
     coreErrors.clear();
+  } else if (answer.error.code === "worker_failed") {
+    // the status line says what happened to the calculator; the last result stays
   } else {
     const key = S.stateKey(answer.error.field);
     if (key && key !== "config" && fromUrl.has(key)) {
@@ -179,7 +181,7 @@ function onAnswer(request, answer, superseded) {
   }
   if (!superseded) {
     delete html.dataset.busy;
-    setStale(!answer.ok);
+    setStale(!answer.ok && answer.error.code !== "worker_failed");
   }
   if (html.dataset.state === "loading" && bridge.versions) markReady();
 }
@@ -326,20 +328,38 @@ function start() {
   }
   bridge.on((event) => {
     if (event.type === "progress") {
+      $("progress").hidden = false;
       $("progress").value = event.done;
       $("progress").max = event.total;
       $("status-text").textContent = f.t(`status.stage_${event.stage}`);
     } else if (event.type === "ready") {
+      if (html.dataset.state !== "loading") html.dataset.state = "ready"; // after a restart or a retry
+      $("status").classList.remove("status-error");
       $("status-text").textContent = f.t("status.ready");
       $("progress").hidden = true;
+    } else if (event.type === "restarting") {
+      html.dataset.state = "restarting";
+      $("status-text").textContent = f.t("status.restarting");
     } else if (event.type === "fatal") {
       html.dataset.state = "error";
       delete html.dataset.busy;
       $("progress").hidden = true;
-      $("status-text").textContent = f.t("status.error", { error: event.error });
+      $("status-text").textContent = event.error === "stalled"
+        ? f.t("status.stalled", { seconds: Math.round(LIMITS.bootStallMs / 1000) })
+        : f.t("status.error", { error: event.error });
       $("status").classList.add("status-error");
+      $("retry").hidden = false;
       setStale(false);
     }
+  });
+  $("retry").addEventListener("click", () => {
+    $("retry").hidden = true;
+    $("status").classList.remove("status-error");
+    $("status-text").textContent = f.t("status.loading");
+    html.dataset.state = "loading";
+    bridge.retry();
+    bridge.ready.then(() => { if (html.dataset.state === "loading") markReady(); }, () => {});
+    send();
   });
   bridge.ready.then(() => {
     if (html.dataset.state === "loading" && !html.dataset.busy) markReady();

@@ -1,6 +1,8 @@
 // The module worker that owns Pyodide.  Protocol (see web/js/bridge.js for the other side):
 //   main -> worker  {id, type: "estimate" | "view" | "catalog" | "model", payload: {...request fields}}
-//   worker -> main  {id, ok: true, result} | {id, ok: false, error: {code, field, message}}
+//   worker -> main  {id, ok: true, result, heap} | {id, ok: false, error: {code, field, message}, heap}
+//                   | {id, garbage: true} when Python's answer is not JSON (a corrupted heap);
+//                   heap: the wasm heap's bytes, so the page can replace a worker grown too large
 //   worker -> main  events {type: "progress", stage, done, total} | {type: "ready", versions} | {type: "fatal", error}
 // Python is reached through pyimport("calc.api") and one call, handle_json(text) -> text.
 import { loadPyodide } from "../pyodide/pyodide.mjs";
@@ -14,8 +16,11 @@ function progress(stage) {
   self.postMessage({ type: "progress", stage, done: STAGES.indexOf(stage), total: STAGES.length });
 }
 
+/** An error as one line: a Python traceback's last line, without its temporary paths. */
 function describe(error) {
-  return error && error.message ? error.message : String(error);
+  const text = error && error.message ? error.message : String(error);
+  const lines = text.trim().split("\n").filter((line) => line.trim());
+  return text.includes("Traceback") ? lines[lines.length - 1].trim() : lines.join(" ");
 }
 
 async function boot() {
@@ -36,7 +41,7 @@ async function boot() {
   const versions = { pyodide: pyodide.version, python: pyodide.pyimport("sys").version.split(" ")[0], calc: calc.__version__ ?? null };
   self.postMessage({ type: "progress", stage: "import", done: STAGES.length, total: STAGES.length });
   self.postMessage({ type: "ready", versions });
-  return api.handle_json;
+  return { handleJson: api.handle_json, heap: () => pyodide._module?.HEAPU8?.length ?? 0 };
 }
 
 const ready = boot();
@@ -44,12 +49,21 @@ ready.catch((error) => self.postMessage({ type: "fatal", error: describe(error) 
 
 self.onmessage = async ({ data }) => {
   const { id, type, payload } = data;
+  let calc;
   try {
-    const handleJson = await ready;
+    calc = await ready;
     if (!OPS.has(type)) throw new Error(`unknown message type "${type}"`);
-    const answer = JSON.parse(handleJson(JSON.stringify({ ...payload, op: type })));
-    self.postMessage(answer.ok ? { id, ok: true, result: answer } : { id, ok: false, error: answer.error });
   } catch (error) {
     self.postMessage({ id, ok: false, error: { code: "internal_error", field: null, message: describe(error) } });
+    return;
   }
+  let answer;
+  try {
+    answer = JSON.parse(calc.handleJson(JSON.stringify({ ...payload, op: type })));
+  } catch (error) {
+    self.postMessage({ id, garbage: true, error: describe(error) });
+    return;
+  }
+  const heap = calc.heap();
+  self.postMessage(answer.ok ? { id, ok: true, result: answer, heap } : { id, ok: false, error: answer.error, heap });
 };
