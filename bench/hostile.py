@@ -273,14 +273,12 @@ def _pct(xs: list[float], q: float) -> float:
 def _forget() -> None:
     """Empty the core's model and plan caches, so that a repeated case is as cold as the first time
     (catalog models are built on first use; the custom configs already carry a fresh key)."""
-    import calc.estimate
     import calc.formats
     import calc.model
 
     calc.model.catalog_model.cache_clear()
     for module, names in (
-        (calc.model, ("_CUSTOM", "_DESCRIBED")),
-        (calc.estimate, ("_PLANS", "_WEIGHTS", "_FORMAT_PLANS")),
+        (calc.model, ("_CUSTOM",)),  # every plan and table lives with its model (Model.derived)
         (calc.formats, ("_SLOTS",)),
     ):
         for name in names:

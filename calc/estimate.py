@@ -43,16 +43,18 @@ _TORCH_TO_KV = {"bfloat16": "bf16", "float16": "f16", "float32": "f32"}
 # Context points of the memory-against-context chart: powers of two from 1k to 1M, plus the request.
 CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 
-# Plans and weight tables are cached by the model's key (catalog id, or a hash of a custom config):
-# a page session or a benchmark asks for the same few models again and again.
-_PLANS: OrderedDict = OrderedDict()
-_WEIGHTS: OrderedDict = OrderedDict()
-_CACHE_SIZE = 4096
+# Plans, weight tables and format lists are kept with their model (Model.derived), each kind in an
+# LRU of this many entries: a page session asks for the same few again and again, and a custom model
+# evicted from calc/model.py's cache takes all of them with it.
+DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64}
 
 
-def _cached(cache: OrderedDict, key, make):
-    """LRU lookup: cache[key], made by make() on a miss."""
-    return lru(cache, key, make, _CACHE_SIZE)
+def derived(model: Model, kind: str, key, make):
+    """model.derived[kind][key], made by make() on a miss (an LRU of DERIVED_SIZES[kind] entries)."""
+    cache = model.derived.get(kind)
+    if cache is None:
+        cache = model.derived[kind] = OrderedDict()
+    return lru(cache, key, make, DERIVED_SIZES[kind])
 
 
 def resolve_model(req: Request) -> Model:
@@ -70,8 +72,8 @@ def kv_type_id(req: Request, model: Model, engine: Engine) -> str:
 
 def build_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engine: Engine, st: Settings) -> Plan:
     """The memory plan of a (model, format, KV type, engine, settings), cached."""
-    return _cached(
-        _PLANS, (model.key, format_id, bpw, kv_id, engine, st), lambda: make_plan(model, format_id, bpw, kv_id, engine, st)
+    return derived(
+        model, "plans", (format_id, bpw, kv_id, engine, st), lambda: make_plan(model, format_id, bpw, kv_id, engine, st)
     )
 
 
@@ -81,7 +83,7 @@ def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engin
     # K and V share one type: llama.cpp's -ctk/-ctv are set together here; a quantized V without
     # flash attention is refused by llama.cpp, and a warning says so.
     state = dtypes["f32"] if engine.state_dtype == "f32" else dtypes[_TORCH_TO_KV.get(model.arch.dtype.lower(), "bf16")]
-    weights = _cached(_WEIGHTS, (model.key, format_id, bpw), lambda: weight_bytes(model.arch, model.tensors, format_id, bpw))
+    weights = derived(model, "weights", (format_id, bpw), lambda: weight_bytes(model.arch, model.tensors, format_id, bpw))
     fmt = catalog.formats()[format_id]
     return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 
@@ -242,9 +244,6 @@ def estimate(req: Request) -> Estimate:
     )
 
 
-_FORMAT_PLANS: OrderedDict = OrderedDict()
-
-
 def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> list[tuple[str, float, Plan]]:
     """(id, bits per weight, plan) of every format the engine loads, most bits first (EXL2 needs a
     chosen bpw and is left out)."""
@@ -257,4 +256,4 @@ def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> lis
                 out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
         return sorted(out, key=lambda f: -f[1])
 
-    return _cached(_FORMAT_PLANS, (model.key, kv_id, engine, st), make)
+    return derived(model, "format_plans", (kv_id, engine, st), make)

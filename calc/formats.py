@@ -8,6 +8,7 @@ MXFP4 experts.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -107,13 +108,17 @@ class _Slot:
     fixed: str
 
 
-_SLOTS: dict = {}
+# The slots of the last few models' tensors (a model's weight tables for every format are built
+# together, for the best-format answer); few, so an evicted custom model is not kept alive here.
+_SLOTS: OrderedDict = OrderedDict()
+_SLOTS_SIZE = 8
 
 
 def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
     """The format-independent half of llama_tensor_get_type for every tensor, once per model."""
     hit = _SLOTS.get(id(tensors))
     if hit is not None and hit[0] is tensors:
+        _SLOTS.move_to_end(id(tensors))
         return hit[1]
     totals: dict[str, int] = {}
     for t in tensors:
@@ -134,9 +139,9 @@ def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
         if key == "ffn_down" and a.experts > 1:
             i = t.layer  # llama-quant.cpp layer_info(): MoE tensors take the layer from their name
         out.append(_Slot(t, key, i, totals[key], ""))
-    if len(_SLOTS) > 256:
-        _SLOTS.clear()
     _SLOTS[id(tensors)] = (tensors, out)
+    if len(_SLOTS) > _SLOTS_SIZE:
+        _SLOTS.popitem(last=False)
     return out
 
 

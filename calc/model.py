@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from calc import catalog
@@ -42,6 +42,9 @@ class Model:
     sources: tuple
     custom: bool
     key: str  # cache key: the catalog id, or "custom:" + a hash of the config text
+    # What the core derives from this model (plans, weight tables, its answer block), by kind: kept
+    # with the model, so evicting a custom model frees all of it (calc/estimate.py derived()).
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @cache
@@ -67,6 +70,15 @@ def catalog_model(model_id: str) -> Model:
 
 _CUSTOM: OrderedDict = OrderedDict()  # key -> Model, the last few custom configs (a page edits one at a time)
 _CUSTOM_SIZE = 32
+# ... and at most this many tensors among them: what a model and everything derived from it hold
+# grows with its tensor count (about 2.5 kB a tensor with its weight table for every format and a
+# few plans; python -m bench.soak), so this bounds the custom models' memory near 50 MB whatever
+# their size (a 256-layer MoE config has about 4,000 tensors, Llama 3.1 8B 291).
+_CUSTOM_TENSORS = 20_000
+
+
+def _tensor_count(m: Model) -> int:
+    return len(m.tensors)
 
 
 def _build_custom(cfg: dict, key: str) -> Model:
@@ -106,7 +118,12 @@ def custom_model(config) -> Model:
 
     key = "custom:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
     return lru(
-        _CUSTOM, key, lambda: _build_custom(config_from_text(text) if isinstance(config, str) else config, key), _CUSTOM_SIZE
+        _CUSTOM,
+        key,
+        lambda: _build_custom(config_from_text(text) if isinstance(config, str) else config, key),
+        _CUSTOM_SIZE,
+        _tensor_count,
+        _CUSTOM_TENSORS,
     )
 
 
@@ -164,12 +181,12 @@ def spec(m: Model) -> Spec:
     )
 
 
-_DESCRIBED: OrderedDict = OrderedDict()
-
-
 def describe(m: Model) -> ModelInfo:
     """The model block of an answer, built once per model (immutable: calc.result.to_json copies it out)."""
-    return lru(_DESCRIBED, m.key, lambda: _describe(m), 256)
+    block = m.derived.get("described")
+    if block is None:
+        block = m.derived["described"] = _describe(m)
+    return block
 
 
 def _headline(text: str | None) -> str | None:
