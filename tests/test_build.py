@@ -208,6 +208,7 @@ def test_pages_workflow_is_pinned_and_least_privilege():
     assert "pages: write" in deploy and "id-token: write" in deploy
     assert "pages: write" not in text.split("  deploy:")[0]
     assert "bash .ci/run" in text
+    assert "cancel-in-progress: true" not in text  # a deploy is never cancelled midway
 
 
 def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist, tmp_path):

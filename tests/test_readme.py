@@ -31,3 +31,18 @@ def test_layout_table_names_every_module():
     missing = [p.name for p in modules if f"calc/{p.name}" not in table]
     missing += [p.name for p in packages if f"calc/{p.name}/" not in table]
     assert missing == []
+
+
+def test_lock_pins_every_declared_dependency_with_hashes():
+    """requirements.lock (what CI installs, hash-checked) pins each test and build dependency at the
+    version pyproject.toml declares, and every package it lists carries hashes."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    declared = {d for extra in project["project"]["optional-dependencies"].values() for d in extra}
+    declared |= set(project["build-system"]["requires"])
+    lock = (ROOT / "requirements.lock").read_text("utf-8")
+    pins = re.findall(r"^([A-Za-z0-9_.-]+==[^ \\]+) \\\n((?:    --hash=sha256:[0-9a-f]{64}[ \\\n]*)+)", lock, re.M)
+    pinned = {name.lower() for name, _ in pins}
+    assert pins and len(pins) == len(re.findall(r"^[A-Za-z0-9_.-]+==", lock, re.M))
+    assert {d.lower() for d in declared} <= pinned

@@ -77,6 +77,7 @@ def test_policy_is_strict_and_nothing_violates_it(guarded, base_url):
     csp = page.get_attribute('meta[http-equiv="Content-Security-Policy"]', "content")
     assert "default-src 'self'" in csp and "script-src 'self' 'wasm-unsafe-eval'" in csp
     assert "unsafe-inline" not in csp and "unsafe-eval'" not in csp.replace("wasm-unsafe-eval'", "")
+    assert "base-uri 'none'" in csp and "form-action 'none'" in csp
     page.fill("#ctx", "65536")
     page.select_option("#engine", "vllm")
     wait_ready(page)
