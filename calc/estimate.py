@@ -6,6 +6,8 @@ The answer is a typed tree (calc/result.py documents every field); nothing here 
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from calc import catalog, i18n, recommend
@@ -17,7 +19,7 @@ from calc.formats import effective_bpw, weight_bytes
 from calc.memory.kv_cache import layer_kv
 from calc.memory.plan import Parts, Plan, split_shape, total_parts
 from calc.model import Model, catalog_model, custom_model, describe
-from calc.request import Request
+from calc.request import ENGINE_KNOBS, Request
 from calc.result import (
     SCHEMA,
     CurvePoint,
@@ -30,7 +32,6 @@ from calc.result import (
     Memory,
     Notice,
     Range,
-    Recommendation,
 )
 from calc.speed import speed
 from calc.units import fmt_gib, fmt_tokens
@@ -100,6 +101,18 @@ def measured_range(total: Parts, engine_id: str) -> Range | None:
     parts = {"weights_bytes": total.weights, "kv_cache_bytes": total.kv_cache, "activations_bytes": total.activations}
     delta = sum(v * spread[k]["max_error"] for k, v in parts.items() if k in spread)
     return Range(int(total.total - delta), int(total.total + delta), sum(spread[k]["n"] for k in parts if k in spread))
+
+
+@lru_cache(maxsize=256)
+def gpu_groups(engine: Engine, knobs: tuple) -> tuple[tuple[Settings, tuple[int, ...]], ...]:
+    """The catalog's GPUs grouped by the settings the engine gives each under the request's knobs
+    (ENGINE_KNOBS values, None where the request is silent): (settings, catalog positions).  One
+    group for most engines; vLLM's batch defaults differ by GPU memory, so two."""
+    req = SimpleNamespace(**dict(zip(ENGINE_KNOBS, knobs, strict=True)))
+    groups: dict = {}
+    for i, g in enumerate(catalog.gpus().values()):
+        groups.setdefault(engine.settings(req, g), []).append(i)
+    return tuple((st, tuple(members)) for st, members in groups.items())
 
 
 def native_window(model: Model) -> int:
@@ -208,7 +221,13 @@ def estimate(req: Request) -> Estimate:
         max_batch = recommend.max_batch(plan, req.context, req.gpus, cap)
         best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
-    recs, recs_total = recommend.recommendations(plan, req.context, req.batch, req.recommend_limit) if req.recommend else ([], 0)
+    recs, recs_total = [], 0
+    if req.recommend:
+        groups = [
+            (build_plan(model, req.quant, req.bpw, kv_id, engine, gst), members)
+            for gst, members in gpu_groups(engine, tuple(getattr(req, k) for k in ENGINE_KNOBS))
+        ]
+        recs, recs_total = recommend.recommendations(groups, req.context, req.batch, req.recommend_limit)
     curve = []
     if req.curve:
         points = sorted(set(CURVE_POINTS) | {req.context})
@@ -237,7 +256,7 @@ def estimate(req: Request) -> Estimate:
         max_concurrency=pool.get("max_concurrency"),
         kv_pool_bytes=pool.get("kv_pool_bytes"),
         speed=speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache),
-        recommendations=[Recommendation(**r) for r in recs],
+        recommendations=recs,
         recommendations_total=recs_total,
         curve=curve,
         warnings=_warnings(req, model, plan, engine, kv_id, per_gpu, cap),

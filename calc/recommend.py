@@ -8,10 +8,13 @@ checks that), so the reverse solvers are binary searches.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 from calc import catalog
+from calc.catalog import Gpu
 from calc.memory.plan import Plan, split_shape
 from calc.request import MAX_BATCH, MAX_CONTEXT
+from calc.result import Recommendation
 
 # A recommended setup keeps this fraction of each GPU free: the allocator's fragmentation, a
 # desktop's own use of a consumer card and a few larger prompts than planned.  A design margin
@@ -90,66 +93,83 @@ def max_batch(plan: Plan, context: int, gpus: int, cap: int) -> int | None:
     return _largest(lambda b: plan.worst_gpu(context, b, gpus), cap, 1, MAX_BATCH)
 
 
-def recommendations(plan: Plan, context: int, batch: int, limit: int = 0) -> tuple[list[dict], int]:
+class Candidate(NamedTuple):
+    """A catalog GPU as a recommendation candidate, under one engine and its settings."""
+
+    fill: float  # bytes the fullest GPU may hold with HEADROOM left: capacity x (1 - HEADROOM)
+    index: int  # position in the GPU catalog
+    gpu: Gpu
+    capacity: int  # bytes the engine may use of it (Engine.capacity_bytes)
+
+
+class Found(NamedTuple):
+    """A setup that holds the request, in the order recommendations are listed (a tuple sorts by
+    its fields in turn): priced setups first, cheapest, then fewer GPUs, then less capacity."""
+
+    unpriced: bool
+    price: float  # the setup's total price, US dollars (0 when unknown)
+    count: int
+    capacity: int  # bytes per GPU
+    index: int  # catalog position, so equal setups keep the catalog's order
+    used: int  # bytes on the fullest GPU
+    gpu: Gpu
+
+
+def recommendations(groups: list[tuple[Plan, tuple[int, ...]]], context: int, batch: int, limit: int = 0):
     """For every catalog GPU, the smallest count (from COUNTS) whose fullest GPU fits with HEADROOM;
-    returns the `limit` cheapest (0: all) and how many GPUs fit in all.
+    returns the `limit` cheapest (0: all) as Recommendation rows, and how many GPUs fit in all.
 
-    need[n] = worst_gpu(context, batch, n) is the same for every GPU, so it is computed once per
-    count (Plan.worst_gpus).  Within a segment the GPUs are sorted by usable bytes, so those that fit at a count are
-    a prefix of the ones still unplaced.  Ordered by total launch price (unknown prices last), then
-    count, then capacity.
+    `groups` pairs each plan with the catalog positions of the GPUs it describes: an engine's
+    defaults may differ by GPU (vLLM's batch sizes by memory), so each GPU is judged under its own.
+    need[n] = worst_gpu(context, batch, n) is the same for every GPU of a group, so it is computed
+    once per count (Plan.worst_gpus).  Within a segment the GPUs are sorted by usable bytes, so those
+    that fit at a count are a prefix of the ones still unplaced.
     """
-    need = plan.worst_gpus(context, batch, [n for n in ALL_COUNTS if split_ok(plan, n)])
-    found = []
-    for counts, gpus in _segments(plan.engine, plan.settings):
-        start = 0  # gpus[start:] are unplaced, largest first
-        for n in counts:
-            if start == len(gpus):
-                break
-            used = need.get(n)
-            if used is None:
-                continue
-            end = start
-            while end < len(gpus) and gpus[end][0] >= used:
-                _, i, price, cap = gpus[end]
-                found.append((not price, price * n, n, cap, i, used))
-                end += 1
-            start = end
+    found: list[Found] = []
+    for plan, members in groups:
+        need = plan.worst_gpus(context, batch, [n for n in ALL_COUNTS if split_ok(plan, n)])
+        for counts, gpus in _segments(plan.engine, plan.settings, members):
+            start = 0  # gpus[start:] are unplaced, largest first
+            for n in counts:
+                if start == len(gpus):
+                    break
+                used = need.get(n)
+                if used is None:
+                    continue
+                end = start
+                while end < len(gpus) and gpus[end].fill >= used:
+                    c = gpus[end]
+                    price = c.gpu.price_usd
+                    found.append(Found(not price, price * n, n, c.capacity, c.index, used, c.gpu))
+                    end += 1
+                start = end
     found.sort()
-    table = _capacities(plan.engine, plan.settings)
-    out = []
-    for _, price, n, cap, i, used in found[:limit] if limit else found:
-        out.append(
-            {
-                **table[i][2],
-                "count": n,
-                "used_bytes": used,
-                "headroom_fraction": round((cap - used) / cap, 4),
-                "price_usd": price or None,
-            }
+    return [
+        Recommendation(
+            f.gpu.id,
+            f.gpu.name,
+            f.gpu.vendor,
+            f.gpu.segment,
+            f.capacity,
+            f.count,
+            f.used,
+            round((f.capacity - f.used) / f.capacity, 4),
+            f.price or None,
         )
-    return out, len(found)
+        for f in (found[:limit] if limit else found)
+    ], len(found)
 
 
 @lru_cache(maxsize=64)
-def _capacities(engine, st) -> tuple:
-    """(gpu, capacity bytes, the fixed fields of its recommendation) for every catalog GPU under an
-    engine and its settings."""
-    out = []
-    for g in catalog.gpus().values():
-        cap = engine.capacity_bytes(g, st)
-        out.append((g, cap, {"gpu": g.id, "name": g.name, "vendor": g.vendor, "segment": g.segment, "capacity_bytes": cap}))
-    return tuple(out)
-
-
-@lru_cache(maxsize=64)
-def _segments(engine, st) -> tuple:
-    """Per segment: (its COUNTS, [(bytes a setup may fill with HEADROOM, catalog index, price, capacity)]
-    sorted most bytes first)."""
+def _segments(engine, st, members: tuple[int, ...]) -> tuple:
+    """Per catalog segment among the GPUs at `members`: (its COUNTS, its Candidates most fill first)."""
     by_segment: dict = {}
-    for i, (gpu, cap, _) in enumerate(_capacities(engine, st)):
-        by_segment.setdefault(gpu.segment, []).append((cap * (1 - HEADROOM), i, gpu.price_usd, cap))
-    return tuple((COUNTS.get(seg, (1,)), sorted(rows, key=lambda r: -r[0])) for seg, rows in by_segment.items())
+    gpus = list(catalog.gpus().values())
+    for i in members:
+        g = gpus[i]
+        cap = engine.capacity_bytes(g, st)
+        by_segment.setdefault(g.segment, []).append(Candidate(cap * (1 - HEADROOM), i, g, cap))
+    return tuple((COUNTS.get(seg, (1,)), sorted(rows, key=lambda r: -r.fill)) for seg, rows in by_segment.items())
 
 
 def best_format(formats: list[tuple[str, float, Plan]], context: int, batch: int, gpus: int, cap: int) -> str | None:

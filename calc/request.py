@@ -68,6 +68,8 @@ class Request:
 
 
 FIELDS = frozenset(f.name for f in fields(Request))  # the keys a JSON request may have
+# The request fields engines read for their settings (Engine.settings): None where the request is silent.
+ENGINE_KNOBS = ("flash_attention", "ubatch", "gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs")
 
 
 # URL parameters arrive as text: a whole number or a decimal written in ASCII digits ("²".isdigit()

@@ -56,12 +56,36 @@ def stage_bounds(layers: int, stages: int) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(stages)]
 
 
-def _undominated(rows: list[tuple]) -> list[tuple]:
-    """The stage rows no other row covers (at least its weights, state and every window's bytes
-    per token, and last if it is last); of equal rows the first is kept."""
+class StageRow(NamedTuple):
+    """What one GPU of a pipeline stage holds apart from the context (one tensor-parallel rank)."""
 
-    def covers(a, b) -> bool:
-        return a[0] >= b[0] and a[2] >= b[2] and (a[3] or not b[3]) and all(x >= y for x, y in zip(a[1], b[1], strict=True))
+    weights: int  # bytes of its layers' weights (and the embeddings on the first, the head on the last)
+    per_window: tuple[float, ...]  # KV bytes per cached token, per attention window (Plan.windows order)
+    state: float  # bytes of fixed recurrent state per sequence (linear-attention and Mamba layers)
+    last: bool  # the last stage, which also computes the logits
+
+
+class Folded(NamedTuple):
+    """A split's stage rows summed over every GPU: what the memory-against-context curve adds up."""
+
+    weights: int  # bytes
+    per_window: tuple[float, ...]  # KV bytes per cached token, per window
+    state: float  # state bytes per sequence
+
+
+def covers(a: StageRow, b: StageRow) -> bool:
+    """Whether stage `a` holds at least what `b` does at any context: weights, state, every window's
+    bytes per token, and the last stage's logits if `b` computes them."""
+    return (
+        a.weights >= b.weights
+        and a.state >= b.state
+        and (a.last or not b.last)
+        and all(x >= y for x, y in zip(a.per_window, b.per_window, strict=True))
+    )
+
+
+def _undominated(rows: list[StageRow]) -> list[StageRow]:
+    """The stage rows no other row covers; of equal rows the first is kept."""
 
     return [
         row
@@ -132,7 +156,8 @@ class Plan:
         kv = self.arch.kv_heads
         return max(1, kv // tp) / kv
 
-    def _stage_sums(self, tp: int, stages: int) -> list[tuple]:
+    def _stage_sums(self, tp: int, stages: int) -> list[StageRow]:
+        """One StageRow per pipeline stage of a (tensor-parallel ranks, stages) split, cached."""
         key = (tp, stages)
         if key not in self._stages:
             out = []
@@ -151,7 +176,7 @@ class Plan:
                         state += lk.state_bytes_per_seq * share
                     else:
                         per_window[lk.window] += lk.bytes_per_token * share
-                out.append((int(w), tuple(per_window[win] for win in self.windows), state, s == stages - 1))
+                out.append(StageRow(int(w), tuple(per_window[win] for win in self.windows), state, s == stages - 1))
             self._stages[key] = out
         return self._stages[key]
 
@@ -194,41 +219,36 @@ class Plan:
         return out
 
     def curve(self, contexts: list[int], batch: int, gpus: int) -> list[Parts]:
-        """Bytes summed over all GPUs at each context: the per-stage sums folded once, then per point
-        cells x bytes per token for each window, plus the activations of the last and other stages."""
+        """Bytes summed over all GPUs at each context: the stage rows folded once (Folded), then per
+        point stage_kv of the fold, plus the activations of the last and of the other stages."""
         tp, stages = split_shape(self.engine, gpus)
-        weights, per_window, state = self.memo(("folded", tp, stages), self._folded, tp, stages)
+        fold = self.memo(("folded", tp, stages), self._folded, tp, stages)
         overhead = tp * stages * self._overhead
         out = []
-        windows = tuple(zip(self.windows, per_window, strict=True))
-        cells = self._cells
         for c in contexts:
-            kv = state * batch  # stage_kv for the folded stage, unrolled: twelve points per estimate
-            for win, b in windows:
-                kv += cells(c, batch, win) * b
-            kv = int(kv)
+            kv = stage_kv([self._cells(c, batch, win) for win in self.windows], fold.per_window, fold.state, batch)
             act = self._activations(c, batch, tp, True)
             if stages > 1:
                 act += (stages - 1) * self._activations(c, batch, tp, False)
-            out.append(Parts(weights, kv, tp * act, overhead))
+            out.append(Parts(fold.weights, kv, tp * act, overhead))
         return out
 
-    def _folded(self, tp: int, stages: int) -> tuple:
-        """(weights, per-window bytes per token, state bytes) summed over every GPU of a split."""
+    def _folded(self, tp: int, stages: int) -> Folded:
+        """The split's stage rows summed over every GPU (tp ranks of each stage)."""
         rows = self._stage_sums(tp, stages)
-        return (
-            tp * sum(r[0] for r in rows),
-            tuple(tp * sum(r[1][i] for r in rows) for i in range(len(self.windows))),
-            tp * sum(r[2] for r in rows),
+        return Folded(
+            tp * sum(r.weights for r in rows),
+            tuple(tp * sum(r.per_window[i] for r in rows) for i in range(len(self.windows))),
+            tp * sum(r.state for r in rows),
         )
 
-    def _candidates(self, tp: int, stages: int) -> list[tuple]:
+    def _candidates(self, tp: int, stages: int) -> list[StageRow]:
         """The stages that can be the fullest GPU: a stage is dropped when another holds at least as
         many weight bytes, KV bytes per token of every window and state bytes, and at least its
         activations (the last stage's are never smaller: it also computes the logits)."""
         return self.memo(("candidates", tp, stages), _undominated, self._stage_sums(tp, stages))
 
-    def _setup(self, gpus: int) -> tuple[int, list[tuple]]:
+    def _setup(self, gpus: int) -> tuple[int, list[StageRow]]:
         """(tensor-parallel ranks, candidate stages) of a GPU count, cached."""
         found = self._worst_setup.get(gpus)
         if found is None:
