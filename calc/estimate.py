@@ -32,6 +32,7 @@ from calc.result import (
     Memory,
     Notice,
     Range,
+    Recommendation,
 )
 from calc.speed import speed
 from calc.units import fmt_gib, fmt_tokens
@@ -47,7 +48,7 @@ CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 # Plans, weight tables and format lists are kept with their model (Model.derived), each kind in an
 # LRU of this many entries: a page session asks for the same few again and again, and a custom model
 # evicted from calc/model.py's cache takes all of them with it.
-DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64}
+DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64, "curves": 256, "recommendations": 256}
 
 
 def derived(model: Model, kind: str, key, make):
@@ -113,6 +114,38 @@ def gpu_groups(engine: Engine, knobs: tuple) -> tuple[tuple[Settings, tuple[int,
     for i, g in enumerate(catalog.gpus().values()):
         groups.setdefault(engine.settings(req, g), []).append(i)
     return tuple((st, tuple(members)) for st, members in groups.items())
+
+
+def recommended(model: Model, req: Request, engine: Engine, kv_id: str) -> tuple[tuple[Recommendation, ...], int]:
+    """The recommended setups and how many hold the request in all.  They depend on neither the
+    GPU chosen nor its count, so they are kept with the model: picking another GPU reuses them."""
+    groups = tuple(
+        (build_plan(model, req.quant, req.bpw, kv_id, engine, st), members)
+        for st, members in gpu_groups(engine, tuple(getattr(req, k) for k in ENGINE_KNOBS))
+    )
+
+    def make():
+        recs, total = recommend.recommendations(groups, req.context, req.batch, req.recommend_limit)
+        return tuple(recs), total
+
+    return derived(model, "recommendations", (groups, req.context, req.batch, req.recommend_limit), make)
+
+
+def curve_points(plan: Plan, contexts: list[int], batch: int, gpus: int) -> list[CurvePoint]:
+    """Memory against context, every GPU summed; points past 2^53 bytes, which the page would show
+    rounded like such a total, are left out."""
+    parts = plan.curve(contexts, batch, gpus)
+    return [CurvePoint(c, *p, p.total) for c, p in zip(contexts, parts, strict=True) if p.total <= MAX_EXACT_BYTES]
+
+
+def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) -> list[CurvePoint]:
+    """The chart's points: CURVE_POINTS (the same for every context of a plan, batch and GPU count:
+    kept, so dragging the context slider computes one point) and the request's own context."""
+    fixed = derived(model, "curves", (plan, batch, gpus), lambda: curve_points(plan, list(CURVE_POINTS), batch, gpus))
+    if context in CURVE_POINTS:
+        return list(fixed)
+    at = sum(1 for p in fixed if p.context < context)
+    return [*fixed[:at], *curve_points(plan, [context], batch, gpus), *fixed[at:]]
 
 
 def native_window(model: Model) -> int:
@@ -221,19 +254,10 @@ def estimate(req: Request) -> Estimate:
         max_batch = recommend.max_batch(plan, req.context, req.gpus, cap)
         best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
-    recs, recs_total = [], 0
-    if req.recommend:
-        groups = [
-            (build_plan(model, req.quant, req.bpw, kv_id, engine, gst), members)
-            for gst, members in gpu_groups(engine, tuple(getattr(req, k) for k in ENGINE_KNOBS))
-        ]
-        recs, recs_total = recommend.recommendations(groups, req.context, req.batch, req.recommend_limit)
+    recs, recs_total = recommended(model, req, engine, kv_id) if req.recommend else ((), 0)
     curve = []
     if req.curve:
-        points = sorted(set(CURVE_POINTS) | {req.context})
-        parts = plan.curve(points, req.batch, req.gpus if gpu else 1)
-        # Points past 2^53 bytes would show rounded on the page, like the total: left out.
-        curve = [CurvePoint(c, *p, p.total) for c, p in zip(points, parts, strict=True) if p.total <= MAX_EXACT_BYTES]
+        curve = memory_curve(model, plan, req.context, req.batch, req.gpus if gpu else 1)
     return Estimate(
         ok=True,
         schema=SCHEMA,

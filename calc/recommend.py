@@ -102,19 +102,6 @@ class Candidate(NamedTuple):
     capacity: int  # bytes the engine may use of it (Engine.capacity_bytes)
 
 
-class Found(NamedTuple):
-    """A setup that holds the request, in the order recommendations are listed (a tuple sorts by
-    its fields in turn): priced setups first, cheapest, then fewer GPUs, then less capacity."""
-
-    unpriced: bool
-    price: float  # the setup's total price, US dollars (0 when unknown)
-    count: int
-    capacity: int  # bytes per GPU
-    index: int  # catalog position, so equal setups keep the catalog's order
-    used: int  # bytes on the fullest GPU
-    gpu: Gpu
-
-
 def recommendations(groups: list[tuple[Plan, tuple[int, ...]]], context: int, batch: int, limit: int = 0):
     """For every catalog GPU, the smallest count (from COUNTS) whose fullest GPU fits with HEADROOM;
     returns the `limit` cheapest (0: all) as Recommendation rows, and how many GPUs fit in all.
@@ -125,7 +112,10 @@ def recommendations(groups: list[tuple[Plan, tuple[int, ...]]], context: int, ba
     once per count (Plan.worst_gpus).  Within a segment the GPUs are sorted by usable bytes, so those
     that fit at a count are a prefix of the ones still unplaced.
     """
-    found: list[Found] = []
+    # Each setup that holds the request as its sort key: (unpriced, total price in US dollars, count,
+    # capacity per GPU, catalog index, bytes on the fullest GPU): priced setups first, cheapest, then
+    # fewer GPUs, then less capacity; equal setups in catalog order.  Plain tuples: dozens per call.
+    found: list[tuple[bool, float, int, int, int, int]] = []
     for plan, members in groups:
         need = plan.worst_gpus(context, batch, [n for n in ALL_COUNTS if split_ok(plan, n)])
         for counts, gpus in _segments(plan.engine, plan.settings, members):
@@ -138,26 +128,18 @@ def recommendations(groups: list[tuple[Plan, tuple[int, ...]]], context: int, ba
                     continue
                 end = start
                 while end < len(gpus) and gpus[end].fill >= used:
-                    c = gpus[end]
-                    price = c.gpu.price_usd
-                    found.append(Found(not price, price * n, n, c.capacity, c.index, used, c.gpu))
+                    price = gpus[end].gpu.price_usd
+                    found.append((not price, price * n, n, gpus[end].capacity, gpus[end].index, used))
                     end += 1
                 start = end
     found.sort()
-    return [
-        Recommendation(
-            f.gpu.id,
-            f.gpu.name,
-            f.gpu.vendor,
-            f.gpu.segment,
-            f.capacity,
-            f.count,
-            f.used,
-            round((f.capacity - f.used) / f.capacity, 4),
-            f.price or None,
-        )
-        for f in (found[:limit] if limit else found)
-    ], len(found)
+    catalog_gpus = list(catalog.gpus().values())
+    out = []
+    for _unpriced, price, n, capacity, index, used in found[:limit] if limit else found:
+        g = catalog_gpus[index]
+        headroom = round((capacity - used) / capacity, 4)
+        out.append(Recommendation(g.id, g.name, g.vendor, g.segment, capacity, n, used, headroom, price or None))
+    return out, len(found)
 
 
 @lru_cache(maxsize=64)
