@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 
 from calc import catalog
-from calc.engines import engines
+from calc.engines import engines, releases
 from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
 from calc.jsonsafe import MAX_CONFIG_CHARS, JsonTooLarge, read_json
@@ -41,7 +41,15 @@ def _catalog() -> CatalogAnswer:
             {"id": f.id, "label": f.label, "family": f.family, "engines": list(f.engines)} for f in catalog.formats().values()
         ],
         kv_types=[{"id": k.id, "label": k.label, "engines": list(k.engines)} for k in catalog.kv_types().values()],
-        engines=[{"id": e.id, "label": e.label, "default_kv_cache": e.default_kv_cache} for e in engines().values()],
+        engines=[
+            {
+                "id": e.id,
+                "label": e.label,
+                "default_kv_cache": e.default_kv_cache,
+                "versions": [{"id": r.version, "label": r.label, "source": r.source} for r in releases(e.id)],
+            }
+            for e in engines().values()
+        ],
         gpus=[
             {
                 "id": g.id,

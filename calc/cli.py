@@ -1,4 +1,4 @@
-"""The command line: ``python -m calc estimate | models | gpus | quants`` (``--json`` on each).
+"""The command line: ``python -m calc estimate | models | gpus | quants | engines`` (``--json`` on each).
 
 Every command goes through :func:`calc.api.handle`, the same call the page makes.  Bad input exits
 with status 2 and one line naming the problem; no traceback.
@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--kv-cache", default="auto", help="KV-cache type (default: the engine's)")
     e.add_argument("--batch", type=int, default=1, help="sequences held at once")
     e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
+    e.add_argument("--engine-version", help="the engine's release (see `engines`; default: the newest)")
     e.add_argument("--gpu", help="GPU id (see `gpus`); default: none, recommendations only")
     e.add_argument("--gpus", type=int, help="number of GPUs of --gpu (default 1)")
     e.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, help="llama.cpp: -fa on | off (default on)")
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         ("models", "the model catalog"),
         ("gpus", "the GPU catalog"),
         ("quants", "weight formats and KV-cache types"),
+        ("engines", "engines and the releases each models"),
     ):
         sub.add_parser(name, help=text).add_argument("--json", action="store_true")
     return p
@@ -103,6 +105,7 @@ def _request(args: argparse.Namespace) -> dict:
         "gpu_memory_utilization": args.gpu_memory_utilization,
         "max_num_batched_tokens": args.max_num_batched_tokens,
         "max_num_seqs": args.max_num_seqs,
+        "engine_version": args.engine_version,
         "flash_attention": args.flash_attention,
         "recommend_limit": args.recommend_limit,
     }
@@ -121,7 +124,7 @@ def _print_estimate(r: dict) -> None:
     req = r["request"]
     print(
         f"{r['format']['label']} ({r['format']['bits_per_weight']} bpw), KV {r['kv_cache']['label']}, "
-        f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']}"
+        f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']} {r['engine']['version']}"
     )
     rows = [
         ["weights", fmt_gib(mem["weights_bytes"])],
@@ -173,6 +176,9 @@ def _print_list(command: str, cat: dict) -> None:
             for m in cat["models"]
         ]
         print(_table([["id", "repo", "total", "active", "context"], *rows]))
+    elif command == "engines":
+        rows = [[e["id"], v["id"], v["label"], v["source"]] for e in cat["engines"] for v in e["versions"]]
+        print(_table([["engine", "version", "covers", "source"], *rows]))
     elif command == "gpus":
         rows = [
             [g["id"], g["name"], fmt_gib(g["memory_bytes"]), f"{g['bandwidth_bytes_per_s'] / 1e9:,.0f} GB/s"] for g in cat["gpus"]
@@ -223,7 +229,7 @@ def _print(args: argparse.Namespace, answer: dict) -> None:
         else:
             _print_estimate(answer)
     elif args.json:
-        key = {"models": "models", "gpus": "gpus"}.get(args.command)
+        key = {"models": "models", "gpus": "gpus", "engines": "engines"}.get(args.command)
         body = answer[key] if key else {"formats": answer["formats"], "kv_types": answer["kv_types"]}
         print(json.dumps(body, indent=2, ensure_ascii=False))
     else:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from calc import catalog, i18n, recommend
 from calc.cache import lru
 from calc.catalog import Gpu
-from calc.engines import Engine, Settings, engines
+from calc.engines import Engine, Settings, engine_for
 from calc.errors import CalcError
 from calc.formats import effective_bpw, weight_bytes
 from calc.memory.kv_cache import layer_kv
@@ -224,7 +224,7 @@ class Setup(NamedTuple):
 def setup(req: Request, engine: Engine | None = None) -> Setup:
     """Resolve a request; `engine` replaces the catalog's (another release's constants, say)."""
     model = resolve_model(req)
-    engine = engine or engines()[req.engine]
+    engine = engine or engine_for(req.engine, req.engine_version)
     gpu = catalog.gpus()[req.gpu] if req.gpu else None
     st = engine.settings(req, gpu)
     kv_id = kv_type_id(req, model, engine)
@@ -266,7 +266,7 @@ def estimate(req: Request) -> Estimate:
         model=describe(model),
         format=FormatInfo(fmt.id, fmt.label, round(effective_bpw(plan.weights, model.params.total), 3)),
         kv_cache=KvInfo(kv_id, catalog.kv_types()[kv_id].label),
-        engine=EngineInfo(engine.id, engine.label, st.as_dict()),
+        engine=EngineInfo(engine.id, engine.label, engine.version, st.as_dict()),
         memory=Memory(*total, total.total),
         range=measured_range(total, engine.id),
         kv_cache_bytes_per_token=plan.kv_bytes_per_token(),

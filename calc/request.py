@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Annotated
 
 from calc import catalog
-from calc.engines import engines
+from calc.engines import engine_for, engines
 from calc.errors import CalcError, clean, show
 
 MAX_CONTEXT = 1 << 25  # 32M tokens: above every model's window (Llama 4 Scout: 10M)
@@ -48,6 +48,7 @@ class Request:
     context: Annotated[int, "tokens per sequence"]
     batch: Annotated[int, "sequences held at once"]
     engine: Annotated[str, '"llama.cpp", "vllm" or "transformers"']
+    engine_version: Annotated[str | None, "the engine's release (catalog engines[].versions); null: the newest"]
     gpu: Annotated[str | None, "GPU id the answer is checked against; null: none, recommendations only"]
     gpus: Annotated[int, "how many of gpu"]
     flash_attention: Annotated[bool | None, "llama.cpp: flash attention (default on)"]
@@ -143,6 +144,12 @@ def parse_request(raw) -> Request:
     elif raw.get("model") is not None:
         raise CalcError("conflicting_fields", "config", "give either model or config, not both")
     engine = _choice(raw, "engine", engines(), ENGINE_ALIASES)
+    version = raw.get("engine_version")
+    if version is not None:
+        if not isinstance(version, str):
+            raise CalcError("bad_value", "engine_version", f"engine_version must be text, got {show(version)}")
+        version = version.strip() or None
+        engine_for(engine, version)  # an unknown release is an error naming engine_version
     kv = raw.get("kv_cache", "auto")
     auto = kv is None or (isinstance(kv, str) and kv.strip().lower() == "auto")
     kv = "auto" if auto else _choice(raw, "kv_cache", catalog.kv_types())
@@ -164,6 +171,7 @@ def parse_request(raw) -> Request:
         context=_int(raw, "context", 1, MAX_CONTEXT) or DEFAULTS["context"],
         batch=_int(raw, "batch", 1, MAX_BATCH) or DEFAULTS["batch"],
         engine=engine,
+        engine_version=version,
         gpu=gpu,
         gpus=_int(raw, "gpus", 1, MAX_GPUS) or (DEFAULTS["gpus"] if "gpu" not in raw else 1),
         flash_attention=_bool(raw, "flash_attention"),

@@ -119,6 +119,7 @@ class KvInfo(NamedTuple):
 class EngineInfo(NamedTuple):
     id: Annotated[str, "engine id (calc/engines)"]
     label: Annotated[str, "the engine's name"]
+    version: Annotated[str, "the release whose rules the answer follows (calc/data/engines.toml)"]
     settings: Annotated[dict, "the engine's own knobs, defaults filled in (its Settings in calc/engines/<engine>.py)"]
 
 
@@ -240,7 +241,7 @@ class CatalogAnswer(NamedTuple):
     models: Annotated[list, "per catalog model: id, repo, name, family, context_length, architecture, total/active_params"]
     formats: Annotated[list, "weight formats: id, label, family, engines that load it"]
     kv_types: Annotated[list, "KV-cache types: id, label, engines that load it"]
-    engines: Annotated[list, "engines: id, label, default_kv_cache"]
+    engines: Annotated[list, "engines: id, label, default_kv_cache, versions (id, label, source; newest first)"]
     gpus: Annotated[list, "GPUs: id, name, vendor, segment, memory/usable/bandwidth figures, price_usd, source"]
 
 

@@ -10,8 +10,8 @@ it (``mapping``):
     quant          weight format id (``python -m calc quants``)
     gpu            catalog GPU id (vLLM's defaults and capacity depend on it)
     assumed        {settings key: {"value", "why"}}: inputs the source leaves unstated
-    engine_profile {field: value} engine rules of the record's engine version where they differ
-                   from calc/data/engines.toml, and "why" with the source of each
+    engine_profile {engine_version, field: value, why}: the release of engines.toml the record ran
+                   (the newest without), any rule that differs from it still, and the source of each
     exclude        {component: reason}: comparisons left out (an input inferred from that very
                    number, a feature the core does not model ...)
     excluded       reason: the whole record is kept for reference but not compared
@@ -39,7 +39,7 @@ import statistics
 from functools import cache
 
 from calc import catalog
-from calc.engines import Engine, engines
+from calc.engines import Engine, engine_for, engines
 from calc.estimate import kv_type_id, resolve_model, setup
 from calc.formats import weight_bytes
 from calc.memory.plan import Plan, split_shape
@@ -148,10 +148,12 @@ def request_for(rec: dict) -> dict:
 
 
 def _engine(engine_id: str, profile: dict) -> Engine:
-    """The catalog engine with the record's engine-version constants replaced (engine_profile)."""
-    engine = engines()[engine_id]
+    """The engine of the record's release (engine_profile.engine_version, a release of engines.toml;
+    the newest without), with any constant the profile names beyond it replaced."""
+    engine = engine_for(engine_id, profile.get("engine_version"))
     known = {f.name for f in dataclasses.fields(engine)}
-    return engine.with_overrides(**{k: v for k, v in profile.items() if k in known})
+    changes = {k: v for k, v in profile.items() if k in known}
+    return engine.with_overrides(**changes) if changes else engine
 
 
 def _plan(rec: dict, req) -> Plan:

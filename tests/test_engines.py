@@ -4,16 +4,21 @@ worked out by hand here, and an engine with another release's constants changes 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
 from calc import catalog
 from calc.api import handle
 from calc.catalog import CatalogError
-from calc.engines import KINDS, engines, llamacpp, transformers, vllm
+from calc.engines import KINDS, engine_for, engines, llamacpp, releases, transformers, vllm
 from calc.engines.base import Engine
 
-ROWS = {row["id"]: row for row in catalog.load_toml("engines.toml")["engine"]}
+# Each engine's row without its releases, at its newest release (what from_row reads).
+ROWS = {
+    row["id"]: {**{k: v for k, v in row.items() if k != "release"}, "version": row["release"][0]["version"]}
+    for row in catalog.load_toml("engines.toml")["engine"]
+}
 
 
 def test_every_row_is_its_modules_engine():
@@ -43,7 +48,8 @@ def test_a_bad_row_names_the_row_and_field(engine_id, change, message):
 
 
 def test_a_row_without_a_module_is_refused(monkeypatch):
-    rows = [*ROWS.values(), {**ROWS["vllm"], "id": "sglang"}]
+    raw = catalog.load_toml("engines.toml")["engine"]
+    rows = [*raw, {**raw[1], "id": "sglang"}]
     monkeypatch.setattr("calc.engines.load_toml", lambda name: {"engine": rows})
     engines.cache_clear()
     try:
@@ -131,3 +137,81 @@ def test_only_vllm_has_a_pool_and_every_answer_names_its_fields():
         assert {"kv_capacity_tokens", "max_concurrency", "kv_pool_bytes"} <= set(r)
         has_pool = r["kv_pool_bytes"] is not None
         assert has_pool == (type(engines()[engine_id]).pool is not Engine.pool)
+
+
+# (engine, version, request changes, what the release changes, by hand)
+RELEASE_CASES = [
+    # 4,100 tokens without flash attention: padded to 256 since PR #17046 (4,352 cells), to 32 before (4,128)
+    ("llama.cpp", None, {"flash_attention": False}, 4352),
+    ("llama.cpp", "2025-11", {"flash_attention": False}, 4352),
+    ("llama.cpp", "2025-08", {"flash_attention": False}, 4128),
+    ("llama.cpp", "2025-08", {"flash_attention": True}, 4352),
+    # before PR #15434 flash attention was off by default: the 32 padding applies unasked
+    ("llama.cpp", "2025-07", {}, 4128),
+    ("llama.cpp", "2026-01", {}, 4352),
+]
+
+
+@pytest.mark.parametrize("engine_id, version, change, cells", RELEASE_CASES)
+def test_a_release_selects_its_rules(engine_id, version, change, cells):
+    """Llama 3.1 8B keeps 131,072 KV bytes per cell (32 layers x 8 KV heads x 128 x 2 x f16)."""
+    r = handle(
+        {
+            "model": "llama-3.1-8b",
+            "engine": engine_id,
+            "engine_version": version,
+            "context": 4100,
+            "kv_cache": "f16",
+            "gpu": None,
+            "curve": False,
+            "recommend": False,
+            **change,
+        }
+    )
+    assert r["ok"], r.get("error")
+    assert r["memory"]["kv_cache_bytes"] == cells * 131_072
+    assert r["engine"]["version"] == (version or engine_for(engine_id).version)
+
+
+def test_older_releases_change_what_they_say():
+    """DeepSeek-V3 (MLA, 61 layers, kv_lora_rank 512 + rope 64): before PR #19067 llama.cpp kept a V row
+    of 512 beside the 576-wide latent; vLLM V0 held 38 bytes per logit in its profiler, V1 8."""
+    base = {"model": "deepseek-v3", "engine": "llama.cpp", "quant": "q2_k", "kv_cache": "f16", "context": 4096, "gpu": None}
+    new, old = (handle({**base, "engine_version": v})["kv_cache_bytes_per_token"] for v in (None, "2025-11"))
+    assert (new, old) == (61 * 576 * 2, 61 * (576 + 512) * 2)
+    assert engine_for("vllm", "v0").sampler_bytes == 38 and engines()["vllm"].sampler_bytes == 8
+    assert engine_for("vllm", "0.20").cuda_graph_bytes == 0 < engines()["vllm"].cuda_graph_bytes
+
+
+def test_unknown_release_is_an_error_naming_the_field():
+    for engine_id, version in (("vllm", "0.99"), ("llama.cpp", "0.21"), ("transformers", "v0")):
+        r = handle({"engine": engine_id, "engine_version": version})
+        assert (r["ok"], r["error"]["code"], r["error"]["field"]) == (False, "unknown_engine_version", "engine_version")
+    assert handle({"engine": "vllm", "engine_version": 21})["error"]["code"] == "bad_value"
+
+
+def test_catalog_lists_each_engines_releases_newest_first():
+    listed = {e["id"]: [v["id"] for v in e["versions"]] for e in handle({"op": "catalog"})["engines"]}
+    assert listed == {e: [r.version for r in releases(e)] for e in engines()}
+    assert all(v[0] == engines()[e].version for e, v in listed.items())
+
+
+@pytest.mark.parametrize(
+    "release, message",
+    [
+        ({"version": "x", "label": "x", "source": "u", "ctx_pad": "32"}, "'32' is not a int"),
+        ({"version": "x", "label": "x", "source": "u", "ctx_pads": 32}, "field 'ctx_pads': unknown field"),
+        ({"version": "x", "label": "x"}, "source missing or not text"),
+        ({"version": "2026-01", "label": "x", "source": "u"}, "duplicate version '2026-01'"),
+    ],
+)
+def test_a_bad_release_is_refused_at_load(monkeypatch, release, message):
+    raw = catalog.load_toml("engines.toml")["engine"]
+    rows = [{**raw[0], "release": [*raw[0]["release"], release]}, *raw[1:]]
+    monkeypatch.setattr("calc.engines.load_toml", lambda name: {"engine": rows})
+    engines.cache_clear()
+    try:
+        with pytest.raises(CatalogError, match=re.escape(message)):
+            engines()
+    finally:
+        engines.cache_clear()

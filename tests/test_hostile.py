@@ -284,6 +284,7 @@ VALID = {
     "context": [1, 255, 4096, 32768, 131072, MAX_CONTEXT, "8192"],
     "batch": [1, 2, 16, 4096],
     "engine": ["llama.cpp", "vllm", "transformers", "llamacpp", "HF"],
+    "engine_version": [None, "", "  "],  # every other release id belongs to one engine
     "gpu": _ids(catalog.gpus()) + [None, ""],
     "gpus": [1, 2, 3, 8, 16, 64],
     "flash_attention": [True, False, None],

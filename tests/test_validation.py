@@ -16,7 +16,7 @@ from calc.api import handle
 
 ROWS = validation.rows()
 RECORDS = validation.records()
-PROFILE_KEYS = {"cuda_graph_bytes", "sampler_bytes", "output_rows", "mla_v_cached", "moe_down_rules", "why"}
+PROFILE_KEYS = {"engine_version", "cuda_graph_bytes", "sampler_bytes", "output_rows", "mla_v_cached", "moe_down_rules", "why"}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['record']}:{r['component']}" for r in ROWS])

@@ -80,6 +80,7 @@ class LlamaCpp(Engine):
     flash_attention: bool = False  # default of --flash-attn
     ubatch: int = 512  # default of --ubatch-size
     ctx_pad: int = 256  # n_ctx is rounded up to a multiple of this
+    ctx_pad_no_fa: int = 0  # ... and to a multiple of this without flash attention (0: ctx_pad)
     output_rows: str = "ubatch"  # logits reserved for every "ubatch" token or one row per "sequences"
 
     CHOICES: ClassVar[dict] = {**Engine.CHOICES, "output_rows": ("ubatch", "sequences")}
@@ -91,7 +92,7 @@ class LlamaCpp(Engine):
         )
 
     def cells_rule(self, st: LlamaCppSettings):
-        ctx_pad, ubatch = self.ctx_pad, st.ubatch
+        ctx_pad, ubatch = self.ctx_pad if st.flash_attention else self.ctx_pad_no_fa or self.ctx_pad, st.ubatch
         return lambda context, batch, window: cells(context, batch, window, ctx_pad, ubatch)
 
     def activations(self, plan, context: int, batch: int, tp: int, last: bool) -> int:
