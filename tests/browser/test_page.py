@@ -420,3 +420,35 @@ def test_field_error_clears_when_another_control_fixes_the_request(app):
     assert app.get_attribute("#ctx", "aria-invalid") == "false"
     app.fill("#ctx", "32768")
     wait_settled(app)
+
+
+def test_engine_version_control_and_link(fresh, base_url, core):
+    """llama.cpp before PR #19067 kept a V row beside DeepSeek-V3's MLA latent: 4.05 GiB of KV at 32k
+    tokens, not 2.14.  Chosen on the page, the release goes into the link, and the link gives it back."""
+    fresh.goto(base_url + "?model=deepseek-v3&quant=q2_k&ctx=32768&engine=llama.cpp&kv=f16&gpu=h200&n=2")
+    wait_ready(fresh)
+    options = fresh.eval_on_selector_all("#ev option", "els => els.map(e => [e.value, e.textContent])")
+    assert options[0] == ["", "2026-01 (newest)"] and ["2025-11", "2025-11"] in options
+    fresh.select_option("#ev", "2025-11")
+    wait_settled(fresh)
+    wait_until(fresh, "location.search.includes('ev=2025-11')")
+    request = {
+        "model": "deepseek-v3",
+        "quant": "q2_k",
+        "context": 32768,
+        "batch": 1,
+        "engine": "llama.cpp",
+        "kv_cache": "f16",
+        "gpu": "h200",
+        "gpus": 2,
+        "lang": "en",
+        "op": "estimate",
+    }
+    old = core({**request, "engine_version": "2025-11"})
+    assert shown(fresh) == expected_shown(old) != expected_shown(core(request))
+    fresh.goto(fresh.evaluate("location.href"))
+    wait_ready(fresh)
+    assert fresh.input_value("#ev") == "2025-11" and shown(fresh) == expected_shown(old)
+    fresh.select_option("#engine", "vllm")
+    wait_settled(fresh)
+    assert fresh.input_value("#ev") == "" and "0.21 (newest)" in fresh.inner_text("#ev")

@@ -21,7 +21,7 @@ const query = new URLSearchParams(location.search);
 const embed = query.get("embed") === "1";
 const form = {
   model: $("model"), filter: $("model-filter"), config: $("config"), quant: $("quant"), kv: $("kv"),
-  engine: $("engine"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
+  engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 
 let lastView = data("initial-view"); // calc/present.py view of the result on screen
@@ -84,12 +84,24 @@ function applyState() {
   $("config-field").hidden = state.model !== "custom";
   form.quant.value = state.quant;
   form.engine.value = state.engine;
+  showVersions();
   form.kv.value = state.kv || "";
   showKvDefault();
   form.batch.value = String(state.batch);
   form.gpu.value = state.gpu;
   form.n.value = String(state.n);
   showContext();
+}
+
+/** The engine-version options of the current engine: the newest first (value ""), then older ones. */
+function showVersions() {
+  const versions = S.versionsOf(catalog, state.engine);
+  const current = [...form.ev.options].map((o) => o.textContent).join("|");
+  const wanted = versions.map((id, i) => (i ? id : f.t("form.newest", { version: id })));
+  if (current !== wanted.join("|")) {
+    form.ev.replaceChildren(...wanted.map((text, i) => new Option(text, i ? versions[i] : "")));
+  }
+  form.ev.value = state.ev || "";
 }
 
 let specShown = ""; // the spec card's view on screen: redrawn only when it changes
@@ -243,7 +255,8 @@ function onInput(event) {
     case form.config: state.config = el.value; break;
     case form.quant: state.quant = el.value; break;
     case form.kv: state.kv = el.value || null; break;
-    case form.engine: state.engine = el.value; state.kv = null; form.kv.value = ""; break;
+    case form.engine: state.engine = el.value; state.kv = null; form.kv.value = ""; state.ev = null; showVersions(); break;
+    case form.ev: state.ev = el.value || null; break;
     case form.gpu: state.gpu = el.value; break;
     case form.slider:
       state.ctx = S.sliderToContext(el.value);

@@ -1,5 +1,5 @@
 // The calculator's state <-> the query string <-> the core's request.
-// URL keys: model, quant, kv, ctx, batch, engine, gpu, n (plus lang and embed, handled by app.js).
+// URL keys: model, quant, kv, ctx, batch, engine, ev (engine version), gpu, n (plus lang and embed, handled by app.js).
 
 export const CTX_MIN_LOG = 10; // 1k
 export const CTX_MAX_LOG = 18; // 256k
@@ -11,8 +11,14 @@ export const INT_LIMITS = { ctx: [1, 33554432], batch: [1, 4096], n: [1, 64] };
 export function defaultState(defaults) {
   return {
     model: defaults.model, config: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
-    ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, gpu: defaults.gpu, n: defaults.gpus,
+    ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
   };
+}
+
+/** An engine's release ids, newest first (the catalog's engines[].versions). */
+export function versionsOf(catalog, engine) {
+  const found = catalog.engines.find((e) => e.id === engine);
+  return found ? found.versions.map((v) => v.id) : [];
 }
 
 /** Parse a positive whole number within limits, or null. */
@@ -47,6 +53,12 @@ export function readState(search, catalog) {
     }
     if (found) { state[key] = found; fromUrl.add(key); } else rejected.push({ param: key, value: raw });
   }
+  if (params.has("ev")) { // a release of the engine the link names (the newest when it names none)
+    const raw = params.get("ev").trim();
+    const versions = versionsOf(catalog, state.engine);
+    const found = versions.find((id) => id.toLowerCase() === raw.toLowerCase());
+    if (found) { state.ev = found === versions[0] ? null : found; fromUrl.add("ev"); } else rejected.push({ param: "ev", value: params.get("ev") });
+  }
   for (const key of Object.keys(INT_LIMITS)) {
     if (!params.has(key)) continue;
     const value = parseCount(params.get(key), key);
@@ -65,6 +77,7 @@ export function queryString(state, extra = {}) {
   params.set("ctx", String(state.ctx));
   params.set("batch", String(state.batch));
   params.set("engine", state.engine);
+  if (state.ev) params.set("ev", state.ev);
   params.set("gpu", state.gpu);
   params.set("n", String(state.n));
   for (const [key, value] of Object.entries(extra)) if (value) params.set(key, value);
@@ -80,13 +93,14 @@ export function toRequest(state, lang) {
   if (state.model === "custom") request.config = state.config;
   else request.model = state.model;
   if (state.kv) request.kv_cache = state.kv;
+  if (state.ev) request.engine_version = state.ev;
   return request;
 }
 
 /** Which state key a core error field names. */
 export function stateKey(field) {
   return { model: "model", config: "config", quant: "quant", bpw: "quant", kv_cache: "kv", context: "ctx",
-    batch: "batch", engine: "engine", gpu: "gpu", gpus: "n" }[field] || null;
+    batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n" }[field] || null;
 }
 
 /** Context tokens for a slider position (log2 scale), rounded to a multiple of 256. */
