@@ -147,9 +147,9 @@ def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
     return pages
 
 
-# What the page never reads: the validation records (bench/accuracy.py and the tests use them), the
+# What the page never reads: the validation records and their comparison (bench/accuracy.py and the tests use them), the
 # command line, and the TOML sources once their parsed copies are in (see package_files).
-RUNTIME_EXCLUDE = ("calc/data/validation.json", "calc/cli.py", "calc/__main__.py")
+RUNTIME_EXCLUDE = ("calc/data/validation.json", "calc/validation.py", "calc/cli.py", "calc/__main__.py")
 # Prose that models.json keeps for people (notes, caveats) and the core never reads.
 MODEL_PROSE = ("notes", "unverified")
 

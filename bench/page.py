@@ -187,7 +187,7 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
             responses = []
             page = ctx.new_page()
             _observe_elements(page)
-            page.on("response", responses.append)
+            page.on("response", lambda response, sink=responses: sink.append(response))  # a bound list.append cannot be a handler
             page.goto(base)
             cold.append(_load_metrics(page))
             loads.append(_bytes([(r.url, r.body()) for r in responses if r.ok and r.request.method == "GET"]))

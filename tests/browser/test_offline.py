@@ -55,7 +55,7 @@ def test_new_build_replaces_the_cache(browser, built_site, tmp_path):
     page.reload()  # a returning visitor: the page is controlled from the start
     wait_ready(page)
     first = cache_names(page)
-    assert len(first) == 1
+    assert len(first) == 1 and first[0].startswith(f"llm-vram-calc:{url}:")
 
     html = (site / "index.html").read_text("utf-8").replace("<title>", "<title>v2 ")
     (site / "index.html").write_text(html, "utf-8")
@@ -66,5 +66,27 @@ def test_new_build_replaces_the_cache(browser, built_site, tmp_path):
     page.reload()
     wait_ready(page)
     assert page.title().startswith("v2 ")
+    ctx.close()
+    server.shutdown()
+
+
+def test_two_copies_on_one_origin_keep_their_own_caches(browser, built_site, tmp_path):
+    """A fork published beside the original (two paths of one github.io origin): visiting one never
+    deletes the other's offline copy."""
+    root = tmp_path / "origin"
+    for name in ("a", "b"):
+        shutil.copytree(built_site, root / name)
+    server = make_server(root, cache=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}/"
+    ctx = browser.new_context(service_workers="allow")
+    page = ctx.new_page()
+    for name in ("a", "b"):
+        page.goto(f"{origin}{name}/")
+        wait_ready(page)
+        wait_controlled(page)
+        wait_until(page, f"caches.keys().then(k => k.some(n => n.startsWith('llm-vram-calc:{origin}{name}/:')))")
+    names = cache_names(page)
+    assert len(names) == 2 and all(any(n.startswith(f"llm-vram-calc:{origin}{x}/:") for n in names) for x in "ab")
     ctx.close()
     server.shutdown()

@@ -383,14 +383,24 @@ function start() {
 /** Offline use and fast repeat visits: web/templates/sw.js.j2.  A newer build announces itself. */
 let swRegistered = false;
 
+/** Listen for a newer build from the first moment (it may arrive while the calculator starts):
+ * a page that was already controlled by an older build says a reload will bring the new one. */
+function listenForUpdates() {
+  if (!("serviceWorker" in navigator) || embed) return;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  let told = false;
+  navigator.serviceWorker.addEventListener("message", ({ data }) => {
+    if (data && data.type === "llm-vram-calc:updated" && hadController && !told) {
+      told = true;
+      notice(f.t("status.updated"), "notice-update");
+    }
+  });
+}
+
 function registerServiceWorker() {
   if (swRegistered || !("serviceWorker" in navigator) || embed) return;
   swRegistered = true;
-  const hadController = Boolean(navigator.serviceWorker.controller);
-  navigator.serviceWorker.addEventListener("message", ({ data }) => {
-    if (data && data.type === "llm-vram-calc:updated" && hadController) notice(f.t("status.updated"), "notice-update");
-  });
   navigator.serviceWorker.register(`${build.prefix}sw.js`).catch(() => {});
 }
 
-if (location.protocol !== "file:") start();
+if (location.protocol !== "file:") { listenForUpdates(); start(); }
