@@ -1,32 +1,21 @@
 #!/usr/bin/env python3
-"""Build the static site into dist/ (or --out DIR).
+"""Build the static site into dist/ (or --out DIR); with --serve, serve it (devserver.py).
 
     python build.py [--out DIR] [--serve [PORT]]
 
-Renders web/templates/*.j2 once per language in web/i18n/, pre-computing the
-default estimate with the same core the browser runs (calc.api.handle), zips
-the calc package reproducibly (calc-<sha256[:8]>.zip), builds its wheel under
-wheels/ with the build backend (setuptools), copies the pinned Pyodide core
-from node_modules/pyodide by an allow-list, writes build-info.json and the
-service worker (service_worker.py).  Two builds of the same tree are
-byte-identical: fixed timestamps, sorted zip entries.  With --serve it then
-serves the folder on http://127.0.0.1:PORT/ (8000 by default; devserver.py).
+Renders web/templates/*.j2 once per language with the default estimate's view (calc.present), adds
+the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, build-info.json and
+the service worker (service_worker.py).  Two builds of the same tree are byte-identical.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import math
-import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import tomllib
-import zipfile
 from pathlib import Path
 
 from bench.accuracy import page_report
@@ -35,6 +24,7 @@ from calc.api import handle
 from calc.i18n import texts
 from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from devserver import serve
+from package import build_wheel, bundle_calc
 from service_worker import write_service_worker
 
 ROOT = Path(__file__).resolve().parent
@@ -44,9 +34,6 @@ CALC = ROOT / "calc"
 PYODIDE_SRC = ROOT / "node_modules" / "pyodide"
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 LANGS = ("en", "zh")  # the first one is served at the root, the others under /<lang>/
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-ZIP_EPOCH = 315532800  # ZIP_DATE as a Unix time (UTC)
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "calc")  # what the build backend reads
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -145,82 +132,6 @@ def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
         )
         pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
     return pages
-
-
-# What the page never reads: the validation records and their comparison (bench/accuracy.py and the tests use them), the
-# command line, and the TOML sources once their parsed copies are in (see package_files).
-RUNTIME_EXCLUDE = ("calc/data/validation.json", "calc/validation.py", "calc/cli.py", "calc/__main__.py")
-# Prose that models.json keeps for people (notes, caveats) and the core never reads.
-MODEL_PROSE = ("notes", "unverified")
-
-
-def package_files(runtime: bool = False) -> list[tuple[str, bytes]]:
-    """(archive name, content) for every file of calc/, sorted, without caches.  Every TOML data
-    file also goes in parsed, as calc/data/compiled/<name>.json (calc.catalog.load_toml reads it).
-    runtime=True leaves out what the page never reads (RUNTIME_EXCLUDE)."""
-    files = [
-        p
-        for p in CALC.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc" and not p.name.startswith(".")
-    ]
-    if not (CALC / "api.py").is_file():
-        fail("calc/api.py missing")
-    out = [(p.relative_to(ROOT).as_posix(), p.read_bytes()) for p in sorted(files)]
-    data = CALC / "data"
-    for path in sorted(data.rglob("*.toml")):
-        table = tomllib.loads(path.read_text("utf-8"))
-        name = path.relative_to(data).as_posix().replace("/", "__")
-        out.append((f"calc/data/compiled/{name}.json", json.dumps(table, sort_keys=True, separators=(",", ":")).encode()))
-    if runtime:
-        models = json.loads((data / "models.json").read_text("utf-8"))
-        models = {"models": [{k: v for k, v in m.items() if k not in MODEL_PROSE} for m in models["models"]]}
-        out = [
-            (name, content)
-            for name, content in out
-            if name not in RUNTIME_EXCLUDE and not name.endswith(".toml") and name != "calc/data/models.json"
-        ]
-        out.append(("calc/data/compiled/models.json.json", json.dumps(models, sort_keys=True, separators=(",", ":")).encode()))
-    return sorted(out)
-
-
-def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
-    """A reproducible zip: entries in the given order, fixed timestamps and permissions."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, data in entries:
-            member = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            member.external_attr = 0o644 << 16
-            member.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(member, data, compresslevel=9)
-    return buffer.getvalue()
-
-
-def bundle_calc() -> tuple[str, bytes]:
-    """calc-<sha256[:8]>.zip, what the page unpacks: (name, content)."""
-    data = write_zip(package_files(runtime=True))
-    return f"calc-{hashlib.sha256(data).hexdigest()[:8]}.zip", data
-
-
-def build_wheel(out: Path) -> str:
-    """Build the calc wheel (for micropip) with the build backend pyproject.toml names, into out/wheels/;
-    return its path in out.  The backend runs in a subprocess on a copy of WHEEL_SOURCES, so no build/
-    or *.egg-info is left in the tree and no file from an earlier build gets in; SOURCE_DATE_EPOCH
-    (the caller's, else 1980-01-01, the first date a zip can hold) fixes the timestamps."""
-    backend = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["build-system"]["build-backend"]
-    (out / "wheels").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in WHEEL_SOURCES:
-            source, target = ROOT / name, Path(tmp) / name
-            if source.is_dir():
-                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-            else:
-                shutil.copyfile(source, target)
-        hook = f"import sys, {backend} as b; print(b.build_wheel(sys.argv[1]))"
-        env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", str(ZIP_EPOCH))}
-        done = subprocess.run([sys.executable, "-c", hook, str(out / "wheels")], cwd=tmp, env=env, capture_output=True, text=True)
-    if done.returncode:
-        fail(f"the build backend ({backend}) failed: run `pip install -e '.[build]'`\n{done.stderr[-2000:]}")
-    return f"wheels/{done.stdout.split()[-1]}"
 
 
 def copy_pyodide(out: Path) -> None:

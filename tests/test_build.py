@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import build  # noqa: E402
+import package  # noqa: E402
 
 PAGES = ("index.html", "zh/index.html")
 
@@ -110,9 +111,9 @@ def test_calc_zip_reproducible(dist):
         names = archive.namelist()
         assert names == sorted(names)
         assert "calc/api.py" in names and "calc/data/compiled/models.json.json" in names
-        assert not [n for n in names if n.endswith(".toml") or n in build.RUNTIME_EXCLUDE]
+        assert not [n for n in names if n.endswith(".toml") or n in package.RUNTIME_EXCLUDE]
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-        assert {i.date_time for i in archive.infolist()} == {build.ZIP_DATE}
+        assert {i.date_time for i in archive.infolist()} == {package.ZIP_DATE}
 
 
 def test_wheel_installs_and_imports(dist, tmp_path):
@@ -223,12 +224,12 @@ def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist, tmp_path):
     assert "License-Expression: MIT" in meta and f"Version: {info['calc']}" in meta
     assert {n.split("/")[0] for n in names} == {"calc", f"llm_vram_calc-{info['calc']}.dist-info"}
     before = sorted(p.name for p in ROOT.iterdir())
-    build.build_wheel(tmp_path)
+    package.build_wheel(tmp_path)
     assert sorted(p.name for p in ROOT.iterdir()) == before
 
 
 def test_wheel_timestamps_follow_source_date_epoch(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_700_000_000))  # 2023-11-14 22:13:20 UTC
-    path = tmp_path / build.build_wheel(tmp_path)
+    path = tmp_path / package.build_wheel(tmp_path)
     with zipfile.ZipFile(path) as archive:
         assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
