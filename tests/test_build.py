@@ -210,6 +210,7 @@ def test_pages_workflow_is_pinned_and_least_privilege():
     assert "pages: write" not in text.split("  deploy:")[0]
     assert "bash .ci/run" in text
     assert "cancel-in-progress: true" not in text  # a deploy is never cancelled midway
+    assert re.search(r"container: [\w.:-]+@sha256:[0-9a-f]{64}\n", text)  # the CI image by digest
 
 
 def test_wheel_is_the_build_backends_and_leaves_the_tree_clean(dist, tmp_path):

@@ -90,3 +90,46 @@ def test_two_copies_on_one_origin_keep_their_own_caches(browser, built_site, tmp
     assert len(names) == 2 and all(any(n.startswith(f"llm-vram-calc:{origin}{x}/:") for n in names) for x in "ab")
     ctx.close()
     server.shutdown()
+
+
+HOLD_REQUESTS = """
+window.calcTimeouts = {requestMs: 600000};
+window.__held = [];
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (message) {  // requests wait until the test lets them go
+  if (window.__release) return post.call(this, message);
+  window.__held.push(() => post.call(this, message));
+};
+window.__letGo = () => { window.__release = true; window.__held.splice(0).forEach((send) => send()); };
+"""
+
+
+def test_update_during_start_up_is_announced(browser, built_site, tmp_path):
+    """A newer build that takes over while the calculator is still starting (its first answer held
+    back here) is announced, and the notice stays once the calculator is ready."""
+    site = tmp_path / "site"
+    shutil.copytree(built_site, site)
+    server = make_server(site, cache=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    ctx = browser.new_context(service_workers="allow")
+    page = ctx.new_page()
+    page.goto(url)
+    wait_ready(page)
+    wait_controlled(page)
+    first = cache_names(page)
+    ctx.add_init_script(HOLD_REQUESTS)
+    page.reload()
+    wait_until(page, "window.__held && window.__held.length > 0")  # starting: no answer yet
+    assert page.get_attribute("html", "data-state") == "loading"
+    html = (site / "index.html").read_text("utf-8").replace("<title>", "<title>v2 ")
+    (site / "index.html").write_text(html, "utf-8")
+    write_service_worker(site)
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    wait_until(page, f"caches.keys().then(k => k.length === 1 && k[0] !== {first[0]!r})")
+    page.wait_for_selector("#notices .notice-update", state="attached", timeout=30_000)
+    page.evaluate("window.__letGo()")
+    wait_ready(page)
+    assert page.locator("#notices .notice-update").count() == 1
+    ctx.close()
+    server.shutdown()
