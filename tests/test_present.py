@@ -205,3 +205,22 @@ def test_view_is_fresh_data():
     first["spec"]["rows"][0]["value"] = "changed"
     first["text"]["total"] = "changed"
     assert view({}) == handle({"op": "view"})["view"] != first
+
+
+@pytest.mark.parametrize("code", ["constructor", "__proto__", "toString", "hasOwnProperty"])
+def test_a_config_code_named_like_an_object_property_is_shown_as_itself(code):
+    """A pasted config.json's hidden_act "constructor" once showed "Activation: Object" on the page:
+    labels are looked up in the message catalog's own keys only."""
+    cfg = {
+        "model_type": "llama",
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "vocab_size": 128,
+        "intermediate_size": 128,
+        "hidden_act": code,
+    }
+    view = handle({"op": "view", "config": cfg, "quant": "f16", "lang": "en"})
+    assert view["ok"], view.get("error")
+    rows = {r["key"]: r["value"] for r in view["view"]["spec"]["rows"]}
+    assert rows["activation"] == code
