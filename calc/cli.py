@@ -1,4 +1,4 @@
-"""The command line: ``python -m calc estimate | models | gpus | quants | engines`` (``--json`` on each).
+"""The command line: ``python -m calc estimate | gguf | models | gpus | quants | engines`` (``--json`` on each).
 
 Every command goes through :func:`calc.api.handle`, the same call the page makes.  Bad input exits
 with status 2 and one line naming the problem; no traceback.
@@ -14,6 +14,8 @@ import os
 import sys
 
 from calc.api import handle
+from calc.errors import CalcError
+from calc.gguf import GgufTruncated, read_gguf
 from calc.jsonsafe import MAX_CONFIG_CHARS
 from calc.units import fmt_gib, fmt_params, fmt_tokens
 
@@ -47,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--recommend", action=argparse.BooleanOptionalAction, default=True, help="list the GPU setups that hold it")
     e.add_argument("--recommend-limit", type=int, help="how many setups to list, cheapest first (0: all)")
     e.add_argument("--json", action="store_true", help="print the full result as JSON")
+    g = sub.add_parser("gguf", help="what a GGUF file holds: architecture, file type, tensors and their bytes")
+    g.add_argument("path", help="a .gguf file (the first shard of a split model)")
+    g.add_argument("--json", action="store_true")
     for name, text in (
         ("models", "the model catalog"),
         ("gpus", "the GPU catalog"),
@@ -78,6 +83,50 @@ def read_config(path: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"--model: {path!r} is not UTF-8 text (byte {exc.start:,}); give a config.json") from None
+
+
+def read_gguf_file(path: str):
+    """The header of a GGUF file, reading only as much of it as the header takes."""
+    have = 1 << 20
+    try:
+        with open(path, "rb") as fh:
+            while True:
+                fh.seek(0)
+                data = fh.read(have)
+                try:
+                    return read_gguf(data)
+                except GgufTruncated as exc:
+                    if len(data) < have:  # the file itself ends inside its header
+                        raise InputError(f"{path!r}: the file ends inside its GGUF header ({len(data):,} bytes)") from None
+                    have = exc.needed
+    except FileNotFoundError:
+        raise InputError(f"no such file {path!r}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+
+
+def _gguf_summary(path: str) -> dict:
+    g = read_gguf_file(path)
+    return {
+        "file": os.path.basename(path),
+        "gguf_version": g.version,
+        "architecture": g.architecture,
+        "file_type": g.file_type,
+        "name": g.metadata.get("general.name"),
+        "split": list(g.split) if g.split else None,
+        "tensors": len(g.tensors),
+        "parameters": g.parameters,
+        "tensor_bytes": g.tensor_bytes,
+        "bytes_by_type": g.bytes_by_type(),
+    }
+
+
+def _print_gguf(r: dict) -> None:
+    print(f"{r['file']}: GGUF v{r['gguf_version']}, {r['architecture']}, {r['file_type'] or 'file type not stated'}")
+    if r["split"]:
+        print(f"part {r['split'][0] + 1} of {r['split'][1]} of a split model")
+    print(f"{r['tensors']:,} tensors, {fmt_params(r['parameters'])} parameters, {fmt_gib(r['tensor_bytes'])} of tensor data")
+    print(_table([[kind, fmt_gib(n)] for kind, n in r["bytes_by_type"].items()]))
 
 
 def _request(args: argparse.Namespace) -> dict:
@@ -203,9 +252,14 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        answer = handle(_request(args)) if args.command == "estimate" else handle({"op": "catalog"})
+        if args.command == "gguf":
+            answer = {"ok": True, "gguf": _gguf_summary(args.path)}
+        else:
+            answer = handle(_request(args)) if args.command == "estimate" else handle({"op": "catalog"})
     except InputError as exc:
         return _fail(f": {exc}")
+    except CalcError as exc:  # a file that is not a GGUF this reader knows
+        return _fail(f": {args.path!r}: {exc.message}")
     if not answer["ok"]:
         err = answer["error"]
         where = f" ({err['field']})" if err.get("field") else ""
@@ -223,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print(args: argparse.Namespace, answer: dict) -> None:
-    if args.command == "estimate":
+    if args.command == "gguf" and args.json:
+        print(json.dumps(answer["gguf"], indent=2, ensure_ascii=False))
+    elif args.command == "gguf":
+        _print_gguf(answer["gguf"])
+    elif args.command == "estimate":
         if args.json:
             print(json.dumps(answer, indent=2, ensure_ascii=False))
         else:

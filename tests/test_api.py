@@ -274,3 +274,25 @@ def test_curve_points_past_exact_javascript_integers_are_left_out():
     r = handle({"model": "deepseek-v3", "engine": "transformers", "quant": "bf16", "context": 1024, "batch": 4096})
     assert r["ok"] and r["curve"] and max(p["context"] for p in r["curve"]) < 2**20
     assert all(p["total_bytes"] <= 2**53 for p in r["curve"])
+
+
+def test_cli_reads_a_gguf_header(tmp_path):
+    """python -m calc gguf FILE: what the file holds, read from its header only (tests/test_gguf.py writes it)."""
+    from test_gguf import META, TENSORS, write
+
+    path = tmp_path / "model.gguf"
+    path.write_bytes(write(META, TENSORS))
+    out = cli("gguf", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert (r["architecture"], r["file_type"], r["tensors"], r["tensor_bytes"]) == (
+        "llama",
+        "Q4_K_M",
+        4,
+        2100 + 36864 + 1024 + 2720,
+    )
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(path.read_bytes()[:100])
+    for bad, needle in ((cut, "ends inside its GGUF header"), (tmp_path / "none.gguf", "no such file")):
+        out = cli("gguf", str(bad))
+        assert out.returncode == 2 and needle in out.stderr and len(out.stderr.strip().splitlines()) == 1
