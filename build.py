@@ -98,7 +98,7 @@ def load_strings() -> dict[str, dict]:
 def labels(lang: str, page: dict) -> dict:
     """What the templates print: the page's strings and the core's result words (calc/i18n.py)."""
     core = texts(lang)
-    return {**page, **{key: core[key] for key in ("result", "spec", "values")}}
+    return {**page, **{key: core[key] for key in ("result", "spec", "values", "model_page")}}
 
 
 def accuracy_report() -> dict:
@@ -134,6 +134,58 @@ def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
     return pages
 
 
+def render_model_pages() -> dict[str, str]:
+    """A page per catalog model and language (models/<id>/index.html, zh/models/<id>/index.html) and
+    an index of them: the numbers from calc.api.handle, the words from calc.present.model_page."""
+    env, strings, pages = environment(), load_strings(), {}
+    models = [call_core({"op": "model", "model": m["id"]})["model"] for m in call_core({"op": "catalog"})["models"]]
+    views: dict = {lang: [] for lang in LANGS}
+    for model in models:
+        asked = present.model_page_requests(model["id"], model["spec"]["context_length"])
+        answers = {key: handle(request) for key, request in asked["cells"].items()}
+        setups = call_core(asked["setups"])
+        for lang in LANGS:
+            views[lang].append(present.model_page(model, answers, setups, asked["contexts"], lang))
+    for lang in LANGS:
+        base = "" if lang == LANGS[0] else f"{lang}/"
+        other = LANGS[1] if lang == LANGS[0] else LANGS[0]
+        up = "../" * (2 + bool(base))  # from <lang>/models/<id>/ to the site root
+        t = labels(lang, strings[lang])
+        for page in views[lang]:
+            there = f"{up}{'' if other == LANGS[0] else other + '/'}models/{page['id']}/index.html"
+            pages[f"{base}models/{page['id']}/index.html"] = env.get_template("model.html.j2").render(
+                lang=lang,
+                t=t,
+                page=page,
+                root=up,
+                calculator="../../index.html",
+                index="../index.html",
+                here="index.html",
+                there=there,
+            )
+        rows = [
+            {
+                "id": page["id"],
+                "name": page["name"],
+                "params": present.fill(t["spec"]["billions"], n=present.num(model["total_params"] / 1e9, 1)),
+                "context": present.num(model["spec"]["context_length"]),
+                "q4": page["q4_total"],
+            }
+            for page, model in zip(views[lang], models, strict=True)
+        ]
+        there = f"{up[3:]}{'' if other == LANGS[0] else other + '/'}models/index.html"
+        pages[f"{base}models/index.html"] = env.get_template("models.html.j2").render(
+            lang=lang,
+            t=t,
+            models=rows,
+            root=up[3:],
+            calculator="../index.html",
+            here="index.html",
+            there=there,
+        )
+    return pages
+
+
 def copy_pyodide(out: Path) -> None:
     """Copy the allow-listed Pyodide core files into pyodide/."""
     (out / "pyodide").mkdir(parents=True, exist_ok=True)
@@ -157,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     info = versions()
     calc_zip, calc_data = bundle_calc()
-    pages = render_pages(info, calc_zip)  # everything that can fail runs before the old output goes
+    pages = {**render_pages(info, calc_zip), **render_model_pages()}  # all that can fail runs before the old output goes
     if out.exists() and any(out.iterdir()):
         if not (out / "build-info.json").is_file():
             fail(f"{out} is not empty and holds no earlier build: refusing to delete it")

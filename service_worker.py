@@ -13,7 +13,7 @@ from pathlib import Path
 TEMPLATE = Path(__file__).resolve().parent / "web" / "templates" / "sw.js.j2"
 # Files the service worker does not keep for offline use: the wheel (for notebooks, not the page)
 # and the build's own metadata.
-OFFLINE_SKIP = ("wheels/", "build-info.json", "sw.js")
+OFFLINE_SKIP = ("wheels/", "build-info.json", "sw.js", "models/", "zh/models/")  # model pages: read online
 # Pages served as folders (/zh/ is zh/index.html); the root page is "./".
 FOLDER_PAGES = ("zh/",)
 

@@ -283,3 +283,98 @@ def view(answer: dict, lang: str) -> dict:
         "chart": chart(answer, words, gpu_name),
         "state": {"kv_cache": answer["request"]["kv_cache"], "context": answer["request"]["context"], "context_length": window},
     }
+
+
+# -- model pages ---------------------------------------------------------------------------------
+
+# The VRAM table's rows: (format, engine that loads it by default); a row the model cannot take is
+# left out.  Columns: these contexts where the model's window allows, and the window itself.
+MODEL_PAGE_FORMATS = (
+    ("native", "vllm"),
+    ("fp8", "vllm"),
+    ("q8_0", "llama.cpp"),
+    ("q6_k", "llama.cpp"),
+    ("q5_k_m", "llama.cpp"),
+    ("q4_k_m", "llama.cpp"),
+    ("q3_k_m", "llama.cpp"),
+    ("q2_k", "llama.cpp"),
+)
+MODEL_PAGE_CONTEXTS = (4096, 32768, 131072)
+TYPICAL_CONTEXT = 32768  # the summary's and the setups' context (or the window, if shorter)
+
+
+def model_page_requests(model_id: str, window: int) -> dict:
+    """The requests a model page shows: {"cells": {(format, context): request}, "setups": request}."""
+    contexts = sorted({c for c in MODEL_PAGE_CONTEXTS if c < window} | {window})
+    base = {"model": model_id, "gpu": None, "curve": False, "recommend": False}
+    cells = {
+        (fmt, ctx): {**base, "quant": fmt, "engine": engine, "context": ctx}
+        for fmt, engine in MODEL_PAGE_FORMATS
+        for ctx in contexts
+    }
+    typical = min(TYPICAL_CONTEXT, window)
+    setups = {**base, "quant": "q4_k_m", "engine": "llama.cpp", "context": typical, "recommend": True, "recommend_limit": 5}
+    return {"contexts": contexts, "cells": cells, "setups": setups}
+
+
+def _loads(answer: dict) -> bool:
+    """An answer for a format the engine loads (no format_engine warning) and that is not an error."""
+    return answer.get("ok") and not any(w["code"] == "format_engine" for w in answer["warnings"])
+
+
+def model_page(model: dict, answers: dict, setups: dict, contexts: list[int], lang: str) -> dict:
+    """A model page's view: its title, description and summary, the VRAM table (each cell the total
+    of `answers[(format, context)]`, calc.api estimate answers), the smallest setups and the spec card."""
+    words = texts(lang)
+    w, r = words["model_page"], words["result"]
+    name = model["name"]
+    rows = []
+    for fmt, _engine in MODEL_PAGE_FORMATS:
+        cells = [answers[(fmt, c)] for c in contexts]
+        if not all(_loads(a) for a in cells):
+            continue
+        label_ = cells[0]["format"]["label"]
+        rows.append(
+            {
+                "format": fmt,
+                "label": f"{label_} ({cells[0]['engine']['label']})",
+                "weights": gib(cells[0]["memory"]["weights_bytes"]),
+                "cells": [gib(a["memory"]["total_bytes"]) for a in cells],
+            }
+        )
+    typical = setups["request"]["context"]
+    total = gib(setups["memory"]["total_bytes"])
+    kv_1k = gib(setups["kv_cache_bytes_per_token"] * 1024, 2)
+    recs = [
+        {
+            "gpu": rec["gpu"],
+            "count": rec["count"],
+            "name": fill(r["rec_item"], count=rec["count"], name=rec["name"]),
+            "detail": fill(r["rec_detail"], capacity=gib(rec["capacity_bytes"]), headroom=pct(rec["headroom_fraction"])),
+        }
+        for rec in setups["recommendations"]
+    ]
+    summary = [
+        fill(w["summary_fit"], tokens=num(typical), model=name, total=total, setup=recs[0]["name"])
+        if recs
+        else fill(w["summary_none"], tokens=num(typical), model=name, total=total),
+        fill(w["summary_kv"], kv=kv_1k),
+    ]
+    if model["active_params"] < model["total_params"] * 0.9:
+        summary.append(
+            fill(w["summary_moe"], active=num(model["active_params"] / 1e9, 1), total=num(model["total_params"] / 1e9, 1))
+        )
+    return {
+        "lang": lang,
+        "id": model["id"],
+        "name": name,
+        "title": fill(w["title"], model=name),
+        "description": fill(w["description"], model=name, q4=total, ctx=num(typical), kv=kv_1k),
+        "q4_total": f"{total} GiB",  # the models index's column
+        "summary": " ".join(summary),
+        "columns": [fill(w["context"], tokens=num(c)) for c in contexts],
+        "rows": rows,
+        "setups": recs,
+        "setups_heading": fill(w["heading_setups"], tokens=num(typical)),
+        "spec": spec_card(model, words),
+    }

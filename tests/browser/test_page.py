@@ -452,3 +452,14 @@ def test_engine_version_control_and_link(fresh, base_url, core):
     fresh.select_option("#engine", "vllm")
     wait_settled(fresh)
     assert fresh.input_value("#ev") == "" and "0.21 (newest)" in fresh.inner_text("#ev")
+
+
+def test_model_link_leads_to_its_page(fresh, base_url):
+    for path, title in (("", "specifications and GPU memory requirements"), ("zh/", "规格与 GPU 显存需求")):
+        fresh.goto(base_url + path + "?model=llama-3.1-8b")
+        wait_ready(fresh)
+        assert fresh.get_attribute("#model-page-link", "href") == "models/llama-3.1-8b/index.html"
+        fresh.click("#model-page-link")
+        fresh.wait_for_load_state()
+        assert title in fresh.title() and "Llama" in fresh.title()
+        assert fresh.locator('tr[data-format="q4_k_m"] td').count() >= 3

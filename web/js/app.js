@@ -78,10 +78,18 @@ function showContext() {
   $("ctx-max").textContent = lastView.text["ctx-max"];
 }
 
+/** The link to the chosen model's own page (none for a pasted config). */
+function showModelLink() {
+  const link = $("model-page-link");
+  link.hidden = state.model === "custom";
+  if (!link.hidden) link.href = `models/${encodeURIComponent(state.model)}/index.html`;
+}
+
 /** Put the state into the form controls. */
 function applyState() {
   form.model.value = state.model;
   $("config-field").hidden = state.model !== "custom";
+  showModelLink();
   form.quant.value = state.quant;
   form.engine.value = state.engine;
   showVersions();
@@ -251,6 +259,7 @@ function onInput(event) {
       fromUrl.delete("model");
       $("config-field").hidden = state.model !== "custom";
       if (state.model !== "custom") showConfigError("");
+      showModelLink();
       break;
     case form.config: state.config = el.value; break;
     case form.quant: state.quant = el.value; break;
