@@ -131,6 +131,7 @@ def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
             limits={"ctx": (1, MAX_CONTEXT), "batch": (1, MAX_BATCH), "n": (1, MAX_GPUS)},
         )
         pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
+    pages["robots.txt"] = "User-agent: *\nAllow: /\n"
     return pages
 
 

@@ -47,6 +47,7 @@ def test_expected_files(dist):
     info = json.loads((dist / "build-info.json").read_text())
     expected = {
         *PAGES,
+        "robots.txt",
         "css/site.css",
         "build-info.json",
         "sw.js",
