@@ -101,68 +101,96 @@ def labels(lang: str, page: dict) -> dict:
     return {**page, **{key: core[key] for key in ("result", "spec", "values", "model_page")}}
 
 
+def page_inputs(info: dict, calc_zip: str) -> dict:
+    """What every page is rendered from: versions, the calc bundle's name, the catalog, the strings."""
+    return {"info": info, "calc_zip": calc_zip, "catalog": call_core({"op": "catalog"}), "strings": load_strings()}
+
+
 def accuracy_report() -> dict:
     """The accuracy section's data (bench.accuracy.page_report), each record's link found as the spec card's are."""
     return page_report(present.source_url)
 
 
-def render_pages(info: dict, calc_zip: str) -> dict[str, str]:
-    """index.html for every language ({path: html}): form from the catalog op, first result from the
-    view op (the same view the worker returns)."""
-    env, strings, pages = environment(), load_strings(), {}
-    catalog = call_core({"op": "catalog"})
+def calculator_page(env, template: str, lang: str, common: dict, defaults: dict, **extra) -> str:
+    """One page holding the calculator (index.html.j2 or a template extending it): the form from the
+    catalog op with `defaults` selected, the first result from the view op for `defaults` (the same
+    view the worker returns for that state), and the data app.js reads, its defaults included."""
+    view = call_core({**defaults, "op": "view", "lang": lang})["view"]
+    catalog = {**common["catalog"], "defaults": {**common["catalog"]["defaults"], **defaults}}
+    return env.get_template(template).render(
+        lang=lang,
+        t=labels(lang, common["strings"][lang]),
+        strings=common["strings"][lang],
+        info=common["info"],
+        calc_zip=common["calc_zip"],
+        catalog=catalog,
+        defaults=defaults,
+        view=view,
+        limits={"ctx": (1, MAX_CONTEXT), "batch": (1, MAX_BATCH), "n": (1, MAX_GPUS)},
+        **extra,
+    )
+
+
+def lang_base(lang: str) -> str:
+    """The folder a language's pages live in, relative to the site root ("" or "zh/")."""
+    return "" if lang == LANGS[0] else f"{lang}/"
+
+
+def other_lang(lang: str) -> str:
+    """The other language (the site has two)."""
+    return LANGS[1] if lang == LANGS[0] else LANGS[0]
+
+
+def render_pages(common: dict) -> dict[str, str]:
+    """index.html for every language ({path: html}), the calculator at the catalog's defaults."""
+    env, pages = environment(), {}
     accuracy = accuracy_report()
-    defaults = {k: v for k, v in catalog["defaults"].items() if k != "op"}
+    defaults = {k: v for k, v in common["catalog"]["defaults"].items() if k != "op"}
     for lang in LANGS:
-        view = call_core({**defaults, "op": "view", "lang": lang})["view"]
-        prefix = "" if lang == LANGS[0] else "../"
-        page = env.get_template("index.html.j2").render(
-            lang=lang,
-            langs=LANGS,
-            t=labels(lang, strings[lang]),
-            strings=strings[lang],
-            prefix=prefix,
-            info=info,
-            calc_zip=calc_zip,
-            catalog=catalog,
-            defaults=defaults,
-            view=view,
-            accuracy=accuracy,
-            limits={"ctx": (1, MAX_CONTEXT), "batch": (1, MAX_BATCH), "n": (1, MAX_GPUS)},
+        root = "../" * lang_base(lang).count("/")
+        other = f"{root}{lang_base(other_lang(lang))}index.html"
+        pages[f"{lang_base(lang)}index.html"] = calculator_page(
+            env, "index.html.j2", lang, common, defaults, root=root, other=other, models="models/", accuracy=accuracy
         )
-        pages["index.html" if lang == LANGS[0] else f"{lang}/index.html"] = page
     pages["robots.txt"] = "User-agent: *\nAllow: /\n"
     return pages
 
 
-def render_model_pages() -> dict[str, str]:
+def render_model_pages(common: dict) -> dict[str, str]:
     """A page per catalog model and language (models/<id>/index.html, zh/models/<id>/index.html) and
-    an index of them: the numbers from calc.api.handle, the words from calc.present.model_page."""
-    env, strings, pages = environment(), load_strings(), {}
-    models = [call_core({"op": "model", "model": m["id"]})["model"] for m in call_core({"op": "catalog"})["models"]]
+    an index of them: the numbers from calc.api.handle, the words from calc.present.model_page, and
+    the calculator preset to the model on its cheapest setup."""
+    env, pages = environment(), {}
+    site_defaults = {k: v for k, v in common["catalog"]["defaults"].items() if k != "op"}
+    models = [call_core({"op": "model", "model": m["id"]})["model"] for m in common["catalog"]["models"]]
     views: dict = {lang: [] for lang in LANGS}
+    calculators = {}
     for model in models:
         asked = present.model_page_requests(model["id"], model["spec"]["context_length"])
         answers = {key: handle(request) for key, request in asked["cells"].items()}
         setups = call_core(asked["setups"])
+        calculators[model["id"]] = present.model_page_defaults(site_defaults, setups)
         for lang in LANGS:
             views[lang].append(present.model_page(model, answers, setups, asked["contexts"], lang))
     for lang in LANGS:
-        base = "" if lang == LANGS[0] else f"{lang}/"
-        other = LANGS[1] if lang == LANGS[0] else LANGS[0]
-        up = "../" * (2 + bool(base))  # from <lang>/models/<id>/ to the site root
-        t = labels(lang, strings[lang])
+        base, other = lang_base(lang), lang_base(other_lang(lang))
+        root = "../" * (2 + base.count("/"))  # from <lang>/models/<id>/ to the site root
+        t = labels(lang, common["strings"][lang])
         for page in views[lang]:
-            there = f"{up}{'' if other == LANGS[0] else other + '/'}models/{page['id']}/index.html"
-            pages[f"{base}models/{page['id']}/index.html"] = env.get_template("model.html.j2").render(
-                lang=lang,
-                t=t,
+            here = f"models/{page['id']}/index.html"
+            pages[base + here] = calculator_page(
+                env,
+                "model.html.j2",
+                lang,
+                common,
+                calculators[page["id"]],
+                root=root,
+                other=f"{root}{other}{here}",
+                models="../",
+                home=f"{base}index.html",
                 page=page,
-                root=up,
-                calculator="../../index.html",
-                index="../index.html",
-                here="index.html",
-                there=there,
+                canonical="index.html",
+                alternate=f"{root}{other}{here}",
             )
         rows = [
             {
@@ -174,15 +202,14 @@ def render_model_pages() -> dict[str, str]:
             }
             for page, model in zip(views[lang], models, strict=True)
         ]
-        there = f"{up[3:]}{'' if other == LANGS[0] else other + '/'}models/index.html"
         pages[f"{base}models/index.html"] = env.get_template("models.html.j2").render(
             lang=lang,
             t=t,
             models=rows,
-            root=up[3:],
+            root=root[3:],
             calculator="../index.html",
             here="index.html",
-            there=there,
+            there=f"{root[3:]}{other}models/index.html",
         )
     return pages
 
@@ -210,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     info = versions()
     calc_zip, calc_data = bundle_calc()
-    pages = {**render_pages(info, calc_zip), **render_model_pages()}  # all that can fail runs before the old output goes
+    common = page_inputs(info, calc_zip)
+    pages = {**render_pages(common), **render_model_pages(common)}  # all that can fail runs before the old output goes
     if out.exists() and any(out.iterdir()):
         if not (out / "build-info.json").is_file():
             fail(f"{out} is not empty and holds no earlier build: refusing to delete it")

@@ -287,34 +287,60 @@ def view(answer: dict, lang: str) -> dict:
 
 # -- model pages ---------------------------------------------------------------------------------
 
-# The VRAM table's rows: (format, engine that loads it by default); a row the model cannot take is
-# left out.  Columns: these contexts where the model's window allows, and the window itself.
-MODEL_PAGE_FORMATS = (
-    ("native", "vllm"),
-    ("fp8", "vllm"),
-    ("q8_0", "llama.cpp"),
-    ("q6_k", "llama.cpp"),
-    ("q5_k_m", "llama.cpp"),
-    ("q4_k_m", "llama.cpp"),
-    ("q3_k_m", "llama.cpp"),
-    ("q2_k", "llama.cpp"),
-)
+# The VRAM tables' rows: (format, engine).  The first table holds the formats people look up, each
+# under its default engine (the first engine formats.toml lists for it); the second the GPU formats
+# vLLM loads.  A row the engine cannot load for this model (a format_engine warning) is left out.
+# Columns: these contexts where the model's window allows, and the window itself.
+MODEL_PAGE_TABLES = {
+    "default": (
+        ("native", "vllm"),
+        ("fp8", "vllm"),
+        ("q8_0", "llama.cpp"),
+        ("q6_k", "llama.cpp"),
+        ("q5_k_m", "llama.cpp"),
+        ("q4_k_m", "llama.cpp"),
+        ("q3_k_m", "llama.cpp"),
+        ("q2_k", "llama.cpp"),
+    ),
+    "vllm": tuple((fmt, "vllm") for fmt in ("native", "fp8", "int8", "awq", "gptq", "nvfp4")),
+}
 MODEL_PAGE_CONTEXTS = (4096, 32768, 131072)
-TYPICAL_CONTEXT = 32768  # the summary's and the setups' context (or the window, if shorter)
+TYPICAL_CONTEXT = 32768  # the summary's, the setups' and the page calculator's context (or the window)
+SETUP_FORMAT, SETUP_ENGINE = "q4_k_m", "llama.cpp"  # the setups' and the page calculator's
 
 
 def model_page_requests(model_id: str, window: int) -> dict:
-    """The requests a model page shows: {"cells": {(format, context): request}, "setups": request}."""
+    """The requests a model page shows: {"contexts": [...], "cells": {(table, format, context): request},
+    "setups": request}."""
     contexts = sorted({c for c in MODEL_PAGE_CONTEXTS if c < window} | {window})
     base = {"model": model_id, "gpu": None, "curve": False, "recommend": False}
     cells = {
-        (fmt, ctx): {**base, "quant": fmt, "engine": engine, "context": ctx}
-        for fmt, engine in MODEL_PAGE_FORMATS
+        (table, fmt, ctx): {**base, "quant": fmt, "engine": engine, "context": ctx}
+        for table, rows in MODEL_PAGE_TABLES.items()
+        for fmt, engine in rows
         for ctx in contexts
     }
     typical = min(TYPICAL_CONTEXT, window)
-    setups = {**base, "quant": "q4_k_m", "engine": "llama.cpp", "context": typical, "recommend": True, "recommend_limit": 5}
+    setups = {
+        **base,
+        "quant": SETUP_FORMAT,
+        "engine": SETUP_ENGINE,
+        "context": typical,
+        "recommend": True,
+        "recommend_limit": 5,
+    }
     return {"contexts": contexts, "cells": cells, "setups": setups}
+
+
+def model_page_defaults(defaults: dict, setups: dict) -> dict:
+    """The page calculator's starting state: the site's defaults (the catalog op's) with this model at
+    the setups' format, engine and context, on the first (cheapest) setup when there is one."""
+    asked = setups["request"]
+    state = {**defaults, "model": asked["model"], "quant": asked["quant"], "engine": asked["engine"]}
+    state["context"] = asked["context"]
+    if setups["recommendations"]:
+        state["gpu"], state["gpus"] = setups["recommendations"][0]["gpu"], setups["recommendations"][0]["count"]
+    return state
 
 
 def _loads(answer: dict) -> bool:
@@ -322,26 +348,38 @@ def _loads(answer: dict) -> bool:
     return answer.get("ok") and not any(w["code"] == "format_engine" for w in answer["warnings"])
 
 
-def model_page(model: dict, answers: dict, setups: dict, contexts: list[int], lang: str) -> dict:
-    """A model page's view: its title, description and summary, the VRAM table (each cell the total
-    of `answers[(format, context)]`, calc.api estimate answers), the smallest setups and the spec card."""
-    words = texts(lang)
-    w, r = words["model_page"], words["result"]
-    name = model["name"]
+def _vram_rows(table: str, answers: dict, contexts: list[int]) -> list[dict]:
+    """One VRAM table's rows: each loadable format's label, weights and total per context."""
     rows = []
-    for fmt, _engine in MODEL_PAGE_FORMATS:
-        cells = [answers[(fmt, c)] for c in contexts]
+    for fmt, _engine in MODEL_PAGE_TABLES[table]:
+        cells = [answers[(table, fmt, c)] for c in contexts]
         if not all(_loads(a) for a in cells):
             continue
-        label_ = cells[0]["format"]["label"]
         rows.append(
             {
                 "format": fmt,
-                "label": f"{label_} ({cells[0]['engine']['label']})",
+                "engine": cells[0]["engine"]["id"],
+                "label": cells[0]["format"]["label"],
+                "engine_label": cells[0]["engine"]["label"],
                 "weights": gib(cells[0]["memory"]["weights_bytes"]),
                 "cells": [gib(a["memory"]["total_bytes"]) for a in cells],
             }
         )
+    return rows
+
+
+def model_page(model: dict, answers: dict, setups: dict, contexts: list[int], lang: str) -> dict:
+    """A model page's view: its title, description and summary, the VRAM tables (each cell the total
+    of `answers[(table, format, context)]`, calc.api estimate answers), the smallest setups and the
+    spec card."""
+    words = texts(lang)
+    w, r = words["model_page"], words["result"]
+    name = model["name"]
+    tables = [
+        {"id": table, "heading": w[f"heading_{table}"], "note": w[f"note_{table}"], "rows": rows}
+        for table in MODEL_PAGE_TABLES
+        if (rows := _vram_rows(table, answers, contexts))
+    ]
     typical = setups["request"]["context"]
     total = gib(setups["memory"]["total_bytes"])
     kv_1k = gib(setups["kv_cache_bytes_per_token"] * 1024, 2)
@@ -373,7 +411,7 @@ def model_page(model: dict, answers: dict, setups: dict, contexts: list[int], la
         "q4_total": f"{total} GiB",  # the models index's column
         "summary": " ".join(summary),
         "columns": [fill(w["context"], tokens=num(c)) for c in contexts],
-        "rows": rows,
+        "tables": tables,
         "setups": recs,
         "setups_heading": fill(w["heading_setups"], tokens=num(typical)),
         "spec": spec_card(model, words),

@@ -239,3 +239,22 @@ def test_wheel_timestamps_follow_source_date_epoch(tmp_path, monkeypatch):
     path = tmp_path / package.build_wheel(tmp_path)
     with zipfile.ZipFile(path) as archive:
         assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_no_broken_internal_link(dist):
+    """A crawl of dist/: every href and src of every page names a file the build wrote (a folder
+    its index.html), and every #fragment an id on the page it points at."""
+    pages = {p.relative_to(dist).as_posix(): p.read_text("utf-8") for p in dist.rglob("*.html")}
+    assert len(pages) > 100
+    for path, html in pages.items():
+        for link in re.findall(r'(?:href|src)="([^"]*)"', html):
+            if link.startswith(("http:", "https:", "data:")) or link == "#":
+                continue
+            target, _, fragment = link.partition("#")
+            target = target.split("?")[0]
+            resolved = Path("/", Path(path).parent, target).resolve().relative_to("/").as_posix() if target else path
+            if (dist / resolved).is_dir():
+                resolved = f"{resolved}/index.html".lstrip("/")
+            assert (dist / resolved).is_file(), (path, link)
+            if fragment and resolved.endswith(".html"):
+                assert f'id="{fragment}"' in pages[resolved], (path, link)

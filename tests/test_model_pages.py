@@ -3,6 +3,7 @@ language, every VRAM table cell what calc.api.handle answers, the facts right, e
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from html import unescape
@@ -21,13 +22,21 @@ MODELS = [row.id for row in catalog.model_rows()]
 
 @pytest.fixture(scope="module")
 def pages() -> dict[str, str]:
-    return build.render_model_pages()
+    return build.render_model_pages(build.page_inputs(build.versions(), "calc-test.zip"))
 
 
-def _table(html: str) -> dict[str, list[str]]:
-    """{format id: [weights, cell, ...]} of a model page's VRAM table."""
-    rows = re.findall(r'<tr data-format="([^"]+)">(.*?)</tr>', html, re.S)
-    return {fmt: [unescape(c) for c in re.findall(r"<td>([^<]*)</td>", body)] for fmt, body in rows}
+def _tables(html: str) -> dict[tuple[str, str], list[str]]:
+    """{(table id, format id): [weights, cell, ...]} of a model page's VRAM tables."""
+    out = {}
+    for table, body in re.findall(r'<table class="vram-table" data-table="([^"]+)">(.*?)</table>', html, re.S):
+        for fmt, row in re.findall(r'<tr data-format="([^"]+)"[^>]*>(.*?)</tr>', body, re.S):
+            out[(table, fmt)] = [unescape(c) for c in re.findall(r"<td>([^<]*)</td>", row)]
+    return out
+
+
+def _json(html: str, element_id: str):
+    found = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S)
+    return json.loads(unescape(found.group(1)))
 
 
 @pytest.mark.parametrize("model_id", MODELS)
@@ -36,14 +45,33 @@ def test_every_model_has_both_pages_and_their_cells_are_the_cores(pages, model_i
     asked = present.model_page_requests(model_id, model["spec"]["context_length"])
     for lang in ("en", "zh"):
         html = pages[f"{'' if lang == 'en' else 'zh/'}models/{model_id}/index.html"]
-        table = _table(html)
-        assert "q4_k_m" in table, (model_id, lang)
-        for fmt, values in table.items():
-            answers = [handle(asked["cells"][(fmt, c)]) for c in asked["contexts"]]
+        tables = _tables(html)
+        assert ("default", "q4_k_m") in tables and ("vllm", "native") in tables, (model_id, lang)
+        for (table, fmt), values in tables.items():
+            answers = [handle(asked["cells"][(table, fmt, c)]) for c in asked["contexts"]]
             expected = [present.gib(answers[0]["memory"]["weights_bytes"])] + [
                 present.gib(a["memory"]["total_bytes"]) for a in answers
             ]
-            assert values == expected, (model_id, lang, fmt)
+            assert values == expected, (model_id, lang, table, fmt)
+
+
+@pytest.mark.parametrize("model_id", MODELS)
+def test_the_calculator_starts_at_the_model_on_its_cheapest_setup(pages, model_id):
+    """The page's calculator: the form, the data app.js starts from and the pre-rendered result all
+    belong to one state, this model at Q4_K_M on the first setup the page lists."""
+    for lang in ("en", "zh"):
+        html = pages[f"{'' if lang == 'en' else 'zh/'}models/{model_id}/index.html"]
+        defaults = _json(html, "catalog")["defaults"]
+        assert defaults["model"] == model_id and defaults["quant"] == "q4_k_m"
+        assert re.search(rf'<option value="{re.escape(model_id)}"[^>]*selected>', html)
+        first = re.search(r'<ol class="recs"><li data-gpu="([^"]+)" data-count="(\d+)"', html)
+        if first:
+            assert (defaults["gpu"], defaults["gpus"]) == (first.group(1), int(first.group(2)))
+        request = {k: v for k, v in defaults.items() if k != "op"}
+        view = handle({**request, "op": "view", "lang": lang})["view"]
+        assert _json(html, "initial-view") == json.loads(json.dumps(view))
+        total = re.search(r'<span data-out="total"[^>]*>([^<]+)</span>', html).group(1)
+        assert unescape(total) == view["text"]["total"]
 
 
 def test_qwen3_coder_page_gets_the_reference_pages_mistakes_right(pages):
@@ -67,19 +95,6 @@ def test_qwen3_coder_page_gets_the_reference_pages_mistakes_right(pages):
     ):
         assert fact in text, fact
     assert "Multi-head" not in text and "Absolute" not in text
-
-
-def test_links_between_pages_resolve(pages):
-    """Every relative link of a model page or index points at a page the build writes (the calculator's
-    index.html pages come from render_pages) or a stylesheet it copies."""
-    written = set(pages) | {"index.html", "zh/index.html", "css/site.css"}
-    for path, html in pages.items():
-        for href in re.findall(r'href="([^"#]+)"', html):
-            if href.startswith(("http", "data:")):
-                continue
-            target = (Path(path).parent / href.split("?")[0]).as_posix()
-            resolved = Path("/", target).resolve().as_posix().lstrip("/")
-            assert resolved in written, (path, href)
 
 
 def test_index_lists_every_model_in_both_languages(pages):

@@ -364,11 +364,15 @@ def markup_of(page, selector: str) -> str:
     return re.sub(r">\s+<", "><", page.inner_html(selector)).strip()
 
 
-@pytest.mark.parametrize("page_path", ["", "zh/"])
+@pytest.mark.parametrize(
+    "page_path",
+    ["", "zh/", "models/qwen3-next-80b-a3b-instruct/", "zh/models/deepseek-v3/", "models/llama-3.1-8b/"],
+)
 def test_prerendered_text_equals_live_render(browser, base_url, page_path):
     """The build-time rendering (Jinja) and the browser's (render.js filling the same slots) say
-    exactly the same words, for the result panel and the spec card, in both languages; and after
-    the page has shown another model and come back, its markup is the build's, to the attribute."""
+    exactly the same words, for the result panel and the spec card, in both languages, on the
+    calculator and on model pages (whose calculator starts at the model); and after the page has
+    shown another model and come back, its markup is the build's, to the attribute."""
     static = browser.new_context(java_script_enabled=False)
     pre = static.new_page()
     pre.goto(base_url + page_path)
@@ -376,13 +380,16 @@ def test_prerendered_text_equals_live_render(browser, base_url, page_path):
     live = live_ctx.new_page()
     live.goto(base_url + page_path)
     wait_ready(live)
-    for selector in ("#result-body", "#spec"):
+    selectors = ("#result-body", "#spec") if "models/" not in page_path else ("#result-body", ".spec")
+    for selector in selectors:
         assert text_of(pre, selector) == text_of(live, selector), selector
     default = live.input_value("#model")
+    if "models/" in page_path:
+        assert page_path.endswith(f"/{default}/")
     for model in ("gemma-3-27b-it", default):  # other warnings, spec rows and sources; then back
         live.select_option("#model", model)
         wait_settled(live)
-    for selector in ("#result-body", "#spec"):
+    for selector in selectors:
         assert markup_of(pre, selector) == markup_of(live, selector), selector
     static.close()
     live_ctx.close()
@@ -461,5 +468,12 @@ def test_model_link_leads_to_its_page(fresh, base_url):
         assert fresh.get_attribute("#model-page-link", "href") == "models/llama-3.1-8b/index.html"
         fresh.click("#model-page-link")
         fresh.wait_for_load_state()
+        assert fresh.url == f"{base_url}{path}models/llama-3.1-8b/index.html"
         assert title in fresh.title() and "Llama" in fresh.title()
-        assert fresh.locator('tr[data-format="q4_k_m"] td').count() >= 3
+        assert fresh.locator('table[data-table="default"] tr[data-format="q4_k_m"] td').count() >= 3
+        wait_ready(fresh)  # the page's own calculator, at this model; its language switch keeps the state
+        fresh.select_option("#quant", "q8_0")
+        wait_settled(fresh)
+        other = fresh.get_attribute("#lang-switch", "href")
+        assert other.startswith("../../" + ("zh/" if not path else "../") + "models/llama-3.1-8b/index.html?")
+        assert "quant=q8_0" in other

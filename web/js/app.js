@@ -36,10 +36,9 @@ function notice(text, kind = "") {
   $("notices").append(p);
 }
 
-/** The address of this page in another language (only two languages: root and zh/). */
-function langHref(other, search) {
-  const base = build.prefix ? `${build.prefix}index.html` : `${other}/index.html`;
-  return base + search;
+/** The address of this page in the other language (build-info's "other", relative to this page). */
+function langHref(search) {
+  return build.other + search;
 }
 
 // history.replaceState costs milliseconds in Chromium, so a drag of the slider writes the address
@@ -49,7 +48,7 @@ let urlTimer = 0;
 
 function syncUrl() {
   const search = S.queryString(state, { embed: embed ? "1" : "" });
-  $("lang-switch").href = langHref(strings.meta.other_lang, search);
+  $("lang-switch").href = langHref(search);
   $("open-full").href = S.queryString(state);
   clearTimeout(urlTimer);
   urlTimer = setTimeout(() => { if (location.search !== search) history.replaceState(null, "", search); }, URL_SETTLE_MS);
@@ -82,7 +81,7 @@ function showContext() {
 function showModelLink() {
   const link = $("model-page-link");
   link.hidden = state.model === "custom";
-  if (!link.hidden) link.href = `models/${encodeURIComponent(state.model)}/index.html`;
+  if (!link.hidden) link.href = `${build.models}${encodeURIComponent(state.model)}/index.html`;
 }
 
 /** Put the state into the form controls. */
@@ -119,7 +118,7 @@ function render(view) {
   lastView = view;
   renderResult($("result-body"), view);
   const spec = JSON.stringify([view.text["model-name"], view.spec]);
-  if (spec !== specShown) {
+  if (spec !== specShown && $("spec")) { // a model page's card is its own model's and stays
     renderSpec($("spec"), view);
     specShown = spec;
   }
@@ -325,7 +324,7 @@ function start() {
   const wantLang = query.get("lang");
   if (wantLang && wantLang !== lang) {
     if (wantLang === strings.meta.other_lang) {
-      location.replace(langHref(wantLang, S.queryString(state, { embed: embed ? "1" : "" })));
+      location.replace(langHref(S.queryString(state, { embed: embed ? "1" : "" })));
       return;
     }
     rejected.push({ param: "lang", value: wantLang });
@@ -409,7 +408,7 @@ function listenForUpdates() {
 function registerServiceWorker() {
   if (swRegistered || !("serviceWorker" in navigator) || embed) return;
   swRegistered = true;
-  navigator.serviceWorker.register(`${build.prefix}sw.js`).catch(() => {});
+  navigator.serviceWorker.register(`${build.root}sw.js`).catch(() => {});
 }
 
 if (location.protocol !== "file:") { listenForUpdates(); start(); }
