@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the static site into dist/ (or --out DIR); with --serve, serve it (devserver.py).
 
-    python build.py [--out DIR] [--serve [PORT]]
+    python build.py [--out DIR] [--site-url URL] [--serve [PORT]]
 
 Renders web/templates/*.j2 once per language with the default estimate's view (calc.present), adds
 the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, build-info.json and
@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.accuracy import page_report
 from calc import present
@@ -37,9 +39,14 @@ LANGS = ("en", "zh")  # the first one is served at the root, the others under /<
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Command-line options: only the output folder."""
+    """Command-line options: the output folder, the published address, serving."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DIST, help="output folder (default: dist/)")
+    parser.add_argument(
+        "--site-url",
+        default=os.environ.get("SITE_URL") or None,
+        help="the address the site is published at (default: $SITE_URL): absolute canonical links, sitemap.xml",
+    )
     parser.add_argument(
         "--serve",
         nargs="?",
@@ -101,9 +108,43 @@ def labels(lang: str, page: dict) -> dict:
     return {**page, **{key: core[key] for key in ("result", "spec", "values", "model_page")}}
 
 
-def page_inputs(info: dict, calc_zip: str) -> dict:
-    """What every page is rendered from: versions, the calc bundle's name, the catalog, the strings."""
-    return {"info": info, "calc_zip": calc_zip, "catalog": call_core({"op": "catalog"}), "strings": load_strings()}
+def site_url(text: str | None) -> str | None:
+    """The published address as given, checked and ending in "/" (None: not known)."""
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        fail(f"--site-url {text!r}: give the site's address, like https://example.org/calc/")
+    return text if text.endswith("/") else text + "/"
+
+
+def page_inputs(info: dict, calc_zip: str, site: str | None = None) -> dict:
+    """What every page is rendered from: versions, the calc bundle's name, the catalog, the strings,
+    the published address (or None)."""
+    catalog = call_core({"op": "catalog"})
+    return {"info": info, "calc_zip": calc_zip, "catalog": catalog, "strings": load_strings(), "site": site}
+
+
+def counterpart(path: str) -> str:
+    """The same page in the other language: models/x/index.html <-> zh/models/x/index.html."""
+    for lang in LANGS[1:]:
+        if path.startswith(f"{lang}/"):
+            return path[len(lang) + 1 :]
+    return f"{LANGS[1]}/{path}"
+
+
+def links(common: dict, path: str) -> dict:
+    """A page's addresses: `other` its other-language twin relative to it (the language switch),
+    `canonical` and `alternate` (the hreflang twin) absolute folder URLs when the site's address is
+    known, else relative."""
+    other = "../" * path.count("/") + counterpart(path)
+    if not common["site"]:
+        return {"canonical": "index.html", "alternate": other, "other": other}
+    return {
+        "canonical": common["site"] + path.removesuffix("index.html"),
+        "alternate": common["site"] + counterpart(path).removesuffix("index.html"),
+        "other": other,
+    }
 
 
 def accuracy_report() -> dict:
@@ -136,23 +177,17 @@ def lang_base(lang: str) -> str:
     return "" if lang == LANGS[0] else f"{lang}/"
 
 
-def other_lang(lang: str) -> str:
-    """The other language (the site has two)."""
-    return LANGS[1] if lang == LANGS[0] else LANGS[0]
-
-
 def render_pages(common: dict) -> dict[str, str]:
     """index.html for every language ({path: html}), the calculator at the catalog's defaults."""
     env, pages = environment(), {}
     accuracy = accuracy_report()
     defaults = {k: v for k, v in common["catalog"]["defaults"].items() if k != "op"}
     for lang in LANGS:
-        root = "../" * lang_base(lang).count("/")
-        other = f"{root}{lang_base(other_lang(lang))}index.html"
-        pages[f"{lang_base(lang)}index.html"] = calculator_page(
-            env, "index.html.j2", lang, common, defaults, root=root, other=other, models="models/", accuracy=accuracy
+        path = f"{lang_base(lang)}index.html"
+        up = "../" * path.count("/")
+        pages[path] = calculator_page(
+            env, "index.html.j2", lang, common, defaults, root=up, models="models/", accuracy=accuracy, **links(common, path)
         )
-    pages["robots.txt"] = "User-agent: *\nAllow: /\n"
     return pages
 
 
@@ -173,45 +208,55 @@ def render_model_pages(common: dict) -> dict[str, str]:
         for lang in LANGS:
             views[lang].append(present.model_page(model, answers, setups, asked["contexts"], lang))
     for lang in LANGS:
-        base, other = lang_base(lang), lang_base(other_lang(lang))
-        root = "../" * (2 + base.count("/"))  # from <lang>/models/<id>/ to the site root
+        base = lang_base(lang)
         t = labels(lang, common["strings"][lang])
         for page in views[lang]:
-            here = f"models/{page['id']}/index.html"
-            pages[base + here] = calculator_page(
+            path = f"{base}models/{page['id']}/index.html"
+            up = "../" * path.count("/")
+            pages[path] = calculator_page(
                 env,
                 "model.html.j2",
                 lang,
                 common,
                 calculators[page["id"]],
-                root=root,
-                other=f"{root}{other}{here}",
+                root=up,
                 models="../",
                 home=f"{base}index.html",
                 page=page,
-                canonical="index.html",
-                alternate=f"{root}{other}{here}",
+                **links(common, path),
             )
-        rows = [
-            {
-                "id": page["id"],
-                "name": page["name"],
-                "params": present.fill(t["spec"]["billions"], n=present.num(model["total_params"] / 1e9, 1)),
-                "context": present.num(model["spec"]["context_length"]),
-                "q4": page["q4_total"],
-            }
-            for page, model in zip(views[lang], models, strict=True)
-        ]
-        pages[f"{base}models/index.html"] = env.get_template("models.html.j2").render(
+        path = f"{base}models/index.html"
+        pages[path] = env.get_template("models.html.j2").render(
             lang=lang,
             t=t,
-            models=rows,
-            root=root[3:],
-            calculator="../index.html",
-            here="index.html",
-            there=f"{root[3:]}{other}models/index.html",
+            models=sorted(
+                (present.model_index_row(page, model, lang) for page, model in zip(views[lang], models, strict=True)),
+                key=lambda row: row["name"].lower(),
+            ),
+            root="../" * path.count("/"),
+            home=f"{base}index.html",
+            **links(common, path),
         )
     return pages
+
+
+def render_site_files(common: dict, pages: dict[str, str]) -> dict[str, str]:
+    """robots.txt, the 404 page and, when the site's address is known, sitemap.xml listing `pages`
+    (every HTML page with its other-language twin)."""
+    env, site = environment(), common["site"]
+    out = {"robots.txt": "User-agent: *\nAllow: /\n" + (f"Sitemap: {site}sitemap.xml\n" if site else "")}
+    langs = [{"t": labels(lang, common["strings"][lang]), "folder": lang_base(lang)} for lang in LANGS]
+    base = urlsplit(site).path if site else "/"
+    out["404.html"] = env.get_template("404.html.j2").render(langs=langs, base=base)
+    if site:
+        entries = []
+        for path in sorted(p for p in pages if p.endswith(".html")):
+            lang = next((lang for lang in LANGS[1:] if path.startswith(f"{lang}/")), LANGS[0])
+            own, twin = links(common, path)["canonical"], links(common, counterpart(path))["canonical"]
+            other = LANGS[1] if lang == LANGS[0] else LANGS[0]
+            entries.append({"loc": own, "alternates": [{"lang": lang, "href": own}, {"lang": other, "href": twin}]})
+        out["sitemap.xml"] = env.get_template("sitemap.xml.j2").render(pages=entries)
+    return out
 
 
 def copy_pyodide(out: Path) -> None:
@@ -237,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     info = versions()
     calc_zip, calc_data = bundle_calc()
-    common = page_inputs(info, calc_zip)
-    pages = {**render_pages(common), **render_model_pages(common)}  # all that can fail runs before the old output goes
+    common = page_inputs(info, calc_zip, site_url(args.site_url))
+    pages = {**render_pages(common), **render_model_pages(common)}
+    pages.update(render_site_files(common, pages))  # all that can fail runs before the old output goes
     if out.exists() and any(out.iterdir()):
         if not (out / "build-info.json").is_file():
             fail(f"{out} is not empty and holds no earlier build: refusing to delete it")

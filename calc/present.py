@@ -409,10 +409,32 @@ def model_page(model: dict, answers: dict, setups: dict, contexts: list[int], la
         "title": fill(w["title"], model=name),
         "description": fill(w["description"], model=name, q4=total, ctx=num(typical), kv=kv_1k),
         "q4_total": f"{total} GiB",  # the models index's column
+        "q4_bytes": setups["memory"]["total_bytes"],
         "summary": " ".join(summary),
         "columns": [fill(w["context"], tokens=num(c)) for c in contexts],
         "tables": tables,
         "setups": recs,
         "setups_heading": fill(w["heading_setups"], tokens=num(typical)),
         "spec": spec_card(model, words),
+    }
+
+
+def model_index_row(page: dict, model: dict, lang: str) -> dict:
+    """A row of the models index: what it shows (`name`, `family`, `params`, `released`, `context`,
+    `q4`) and, as *_raw, the values its columns sort by (bytes, counts, ISO dates)."""
+    words = texts(lang)
+    released = model["spec"]["release_date"] or ""
+    return {
+        "id": model["id"],
+        "name": model["name"],
+        "family": model["family"],
+        "params": fill(words["spec"]["billions"], n=num(model["total_params"] / 1e9, 1)),
+        "params_raw": model["total_params"],
+        "released": released or words["model_page"]["unknown"],
+        "released_raw": released,
+        "context": num(model["spec"]["context_length"]),
+        "context_raw": model["spec"]["context_length"],
+        "q4": page["q4_total"],
+        "q4_raw": page["q4_bytes"],
+        "search": " ".join((model["name"], model["id"], model["repo"], model["family"], model["spec"]["architecture"])).lower(),
     }

@@ -48,6 +48,7 @@ def test_expected_files(dist):
     expected = {
         *PAGES,
         "robots.txt",
+        "404.html",
         "css/site.css",
         "build-info.json",
         "sw.js",
@@ -241,6 +242,36 @@ def test_wheel_timestamps_follow_source_date_epoch(tmp_path, monkeypatch):
         assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
 
 
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A build for a known address (as the Pages workflow makes)."""
+    out = tmp_path_factory.mktemp("published") / "dist"
+    assert build.main(["--out", str(out), "--site-url", "https://example.org/calc"]) == 0
+    return out
+
+
+def test_a_build_for_a_known_address_links_absolutely_and_lists_every_page(published):
+    """--site-url: canonical, hreflang and og:url are absolute folder URLs of that address, every
+    HTML page (but 404.html) is in sitemap.xml with its twin, robots.txt names the sitemap, and
+    404.html links from the site's root path."""
+    site = "https://example.org/calc/"
+    assert (published / "robots.txt").read_text() == f"User-agent: *\nAllow: /\nSitemap: {site}sitemap.xml\n"
+    sitemap = (published / "sitemap.xml").read_text("utf-8")
+    locs = re.findall(r"<loc>([^<]+)</loc>", sitemap)
+    pages = sorted(p.relative_to(published).as_posix() for p in published.rglob("*.html") if p.name != "404.html")
+    assert locs == [site + p.removesuffix("index.html") for p in pages]
+    assert sitemap.count('hreflang="zh"') == sitemap.count('hreflang="en"') == len(pages)
+    for path, twin in (("models/qwen3-8b/", "zh/models/qwen3-8b/"), ("zh/", "")):
+        html = (published / path / "index.html").read_text("utf-8")
+        assert f'<link rel="canonical" href="{site}{path}">' in html
+        assert f'<meta property="og:url" content="{site}{path}">' in html
+        assert f'href="{site}{twin}">' in html  # the hreflang twin
+    not_found = (published / "404.html").read_text("utf-8")
+    assert 'href="/calc/css/site.css"' in not_found and 'href="/calc/zh/models/index.html"' in not_found
+    with pytest.raises(SystemExit):
+        build.site_url("example.org/calc")
+
+
 def test_no_broken_internal_link(dist):
     """A crawl of dist/: every href and src of every page names a file the build wrote (a folder
     its index.html), and every #fragment an id on the page it points at."""
@@ -252,7 +283,8 @@ def test_no_broken_internal_link(dist):
                 continue
             target, _, fragment = link.partition("#")
             target = target.split("?")[0]
-            resolved = Path("/", Path(path).parent, target).resolve().relative_to("/").as_posix() if target else path
+            here = "/" if target.startswith("/") else Path("/", path).parent  # 404.html: from the site root
+            resolved = Path(here, target).resolve().relative_to("/").as_posix() if target else path
             if (dist / resolved).is_dir():
                 resolved = f"{resolved}/index.html".lstrip("/")
             assert (dist / resolved).is_file(), (path, link)

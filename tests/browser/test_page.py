@@ -477,3 +477,32 @@ def test_model_link_leads_to_its_page(fresh, base_url):
         other = fresh.get_attribute("#lang-switch", "href")
         assert other.startswith("../../" + ("zh/" if not path else "../") + "models/llama-3.1-8b/index.html?")
         assert "quant=q8_0" in other
+
+
+@pytest.mark.parametrize("path", ["models/index.html", "zh/models/index.html"])
+def test_models_index_filters_and_sorts(fresh, base_url, path):
+    fresh.goto(base_url + path)
+    fresh.wait_for_selector("#index-tools:not([hidden])")
+    rows = "#model-index tbody tr:not([hidden])"
+
+    def column(key):
+        return fresh.eval_on_selector_all(rows, f"rs => rs.map(r => r.dataset.{key})")
+
+    total = fresh.locator("#model-index tbody tr").count()
+    assert total >= 60 and str(total) in fresh.text_content("#index-count")
+    fresh.click('th[data-key="context"] button')
+    contexts = [int(c) for c in column("context")]
+    assert contexts == sorted(contexts) and fresh.get_attribute('th[data-key="context"]', "aria-sort") == "ascending"
+    fresh.click('th[data-key="context"] button')
+    assert [int(c) for c in column("context")] == sorted(contexts, reverse=True)
+    fresh.click('th[data-key="q4"] button')
+    sizes = [int(c) for c in column("q4")]
+    assert sizes == sorted(sizes) and fresh.get_attribute('th[data-key="context"]', "aria-sort") == "none"
+    fresh.click('th[data-key="released"] button')  # ISO dates in order, the undated last
+    dates = column("released")
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated) and dates == dated + [""] * (len(dates) - len(dated))
+    fresh.fill("#index-filter", "qwen3 moe")
+    shown = column("search")
+    assert shown and len(shown) < total and all("qwen3" in s and "moe" in s for s in shown)
+    assert f"{len(shown)}" in fresh.text_content("#index-count")
