@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.accuracy import page_report
-from calc import present
+from calc import model_page, present
 from calc.api import handle
 from calc.i18n import texts
 from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
@@ -193,7 +193,7 @@ def render_pages(common: dict) -> dict[str, str]:
 
 def render_model_pages(common: dict) -> dict[str, str]:
     """A page per catalog model and language (models/<id>/index.html, zh/models/<id>/index.html) and
-    an index of them: the numbers from calc.api.handle, the words from calc.present.model_page, and
+    an index of them: the numbers from calc.api.handle, the words from calc.model_page.view, and
     the calculator preset to the model on its cheapest setup."""
     env, pages = environment(), {}
     site_defaults = {k: v for k, v in common["catalog"]["defaults"].items() if k != "op"}
@@ -201,12 +201,12 @@ def render_model_pages(common: dict) -> dict[str, str]:
     views: dict = {lang: [] for lang in LANGS}
     calculators = {}
     for model in models:
-        asked = present.model_page_requests(model["id"], model["spec"]["context_length"])
+        asked = model_page.requests(model["id"], model["spec"]["context_length"])
         answers = {key: handle(request) for key, request in asked["cells"].items()}
         setups = call_core(asked["setups"])
-        calculators[model["id"]] = present.model_page_defaults(site_defaults, setups)
+        calculators[model["id"]] = model_page.calculator_defaults(site_defaults, setups)
         for lang in LANGS:
-            views[lang].append(present.model_page(model, answers, setups, asked["contexts"], lang))
+            views[lang].append(model_page.view(model, answers, setups, asked["contexts"], lang))
     for lang in LANGS:
         base = lang_base(lang)
         t = labels(lang, common["strings"][lang])
@@ -230,7 +230,7 @@ def render_model_pages(common: dict) -> dict[str, str]:
             lang=lang,
             t=t,
             models=sorted(
-                (present.model_index_row(page, model, lang) for page, model in zip(views[lang], models, strict=True)),
+                (model_page.index_row(page, model, lang) for page, model in zip(views[lang], models, strict=True)),
                 key=lambda row: row["name"].lower(),
             ),
             root="../" * path.count("/"),

@@ -26,6 +26,9 @@ ARGS = [
     "--no-first-run",
 ]
 
+# The model page timed beside the calculator (an MoE with the longest tables).
+MODEL_PAGE = "models/qwen3-coder-480b-a35b-instruct/index.html"
+
 # A page that does nothing but boot the same Pyodide core from the same server: the baseline of
 # time to interactive.  It is served by the benchmark only, never built into dist/.
 BARE = (
@@ -84,16 +87,20 @@ def serve(folder: Path):
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def _load_metrics(page) -> dict:
-    """Milliseconds from navigation start: the headline figure painted, and the calculator ready."""
+def _load_metrics(page, element: str = "vram") -> dict:
+    """Milliseconds from navigation start: the element with elementtiming=`element` painted (the
+    calculator's headline figure; a model page's summary of its numbers), and the calculator ready."""
     page.wait_for_selector("html[data-state=ready]:not([data-busy])", state="attached", timeout=120_000)
-    return page.evaluate("""() => {
-        const vram = performance.getEntriesByType('element').find(e => e.identifier === 'vram');
+    return page.evaluate(
+        """(element) => {
+        const vram = performance.getEntriesByType('element').find(e => e.identifier === element);
         const fcp = performance.getEntriesByName('first-contentful-paint')[0];
         const ready = performance.getEntriesByName('calc:ready')[0];
         return {first_paint_numbers_ms: vram ? vram.renderTime || vram.loadTime : (fcp ? fcp.startTime : null),
                 tti_ms: ready ? ready.startTime : null};
-    }""")
+    }""",
+        element,
+    )
 
 
 def _observe_elements(page) -> None:
@@ -167,6 +174,7 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
     server, base = serve(dist)
     info = json.loads((dist / "build-info.json").read_text())
     cold, warm, bare_cold, bare_warm, worker_cold, worker_warm, loads = [], [], [], [], [], [], []
+    model_cold, model_warm = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(runs):
@@ -193,6 +201,15 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
             loads.append(_bytes([(r.url, r.body()) for r in responses if r.ok and r.request.method == "GET"]))
             page.reload()
             warm.append(_load_metrics(page))
+            ctx.close()
+
+            ctx = browser.new_context()  # a model page, cold then warm
+            page = ctx.new_page()
+            _observe_elements(page)
+            page.goto(base + MODEL_PAGE)
+            model_cold.append(_load_metrics(page, "model-vram"))
+            page.reload()
+            model_warm.append(_load_metrics(page, "model-vram"))
             ctx.close()
 
         ctx = browser.new_context()
@@ -224,6 +241,10 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
     return {
         "first_paint_numbers_ms": {"cold": ms(cold, "first_paint_numbers_ms"), "warm": ms(warm, "first_paint_numbers_ms")},
         "time_to_interactive_ms": {"cold": tti_cold, "warm": tti_warm},
+        "model_page_first_paint_ms": {
+            "cold": ms(model_cold, "first_paint_numbers_ms"),
+            "warm": ms(model_warm, "first_paint_numbers_ms"),
+        },
         "bare_pyodide_boot_ms": {"cold": median(bare_cold), "warm": median(bare_warm)},
         "tti_over_bare": {"cold": round(tti_cold / median(bare_cold), 3), "warm": round(tti_warm / median(bare_warm), 3)},
         "bare_worker_boot_ms": {"cold": median(worker_cold), "warm": median(worker_warm)},

@@ -1,4 +1,4 @@
-"""Model pages (build.py render_model_pages, calc/present.py model_page): one per catalog model and
+"""Model pages (build.py render_model_pages, calc/model_page.py): one per catalog model and
 language, every VRAM table cell what calc.api.handle answers, the facts right, every link resolving."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import build  # noqa: E402
-from calc import catalog, present  # noqa: E402
+from calc import catalog, model_page, present  # noqa: E402
 from calc.api import handle  # noqa: E402
 
 MODELS = [row.id for row in catalog.model_rows()]
@@ -42,7 +42,7 @@ def _json(html: str, element_id: str):
 @pytest.mark.parametrize("model_id", MODELS)
 def test_every_model_has_both_pages_and_their_cells_are_the_cores(pages, model_id):
     model = handle({"op": "model", "model": model_id})["model"]
-    asked = present.model_page_requests(model_id, model["spec"]["context_length"])
+    asked = model_page.requests(model_id, model["spec"]["context_length"])
     for lang in ("en", "zh"):
         html = pages[f"{'' if lang == 'en' else 'zh/'}models/{model_id}/index.html"]
         tables = _tables(html)
