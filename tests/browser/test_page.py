@@ -260,8 +260,12 @@ def test_custom_config(app, core):
     set_controls(app, case["request"])
     app.select_option("#model", "custom")
     assert app.is_visible("#config")
+    # No config yet: no result (the last model's would not belong to the form), and a line saying so.
+    assert app.is_hidden("#result-body") and app.is_hidden("#chart")
+    assert app.text_content("#result-pending") == "Paste a config.json to see an estimate."
     app.fill("#config", json.dumps(config, indent=2))
     wait_settled(app)
+    assert app.is_visible("#result-body") and app.is_hidden("#result-pending")
     req = {k: v for k, v in case["request"].items() if k != "model"}
     result = core({**req, "config": json.dumps(config, indent=2), "op": "estimate", "lang": "en"})
     assert result["ok"], result
@@ -275,9 +279,10 @@ def test_custom_config(app, core):
     assert app.is_visible("#config-error")
     assert app.text_content("#config-error") == error["error"]["message"]
     assert app.get_attribute("#config", "aria-invalid") == "true"
+    assert app.is_hidden("#result-body") and "config.json has a problem" in app.text_content("#result-pending")
     app.select_option("#model", case["request"]["model"])
     wait_settled(app)
-    assert app.is_hidden("#config-error")
+    assert app.is_hidden("#config-error") and app.is_visible("#result-body")
 
 
 def test_model_search_and_keyboard(app):
@@ -506,3 +511,25 @@ def test_models_index_filters_and_sorts(fresh, base_url, path):
     shown = column("search")
     assert shown and len(shown) < total and all("qwen3" in s and "moe" in s for s in shown)
     assert f"{len(shown)}" in fresh.text_content("#index-count")
+
+
+@pytest.mark.parametrize("path", ["", "zh/"])
+def test_a_link_to_other_settings_never_shows_the_pages_numbers(context, base_url, core, path):
+    """Before the calculator has answered, a link to another model shows a placeholder naming it, not
+    the pre-rendered numbers of the page's own settings; then the core's numbers for the link."""
+    page = context.new_page()
+    held = []
+    page.route("**/calc-*.zip", lambda route: held.append(route))  # the calculator waits for its package
+    page.goto(f"{base_url}{path}?model=llama-3.1-70b&quant=q4_k_m&ctx=8192&gpu=rtx-4090&n=2")
+    page.wait_for_selector("#result-pending:not([hidden])", state="visible")
+    assert page.is_hidden("#result-body") and page.is_hidden("#chart")
+    assert "Llama-3.1-70B" in page.text_content("#result-pending")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    wait_ready(page)
+    assert page.is_visible("#result-body") and page.is_hidden("#result-pending")
+    request = {"model": "llama-3.1-70b", "quant": "q4_k_m", "context": 8192, "gpu": "rtx-4090", "gpus": 2}
+    result = core({**core({"op": "catalog"})["defaults"], **request, "op": "estimate", "lang": "en"})
+    assert shown(page) == expected_shown(result)
+    page.close()

@@ -114,8 +114,22 @@ function showVersions() {
 let specShown = ""; // the spec card's view on screen: redrawn only when it changes
 let chartWidth = 0; // kept by a ResizeObserver, so rendering never forces a layout to read it
 
+/** Hide the result, chart and spec card and say why (`text`), or show them again (no text): the page
+ * never shows numbers for settings other than the form's. */
+function showPending(text) {
+  if (text) html.dataset.pending = "1"; else delete html.dataset.pending;
+  $("result-pending").hidden = !text;
+  $("result-pending").textContent = text || "";
+}
+
+/** A state the pre-rendered result was not computed for (a link that sets other values). */
+function differsFromPage() {
+  return Object.keys(defaults).some((key) => state[key] !== defaults[key]);
+}
+
 function render(view) {
   lastView = view;
+  showPending("");
   renderResult($("result-body"), view);
   const spec = JSON.stringify([view.text["model-name"], view.spec]);
   if (spec !== specShown && $("spec")) { // a model page's card is its own model's and stays
@@ -191,6 +205,7 @@ function onAnswer(request, answer, superseded) {
       send();
     } else if (request.config !== undefined) {
       showConfigError(answer.error.message);
+      showPending(f.t("status.pending_config"));
     } else if (key && key !== "config") {
       fieldError(key, answer.error.message);
       coreErrors.add(key);
@@ -218,6 +233,7 @@ const sendLatest = coalesce((request) => bridge.call("view", request), onAnswer)
 function send() {
   if (state.model === "custom" && !state.config.trim()) {
     showConfigError("");
+    showPending(f.t("status.pending_custom"));
     return;
   }
   html.dataset.busy = "1";
@@ -333,6 +349,10 @@ function start() {
   for (const { param, value } of rejected) fieldError(param, f.t("status.bad_param", { param, value: excerpt(value) }));
   applyState();
   syncUrl();
+  if (differsFromPage()) {
+    const option = form.model.selectedOptions[0];
+    showPending(f.t("status.pending_link", { model: option ? option.textContent : state.model }));
+  }
   chartWidth = $("chart").clientWidth;
   drawChart();
   new ResizeObserver(([entry]) => {
@@ -363,6 +383,7 @@ function start() {
       $("status-text").textContent = f.t("status.restarting");
     } else if (event.type === "fatal") {
       html.dataset.state = "error";
+      showPending(""); // the status line says the numbers are the default settings
       delete html.dataset.busy;
       $("progress").hidden = true;
       $("status-text").textContent = event.error === "stalled"
