@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from calc import catalog
 from calc.i18n import texts
+from calc.recommend import HEADROOM
 
 GIB = 2**30
 PARTS = ("weights", "kv_cache", "activations", "overhead")
@@ -159,8 +160,8 @@ def spec_card(model: dict, words: dict) -> dict:
 
 
 def bar(memory: dict, capacity: int) -> dict:
-    """The headline bar: one segment per part, set against the larger of the total and the
-    capacity of all GPUs (the total sums every GPU), and the capacity's mark."""
+    """The headline bar of one GPU (the fullest: `memory` its {part}_bytes): one segment per part,
+    set against the larger of its total and its usable `capacity`, and the capacity's mark."""
     scale = max(memory["total_bytes"], capacity)
     x, segments = 0.0, []
     for part in PARTS:
@@ -209,6 +210,28 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     }
 
 
+# The verdict's states and the message each is written with ([result] in calc/data/messages).
+VERDICT_MESSAGES = {"yes": "fits", "tight": "tight", "no": "no_fit", "cannot": "cannot"}
+
+
+def verdict(answer: dict) -> str:
+    """ "cannot" when the engine cannot run the split (a split_unsupported warning), "no" when the
+    fullest GPU needs more than it holds, "tight" when it has less than HEADROOM (5%, the
+    recommendations' margin) of its capacity free, else "yes"."""
+    fit = answer["fit"]
+    if any(w["code"] == "split_unsupported" for w in answer.get("warnings") or []):
+        return "cannot"
+    if not fit["fits"]:
+        return "no"
+    return "tight" if fit["headroom_bytes"] < HEADROOM * fit["capacity_bytes"] else "yes"
+
+
+def fullest_gpu(answer: dict) -> dict:
+    """The memory of the GPU that holds the most ({part}_bytes and total_bytes): per_gpu's fullest
+    entry, or the whole estimate when there is no split to show."""
+    return max(answer.get("per_gpu") or [answer["memory"]], key=lambda g: g["total_bytes"])
+
+
 def range_text(rng: dict | None, r: dict, engine: str) -> str:
     """The measured range of the total, or why there is none."""
     if not rng:
@@ -233,7 +256,7 @@ def view(answer: dict, lang: str) -> dict:
     gpu_name = gpu.name if gpu else fit["gpu"]
     engine = answer["engine"]["label"]
     rng = answer.get("range")
-    verdict = r["fits"] if fit["fits"] else r["no_fit"]
+    state = verdict(answer)
     limit = answer.get("max_context_limit")
     most = answer.get("max_context")
     tps = (answer.get("speed") or {}).get("decode_tokens_per_s")
@@ -247,7 +270,8 @@ def view(answer: dict, lang: str) -> dict:
         if rng
         else fill(r["range_none"], engine=engine),
         "fit": fill(
-            verdict,
+            r[VERDICT_MESSAGES[state]],
+            engine=engine,
             count=fit["gpus"],
             gpu=gpu_name,
             used=gib(fit["used_bytes"]),
@@ -275,8 +299,9 @@ def view(answer: dict, lang: str) -> dict:
     return {
         "lang": lang,
         "text": text,
-        "fits": bool(fit["fits"]),
-        "bar": bar(memory, fit["capacity_bytes"] * fit["gpus"]),
+        "fits": state in ("yes", "tight"),
+        "verdict": state,
+        "bar": bar(fullest_gpu(answer), fit["capacity_bytes"]),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,
         "spec": spec_card(model, words),

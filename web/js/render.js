@@ -66,8 +66,7 @@ function sourceLinks(sources, separator) {
 export function renderResult(body, view) {
   fillSlots(body, view.text);
   const fit = body.querySelector(".fit");
-  fit.classList.toggle("fit-yes", view.fits);
-  fit.classList.toggle("fit-no", !view.fits);
+  fit.className = `fit fit-${view.verdict}`; // yes, tight, no, cannot (calc/present.py verdict)
   for (const seg of view.bar.segments) {
     const rect = body.querySelector(`rect.seg[data-part="${seg.part}"]`);
     rect.setAttribute("x", seg.x);
