@@ -287,16 +287,24 @@ def estimate(req: Request) -> Estimate:
     )
 
 
+UPCAST_SLACK_BPW = 0.01  # formats within this of the checkpoint's own bits count as the same precision
+
+
 def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> list[tuple[str, float, Plan]]:
-    """(id, bits per weight, plan) of every format the engine loads, most bits first (EXL2 needs a
-    chosen bpw and is left out)."""
+    """(id, bits per weight, plan) of every format the engine loads, most bits first, up to the
+    checkpoint's own precision: storing a BF16 checkpoint as FP32 (or an FP8 one as BF16) doubles its
+    memory and adds nothing, so it is never the best format (since issue 11).  EXL2 needs a chosen
+    bpw and is left out."""
 
     def make():
+        native = effective_bpw(build_plan(model, "native", None, kv_id, engine, st).weights, model.params.total)
         out = []
-        for fmt in catalog.formats().values():
+        for fmt in sorted(catalog.formats().values(), key=lambda f: f.id != "native"):  # the checkpoint wins ties
             if engine.loads_format(fmt) and fmt.id != "exl2":
                 plan = build_plan(model, fmt.id, None, kv_id, engine, st)
-                out.append((fmt.id, effective_bpw(plan.weights, model.params.total), plan))
-        return sorted(out, key=lambda f: -f[1])
+                bpw = effective_bpw(plan.weights, model.params.total)
+                if bpw <= native + UPCAST_SLACK_BPW:
+                    out.append((fmt.id, bpw, plan))
+        return sorted(out, key=lambda f: -min(f[1], native))
 
     return derived(model, "format_plans", (kv_id, engine, st), make)

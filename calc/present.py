@@ -247,6 +247,12 @@ def _kv_label(kv_id: str, words: dict) -> str:
     return fill(words["result"]["kv_default"], kv=name)
 
 
+def _format_label(format_id: str | None) -> str:
+    """A weight format's name ("" for none)."""
+    found = catalog.formats().get(format_id) if format_id else None
+    return found.label if found else ""
+
+
 def view(answer: dict, lang: str) -> dict:
     """The view of an estimate answer (calc.api op "estimate", ok true) in `lang`."""
     words = texts(lang)
@@ -282,6 +288,19 @@ def view(answer: dict, lang: str) -> dict:
         if most
         else r["max_context_none"],
         "speed": fill(r["speed_value"], tps=num(tps, 1)) if tps else r["speed_none"],
+        "bpw": fill(r["bpw_value"], bpw=num(answer["format"]["bits_per_weight"], 2), format=answer["format"]["label"]),
+        "max-batch": fill(r["max_batch_value"], n=num(answer["max_batch"]), tokens=num(answer["request"]["context"]))
+        if answer.get("max_batch")
+        else "",
+        "best-format": _format_label(answer.get("best_format")),
+        "kv-pool": fill(
+            r["kv_pool_value"],
+            tokens=num(answer["kv_capacity_tokens"]),
+            sequences=num(answer["max_concurrency"], 2),
+            context=num(answer["request"]["context"]),
+        )
+        if answer.get("kv_capacity_tokens")
+        else "",
         "model-name": model["name"],
         "context": num(answer["request"]["context"]),
         "ctx-max": fill(r["context_hint"], tokens=num(window)) if window else "",
@@ -301,6 +320,8 @@ def view(answer: dict, lang: str) -> dict:
         "text": text,
         "fits": state in ("yes", "tight"),
         "verdict": state,
+        # the "use it" button's format: the best one that fits, when it is not the chosen one
+        "apply_format": best if (best := answer.get("best_format")) != answer["request"]["quant"] else None,
         "bar": bar(fullest_gpu(answer), fit["capacity_bytes"]),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,

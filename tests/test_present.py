@@ -195,6 +195,10 @@ def test_every_view_is_complete(request_, lang):
         "context",
         "ctx-max",
         "kv-default",
+        "bpw",
+        "max-batch",
+        "best-format",
+        "kv-pool",
     }
     assert [s["part"] for s in v["bar"]["segments"]] == list(present.PARTS)
     assert sum(float(s["width"]) for s in v["bar"]["segments"]) <= 1000.01
@@ -252,3 +256,20 @@ def test_a_config_code_named_like_an_object_property_is_shown_as_itself(code):
     assert view["ok"], view.get("error")
     rows = {r["key"]: r["value"] for r in view["view"]["spec"]["rows"]}
     assert rows["activation"] == code
+
+
+def test_the_answers_the_core_already_had_are_shown():
+    """vLLM's KV pool and concurrency, the most sequences, the best format that fits (with the button's
+    format when it is not the chosen one) and the bits per weight, each from the answer."""
+    request = {"model": "qwen3-32b", "quant": "fp8", "context": 8192, "engine": "vllm", "gpu": "h100-sxm", "gpus": 1}
+    v, a = view({**request, "recommend": False}), handle({**request, "recommend": False})
+    assert v["text"]["kv-pool"] == (
+        f"{a['kv_capacity_tokens']:,} tokens: {a['max_concurrency']:,.2f} sequences of 8,192 tokens at once"
+    )
+    assert v["text"]["max-batch"] == f"{a['max_batch']:,} of 8,192 tokens each"
+    assert v["text"]["bpw"] == f"{a['format']['bits_per_weight']:.2f} (FP8, as stored, scales included)"
+    assert a["best_format"] == "native" and v["text"]["best-format"] == "Native (as released)"
+    assert v["apply_format"] == "native"
+    llama = view({"model": "llama-3.1-8b", "quant": "native", "gpu": "h100-sxm", "recommend": False})
+    assert llama["text"]["kv-pool"] == "" and llama["apply_format"] is None  # llama.cpp keeps no pool; native is best
+    assert view({"model": "deepseek-v3", "gpu": "rtx-4090", "recommend": False})["text"]["best-format"] == ""

@@ -533,3 +533,24 @@ def test_a_link_to_other_settings_never_shows_the_pages_numbers(context, base_ur
     result = core({**core({"op": "catalog"})["defaults"], **request, "op": "estimate", "lang": "en"})
     assert shown(page) == expected_shown(result)
     page.close()
+
+
+def test_vllm_pool_and_the_best_format_in_one_click(fresh, base_url, core):
+    """The page shows what the core computes for vLLM (pool in tokens, concurrency) and the best
+    format that fits; its button applies it, and the answer then is the core's for that format."""
+    request = {"model": "qwen3-32b", "quant": "awq", "context": 8192, "engine": "vllm", "gpu": "h100-sxm", "gpus": 1}
+    fresh.goto(f"{base_url}?model=qwen3-32b&quant=awq&ctx=8192&engine=vllm&gpu=h100-sxm&n=1")
+    wait_ready(fresh)
+    answer = core({**core({"op": "catalog"})["defaults"], **request, "op": "estimate", "lang": "en"})
+    pool = fresh.text_content('[data-out="kv-pool"]')
+    assert pool.startswith(f"{answer['kv_capacity_tokens']:,} tokens: {answer['max_concurrency']:,.2f} sequences")
+    assert fresh.is_visible('[data-out="kv-pool"]')
+    assert fresh.text_content('[data-out="best-format"]') == "Native (as released)"
+    fresh.click("#apply-format")
+    wait_settled(fresh)
+    assert fresh.input_value("#quant") == answer["best_format"] == "native"
+    wait_until(fresh, "location.search.includes('quant=native')")  # the address follows once it rests
+    assert fresh.is_hidden("#apply-format")  # the chosen format is the best one now
+    fresh.select_option("#engine", "llama.cpp")
+    wait_settled(fresh)
+    assert fresh.is_hidden('[data-out="kv-pool"]')

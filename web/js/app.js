@@ -363,6 +363,16 @@ function start() {
   $("calc-form").addEventListener("change", onInput);
   $("calc-form").addEventListener("submit", (event) => event.preventDefault());
   form.filter.addEventListener("keydown", onFilterKey);
+  $("result-body").addEventListener("click", (event) => { // "use it": the best format that fits
+    const button = event.target.closest("#apply-format");
+    if (!button || !button.dataset.quant) return;
+    state.quant = button.dataset.quant;
+    fromUrl.delete("quant");
+    fieldError("quant", "");
+    applyState();
+    syncUrl();
+    send();
+  });
   if (embed && window.parent !== window) {
     new ResizeObserver(postHeight).observe(document.documentElement);
     postHeight();

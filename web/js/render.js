@@ -14,6 +14,8 @@ function fillSlots(root, text) {
   for (const el of root.querySelectorAll("[data-out]")) {
     const value = text[el.dataset.out];
     if (value !== undefined && el.textContent !== value) el.textContent = value;
+    const holder = el.closest("[data-row]"); // a fact some answers do not have: hidden when empty
+    if (holder && value !== undefined && holder.hidden !== !value) holder.hidden = !value;
   }
 }
 
@@ -75,6 +77,8 @@ export function renderResult(body, view) {
   const cap = body.querySelector(".bar-cap");
   cap.setAttribute("x1", view.bar.cap);
   cap.setAttribute("x2", view.bar.cap);
+  $("apply-format").dataset.quant = view.apply_format || "";
+  $("apply-format").hidden = !view.apply_format;
   body.querySelector(".warnings").hidden = !view.warnings.length;
   $("warnings").replaceChildren(...view.warnings.map(warningRow));
   $("recs").hidden = !view.recs.length;
