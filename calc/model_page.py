@@ -8,7 +8,7 @@ come from the core's messages ([model_page]) and every number is formatted by ca
 from __future__ import annotations
 
 from calc.i18n import texts
-from calc.present import fill, gib, num, pct, spec_card
+from calc.present import fill, gib, num, rec_row, spec_card
 
 # The VRAM tables' rows: (format, engine).  The first table holds the formats people look up, each
 # under its default engine (the first engine formats.toml lists for it); the second the GPU formats
@@ -91,10 +91,35 @@ def _vram_rows(table: str, answers: dict, contexts: list[int]) -> list[dict]:
     return rows
 
 
-def view(model: dict, answers: dict, setups: dict, contexts: list[int], lang: str) -> dict:
+def publisher_facts(official: dict, words: dict) -> list[dict]:
+    """Spec-card rows for what only the publisher states (the catalog row's `official` block): the
+    modalities ("text, image → text") and the knowledge cutoff, each linked to where it is stated;
+    a fact the publisher does not state has no row."""
+    w = words["model_page"]
+    rows = []
+
+    def row(key: str, value: str, url: str) -> dict:
+        return {"key": key, "label": w[key], "value": value, "source": url, "title": f"{words['spec']['source']}: {url}"}
+
+    if official.get("input_modalities"):
+        kinds = [[words["values"]["modality"][m] for m in official[f"{side}_modalities"]] for side in ("input", "output")]
+        sep = words["spec"]["list_sep"]
+        rows.append(
+            row(
+                "modalities",
+                fill(w["modality_flow"], input=sep.join(kinds[0]), output=sep.join(kinds[1])),
+                official["modalities_source"],
+            )
+        )
+    if official.get("knowledge_cutoff"):
+        rows.append(row("knowledge_cutoff", official["knowledge_cutoff"], official["knowledge_cutoff_source"]))
+    return rows
+
+
+def view(model: dict, answers: dict, setups: dict, contexts: list[int], lang: str, official: dict | None = None) -> dict:
     """A model page's view: its title, description and summary, the VRAM tables (each cell the total
     of `answers[(table, format, context)]`, calc.api estimate answers), the smallest setups and the
-    spec card."""
+    spec card, with the publisher's facts from the catalog row's `official` block."""
     words = texts(lang)
     w, r = words["model_page"], words["result"]
     name = model["name"]
@@ -106,15 +131,7 @@ def view(model: dict, answers: dict, setups: dict, contexts: list[int], lang: st
     typical = setups["request"]["context"]
     total = gib(setups["memory"]["total_bytes"])
     kv_1k = gib(setups["kv_cache_bytes_per_token"] * 1024, 2)
-    recs = [
-        {
-            "gpu": rec["gpu"],
-            "count": rec["count"],
-            "name": fill(r["rec_item"], count=rec["count"], name=rec["name"]),
-            "detail": fill(r["rec_detail"], capacity=gib(rec["capacity_bytes"]), headroom=pct(rec["headroom_fraction"])),
-        }
-        for rec in setups["recommendations"]
-    ]
+    recs = [rec_row(rec, r) for rec in setups["recommendations"]]
     summary = [
         fill(w["summary_fit"], tokens=num(typical), model=name, total=total, setup=recs[0]["name"])
         if recs
@@ -138,7 +155,7 @@ def view(model: dict, answers: dict, setups: dict, contexts: list[int], lang: st
         "tables": tables,
         "setups": recs,
         "setups_heading": fill(w["heading_setups"], tokens=num(typical)),
-        "spec": spec_card(model, words),
+        "spec": _with_facts(spec_card(model, words), publisher_facts(official or {}, words)),
     }
 
 
@@ -161,3 +178,8 @@ def index_row(page: dict, model: dict, lang: str) -> dict:
         "q4_raw": page["q4_bytes"],
         "search": " ".join((model["name"], model["id"], model["repo"], model["family"], model["spec"]["architecture"])).lower(),
     }
+
+
+def _with_facts(card: dict, facts: list[dict]) -> dict:
+    """The spec card with the publisher's facts after its own rows."""
+    return {**card, "rows": card["rows"] + facts}

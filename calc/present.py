@@ -247,6 +247,23 @@ def _kv_label(kv_id: str, words: dict) -> str:
     return fill(words["result"]["kv_default"], kv=name)
 
 
+def rec_row(rec: dict, r: dict) -> dict:
+    """One recommended setup as shown: "4 x H100", then usable memory per GPU and in all, the free
+    share of the fullest GPU and the launch price it is ordered by (when the catalog has one)."""
+    each, count = rec["capacity_bytes"], rec["count"]
+    detail = fill(
+        r["rec_detail"] if count > 1 else r["rec_detail_one"],
+        capacity=gib(each),
+        total=gib(each * count),
+        headroom=pct(rec["headroom_fraction"]),
+    )
+    if rec.get("price_usd"):
+        detail += fill(
+            r["rec_price"] if count > 1 else r["rec_price_one"], price=num(rec["price_usd"]), total=num(rec["price_usd"] * count)
+        )
+    return {"gpu": rec["gpu"], "count": count, "name": fill(r["rec_item"], count=count, name=rec["name"]), "detail": detail}
+
+
 def _format_label(format_id: str | None) -> str:
     """A weight format's name ("" for none)."""
     found = catalog.formats().get(format_id) if format_id else None
@@ -305,16 +322,9 @@ def view(answer: dict, lang: str) -> dict:
         "context": num(answer["request"]["context"]),
         "ctx-max": fill(r["context_hint"], tokens=num(window)) if window else "",
         "kv-default": _kv_label(answer["request"]["kv_cache"], words),
+        "rec-apply": r["rec_apply"] if answer.get("recommendations") else "",
     }
-    recs = [
-        {
-            "gpu": rec["gpu"],
-            "count": rec["count"],
-            "name": fill(r["rec_item"], count=rec["count"], name=rec["name"]),
-            "detail": fill(r["rec_detail"], capacity=gib(rec["capacity_bytes"]), headroom=pct(rec["headroom_fraction"])),
-        }
-        for rec in answer.get("recommendations") or []
-    ]
+    recs = [rec_row(rec, r) for rec in answer.get("recommendations") or []]
     return {
         "lang": lang,
         "text": text,

@@ -12,6 +12,7 @@ import pytest
 
 from calc import i18n, present
 from calc.api import handle
+from calc.i18n import texts
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = json.loads((ROOT / "tests/browser/golden_requests.json").read_text())
@@ -199,6 +200,7 @@ def test_every_view_is_complete(request_, lang):
         "max-batch",
         "best-format",
         "kv-pool",
+        "rec-apply",
     }
     assert [s["part"] for s in v["bar"]["segments"]] == list(present.PARTS)
     assert sum(float(s["width"]) for s in v["bar"]["segments"]) <= 1000.01
@@ -273,3 +275,39 @@ def test_the_answers_the_core_already_had_are_shown():
     llama = view({"model": "llama-3.1-8b", "quant": "native", "gpu": "h100-sxm", "recommend": False})
     assert llama["text"]["kv-pool"] == "" and llama["apply_format"] is None  # llama.cpp keeps no pool; native is best
     assert view({"model": "deepseek-v3", "gpu": "rtx-4090", "recommend": False})["text"]["best-format"] == ""
+
+
+# (recommendation, its detail line) - hand-written from the catalog's capacity and launch price
+REC_ROWS = [
+    (
+        {
+            "gpu": "h100-sxm",
+            "name": "NVIDIA H100 SXM 80GB",
+            "count": 4,
+            "capacity_bytes": 80 * 2**30,
+            "headroom_fraction": 0.25,
+            "price_usd": 25000,
+        },
+        "80.0 GiB usable on each, 320.0 GiB in all; the fullest keeps 25% free; launch price $25,000 each, $100,000 in all",
+    ),
+    (
+        {
+            "gpu": "rtx-4090",
+            "name": "NVIDIA GeForce RTX 4090 24GB",
+            "count": 1,
+            "capacity_bytes": 22 * 2**30,
+            "headroom_fraction": 0.1,
+            "price_usd": 1599,
+        },
+        "22.0 GiB usable; 10% free; launch price $1,599",
+    ),
+    (
+        {"gpu": "x", "name": "X", "count": 2, "capacity_bytes": 2**30, "headroom_fraction": 0.5, "price_usd": None},
+        "1.0 GiB usable on each, 2.0 GiB in all; the fullest keeps 50% free",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rec", "detail"), REC_ROWS, ids=["four", "one", "no price"])
+def test_a_recommendation_says_per_gpu_total_and_price(rec, detail):
+    assert present.rec_row(rec, texts("en")["result"])["detail"] == detail

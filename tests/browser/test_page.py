@@ -554,3 +554,21 @@ def test_vllm_pool_and_the_best_format_in_one_click(fresh, base_url, core):
     fresh.select_option("#engine", "llama.cpp")
     wait_settled(fresh)
     assert fresh.is_hidden('[data-out="kv-pool"]')
+
+
+def test_a_recommendation_goes_into_the_form_in_one_click(fresh, base_url):
+    fresh.goto(base_url + "?model=llama-3.1-70b&quant=q4_k_m&ctx=8192&gpu=rtx-4090&n=1")
+    wait_ready(fresh)
+    second = fresh.locator("#recs li").nth(1)
+    gpu, count = second.get_attribute("data-gpu"), second.get_attribute("data-count")
+    second.locator("button.rec-name").click()
+    wait_settled(fresh)
+    assert (fresh.input_value("#gpu"), fresh.input_value("#n")) == (gpu, count)
+    assert "fit-yes" in fresh.get_attribute('[data-out="fit"]', "class")
+    # a model page's smallest setups do the same for its calculator
+    fresh.goto(base_url + "models/llama-3.1-8b/index.html")
+    wait_ready(fresh)
+    setup = fresh.locator(".model-page ol.recs li").nth(2)
+    setup.locator("button.rec-name").click()
+    wait_settled(fresh)
+    assert fresh.input_value("#gpu") == setup.get_attribute("data-gpu")

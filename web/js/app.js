@@ -363,6 +363,18 @@ function start() {
   $("calc-form").addEventListener("change", onInput);
   $("calc-form").addEventListener("submit", (event) => event.preventDefault());
   form.filter.addEventListener("keydown", onFilterKey);
+  document.addEventListener("click", (event) => { // a recommended setup (or a model page's): into the form
+    const pick = event.target.closest("li[data-gpu] button.rec-name");
+    if (!pick) return;
+    const li = pick.closest("li");
+    state.gpu = li.dataset.gpu;
+    state.n = Number(li.dataset.count);
+    for (const key of ["gpu", "n"]) { fromUrl.delete(key); fieldError(key, ""); }
+    applyState();
+    syncUrl();
+    send();
+    if (!$("result").contains(pick)) $("result").scrollIntoView({ block: "start" });
+  });
   $("result-body").addEventListener("click", (event) => { // "use it": the best format that fits
     const button = event.target.closest("#apply-format");
     if (!button || !button.dataset.quant) return;
