@@ -572,3 +572,23 @@ def test_a_recommendation_goes_into_the_form_in_one_click(fresh, base_url):
     setup.locator("button.rec-name").click()
     wait_settled(fresh)
     assert fresh.input_value("#gpu") == setup.get_attribute("data-gpu")
+
+
+def test_controls_offer_what_the_engine_loads(fresh, base_url, core):
+    """Formats and KV types the chosen engine does not load are disabled, by the build and after an
+    engine change alike; formats come grouped (native, GPU formats, GGUF)."""
+    catalog = core({"op": "catalog"})
+    fresh.goto(base_url)
+    wait_ready(fresh)
+
+    def disabled(select):
+        return set(fresh.eval_on_selector_all(f"#{select} option", "os => os.filter(o => o.disabled).map(o => o.value)"))
+
+    for engine in ("llama.cpp", "vllm", "transformers"):
+        fresh.select_option("#engine", engine)
+        wait_settled(fresh)
+        chosen = fresh.input_value("#quant")
+        assert disabled("quant") == {f["id"] for f in catalog["formats"] if engine not in f["engines"]} - {chosen}, engine
+        assert disabled("kv") == {k["id"] for k in catalog["kv_types"] if engine not in k["engines"]}, engine
+    groups = fresh.eval_on_selector_all("#quant optgroup", "gs => gs.map(g => g.querySelector('option').value)")
+    assert groups == ["native", "fp32", "f16"]

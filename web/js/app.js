@@ -84,6 +84,16 @@ function showModelLink() {
   if (!link.hidden) link.href = `${build.models}${encodeURIComponent(state.model)}/index.html`;
 }
 
+/** Offer only the formats and KV-cache types the chosen engine loads (the chosen one stays choosable). */
+function showEngineOptions() {
+  for (const [select, list] of [[form.quant, catalog.formats], [form.kv, catalog.kv_types]]) {
+    const engines = Object.fromEntries(list.map((x) => [x.id, x.engines]));
+    for (const option of select.options) {
+      if (engines[option.value]) option.disabled = !engines[option.value].includes(state.engine) && option.value !== select.value;
+    }
+  }
+}
+
 /** Put the state into the form controls. */
 function applyState() {
   form.model.value = state.model;
@@ -94,6 +104,7 @@ function applyState() {
   showVersions();
   form.kv.value = state.kv || "";
   showKvDefault();
+  showEngineOptions();
   form.batch.value = String(state.batch);
   form.gpu.value = state.gpu;
   form.n.value = String(state.n);
@@ -277,9 +288,9 @@ function onInput(event) {
       showModelLink();
       break;
     case form.config: state.config = el.value; break;
-    case form.quant: state.quant = el.value; break;
-    case form.kv: state.kv = el.value || null; break;
-    case form.engine: state.engine = el.value; state.kv = null; form.kv.value = ""; state.ev = null; showVersions(); break;
+    case form.quant: state.quant = el.value; showEngineOptions(); break;
+    case form.kv: state.kv = el.value || null; showEngineOptions(); break;
+    case form.engine: state.engine = el.value; state.kv = null; form.kv.value = ""; state.ev = null; showVersions(); showEngineOptions(); break;
     case form.ev: state.ev = el.value || null; break;
     case form.gpu: state.gpu = el.value; break;
     case form.slider:
