@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from bench.accuracy import page_report
 from calc import model_page, present
 from calc.api import handle
+from calc.catalog import model_rows
 from calc.i18n import texts
 from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from devserver import serve
@@ -198,6 +199,7 @@ def render_model_pages(common: dict) -> dict[str, str]:
     env, pages = environment(), {}
     site_defaults = {k: v for k, v in common["catalog"]["defaults"].items() if k != "op"}
     models = [call_core({"op": "model", "model": m["id"]})["model"] for m in common["catalog"]["models"]]
+    official = {row.id: row.official for row in model_rows()}  # the publisher's facts (modalities, cutoff)
     views: dict = {lang: [] for lang in LANGS}
     calculators = {}
     for model in models:
@@ -206,7 +208,7 @@ def render_model_pages(common: dict) -> dict[str, str]:
         setups = call_core(asked["setups"])
         calculators[model["id"]] = model_page.calculator_defaults(site_defaults, setups)
         for lang in LANGS:
-            views[lang].append(model_page.view(model, answers, setups, asked["contexts"], lang))
+            views[lang].append(model_page.view(model, answers, setups, asked["contexts"], lang, official[model["id"]]))
     for lang in LANGS:
         base = lang_base(lang)
         t = labels(lang, common["strings"][lang])

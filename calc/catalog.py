@@ -485,6 +485,7 @@ def _has_url(sources) -> str:
 _PRECISIONS = ("precise", "rounded", "nominal")  # models.json _about: how a parameter count was printed
 _TEXT = _may(str)
 _COUNT = _may(int, _positive)
+MODALITIES = ("text", "image", "audio", "video")  # what a model takes in or gives out
 OFFICIAL_FIELDS = {
     "total_params": _COUNT,
     "total_params_text": _TEXT,
@@ -512,6 +513,21 @@ OFFICIAL_FIELDS = {
     "license_url": _may(str, _url),
     "release_date": _may(str, _month),
     "release_note": _TEXT,
+    # Facts only a publisher can state (model pages show them), each with the URL that states it
+    # and, in *_note, the publisher's words.
+    "knowledge_cutoff": _may(str, _month),
+    "knowledge_cutoff_source": _may(str, _url),
+    "knowledge_cutoff_note": _TEXT,
+    "input_modalities": _may(list, _some, _each(str, _one_of(MODALITIES))),
+    "output_modalities": _may(list, _some, _each(str, _one_of(MODALITIES))),
+    "modalities_source": _may(str, _url),
+    "modalities_note": _TEXT,
+}
+# A publisher fact and the field that must give its source.
+SOURCED_FACTS = {
+    "knowledge_cutoff": "knowledge_cutoff_source",
+    "input_modalities": "modalities_source",
+    "output_modalities": "modalities_source",
 }
 
 MODEL_FIELDS = {
@@ -540,6 +556,9 @@ def models() -> dict[str, ModelRow]:
     rows = []
     for r in data["models"]:
         _checked("models.json", r, MODEL_FIELDS)
+        for fact, source in SOURCED_FACTS.items():
+            if fact in r.get("official", {}) and source not in r["official"]:
+                raise _bad("models.json", r["id"], f"official.{fact}", f"needs official.{source}, the URL that states it")
         rows.append(
             ModelRow(
                 id=r["id"],

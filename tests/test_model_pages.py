@@ -102,3 +102,36 @@ def test_index_lists_every_model_in_both_languages(pages):
         listed = re.findall(r'<th scope="row"><a href="([^"/]+)/index.html">', pages[index])
         names = {row.id: row.name.lower() for row in catalog.model_rows()}
         assert listed == sorted(MODELS, key=names.get)  # by name, as its header says
+
+
+@pytest.mark.parametrize("model_id", MODELS)
+def test_publisher_facts_only_where_stated_and_with_their_source(pages, model_id):
+    """Modalities and knowledge cutoff appear on a model's page exactly when the catalog row has the
+    publisher's statement, each linked to where it is stated; no row otherwise (no guessing)."""
+    official = next(r for r in catalog.model_rows() if r.id == model_id).official
+    for lang in ("en", "zh"):
+        html = pages[f"{'' if lang == 'en' else 'zh/'}models/{model_id}/index.html"]
+        for key, source in (("knowledge_cutoff", "knowledge_cutoff_source"), ("modalities", "modalities_source")):
+            row = re.search(rf'<dd data-spec="{key}"><span class="spec-value">([^<]+)</span> <a class="src" href="([^"]+)"', html)
+            stated = "input_modalities" if key == "modalities" else key
+            assert bool(row) == (stated in official), (model_id, lang, key)
+            if row:
+                assert unescape(row.group(2)) == official[source]
+                if key == "knowledge_cutoff":
+                    assert row.group(1) == official["knowledge_cutoff"]
+
+
+# (model, language, facts shown): hand-checked against the publishers' model cards
+FACTS = [
+    ("llama-3.1-8b", "en", {"knowledge_cutoff": "2023-12", "modalities": "text → text"}),
+    ("llama-4-scout-17b-16e-instruct", "en", {"knowledge_cutoff": "2024-08", "modalities": "text, image → text"}),
+    ("gpt-oss-120b", "zh", {"knowledge_cutoff": "2024-06", "modalities": "文本 → 文本"}),
+    ("qwen3-coder-480b-a35b-instruct", "en", {}),  # Qwen states neither
+]
+
+
+@pytest.mark.parametrize(("model_id", "lang", "facts"), FACTS, ids=[f[0] for f in FACTS])
+def test_publisher_facts_read_as_written(pages, model_id, lang, facts):
+    html = pages[f"{'' if lang == 'en' else 'zh/'}models/{model_id}/index.html"]
+    shown = dict(re.findall(r'<dd data-spec="(knowledge_cutoff|modalities)"><span class="spec-value">([^<]+)</span>', html))
+    assert {k: unescape(v) for k, v in shown.items()} == facts
