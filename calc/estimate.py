@@ -149,9 +149,11 @@ def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) 
 
 
 def native_window(model: Model) -> int:
-    """The model's context window: the larger of the official figure and max_position_embeddings."""
+    """The model's trained window: the publisher's figure where the catalog has one, else
+    max_position_embeddings (Qwen3 states 32,768 and sets 40,960, room for the answer: the spec
+    card, the context hint, the warnings and the longest context all say 32,768)."""
     official = model.official.get("context_length")
-    return max(official if isinstance(official, int) else 0, model.arch.max_context)
+    return official if isinstance(official, int) else model.arch.max_context
 
 
 # ---------------------------------------------------------------------------------------------
