@@ -321,6 +321,7 @@ def view(answer: dict, lang: str) -> dict:
         "model-name": model["name"],
         "context": num(answer["request"]["context"]),
         "ctx-max": fill(r["context_hint"], tokens=num(window)) if window else "",
+        "ctx-window": fill(r["context_window_mark"], tokens=tokens_label(window)) if window else "",
         "kv-default": _kv_label(answer["request"]["kv_cache"], words),
         "rec-apply": r["rec_apply"] if answer.get("recommendations") else "",
     }

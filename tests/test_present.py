@@ -195,6 +195,7 @@ def test_every_view_is_complete(request_, lang):
         "model-name",
         "context",
         "ctx-max",
+        "ctx-window",
         "kv-default",
         "bpw",
         "max-batch",

@@ -592,3 +592,49 @@ def test_controls_offer_what_the_engine_loads(fresh, base_url, core):
         assert disabled("kv") == {k["id"] for k in catalog["kv_types"] if engine not in k["engines"]}, engine
     groups = fresh.eval_on_selector_all("#quant optgroup", "gs => gs.map(g => g.querySelector('option').value)")
     assert groups == ["native", "fp32", "f16"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "tokens"),
+    [("128k", 131072), ("1M", 1048576), ("32,768", 32768), ("32768", 32768), ("1.5k", 1536), (" 64K ", 65536)],
+)
+def test_context_box_reads_what_people_type(fresh, base_url, typed, tokens):
+    """The context box takes suffixes and separators; the address and the slider follow."""
+    fresh.goto(base_url + "?model=llama-3.1-8b&ctx=8192")
+    wait_ready(fresh)
+    fresh.fill("#ctx", typed)
+    wait_until(fresh, f"location.search.includes('ctx={tokens}')")
+    assert fresh.input_value("#ctx") == typed  # not rewritten while it has focus
+    fresh.locator("#ctx").blur()
+    assert fresh.input_value("#ctx") == str(tokens)
+
+
+def test_context_box_waits_for_a_whole_entry(fresh, base_url):
+    """'1.5' is not a token count: nothing is sent, the box keeps the text, and leaving it says why."""
+    fresh.goto(base_url + "?model=llama-3.1-8b&ctx=8192")
+    wait_ready(fresh)
+    fresh.fill("#ctx", "1.5")
+    fresh.wait_for_timeout(400)
+    assert fresh.input_value("#ctx") == "1.5"
+    assert "ctx=8192" in fresh.evaluate("location.search")
+    fresh.locator("#ctx").blur()
+    assert "128k" in fresh.inner_text("#err-ctx")
+
+
+def test_slider_lands_on_powers_of_two_and_marks_the_window(fresh, base_url):
+    """Each slider step is a power of two (its 128k mark is 131,072 tokens); the model's trained window
+    is marked, and the hint says the same window as the answer (Qwen3-32B: 32,768, not 40,960)."""
+    fresh.goto(base_url + "?model=qwen3-32b&ctx=8192")
+    wait_ready(fresh)
+    fresh.evaluate("""() => { const s = document.getElementById('ctx-slider'); s.value = '17';
+        s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    assert fresh.input_value("#ctx") == "131072"
+    assert fresh.get_attribute("#ctx-slider", "step") == "1"
+    mark = fresh.locator("#ctx-window")
+    assert mark.is_visible() and "32k" in mark.inner_text()
+    assert "32,768" in fresh.inner_text("#ctx-max")
+    wait_until(fresh, "document.querySelector('#warnings [data-code=context_exceeds_native]') !== null")
+    assert "32k" in fresh.inner_text("#warnings [data-code=context_exceeds_native]")
+    box = fresh.locator("#ctx-slider").bounding_box()
+    left = mark.bounding_box()["x"] + mark.bounding_box()["width"] / 2
+    assert box["x"] + 8 + (box["width"] - 16) * (15 - 10) / 8 == pytest.approx(left, abs=3)  # log2(32768) = 15

@@ -64,16 +64,40 @@ function contextText() {
   return state.ctx === lastView.state.context ? lastView.text.context : String(state.ctx);
 }
 
-function contextLimit() {
-  const max = state.model === "custom" ? lastView.state.context_length : modelCtx[state.model];
-  return { max, limit: Math.max(S.CTX_LIMIT, max || 0) };
+/** The chosen model's trained window in tokens (a pasted config's from its last answer). */
+function modelWindow() {
+  return state.model === "custom" ? lastView.state.context_length : modelCtx[state.model];
+}
+
+/** Put each slider tick (and the model's window mark) over the thumb position of its value. */
+function placeTicks(top) {
+  for (const tick of document.querySelectorAll(".ticks .tick")) {
+    const frac = (Number(tick.dataset.log) - S.CTX_MIN_LOG) / (top - S.CTX_MIN_LOG);
+    tick.hidden = !(frac >= 0 && frac <= 1);
+    tick.style.left = `calc(8px + (100% - 16px) * ${frac.toFixed(4)})`;
+    tick.style.right = "auto";
+    tick.style.transform = frac > 0.9 ? "translateX(-100%)" : frac < 0.1 ? "none" : "translateX(-50%)";
+  }
 }
 
 function showContext() {
-  form.ctx.value = String(state.ctx);
-  form.slider.value = String(S.contextToSlider(state.ctx));
+  // never rewrite the box while a person types in it ("1.5" must not become 51)
+  if (document.activeElement !== form.ctx) form.ctx.value = String(state.ctx);
+  const trained = modelWindow();
+  const top = S.sliderMax(trained);
+  if (form.slider.max !== String(top)) form.slider.max = String(top);
+  form.slider.value = String(S.contextToSlider(state.ctx, top));
   form.slider.setAttribute("aria-valuetext", contextText());
-  form.ctx.max = String(contextLimit().limit);
+  const mark = $("ctx-window");
+  const log = trained ? String(Math.log2(trained)) : "";
+  if (mark.dataset.log !== log || !mark.classList.contains("placed")) {
+    mark.dataset.log = log;
+    placeTicks(top);
+    mark.classList.add("placed");
+  }
+  // its words once the answer for this window is in (the pre-rendered ones may be another model's)
+  const words = lastView.state.context_length === trained ? lastView.text["ctx-window"] : "";
+  if (mark.textContent !== words) mark.textContent = words;
   $("ctx-max").textContent = lastView.text["ctx-max"];
 }
 
@@ -299,11 +323,17 @@ function onInput(event) {
       markInvalid(form.ctx, false);
       form.slider.setAttribute("aria-valuetext", contextText());
       break;
-    case form.ctx:
-      if (!count("ctx")) return;
-      form.slider.value = String(S.contextToSlider(state.ctx));
+    case form.ctx: {
+      const value = S.parseContext(el.value);
+      if (value === null) { // said when the person leaves the box, not at every keystroke ("1." on the way to "1.5k")
+        if (event.type === "change") fieldError("ctx", el.dataset.bad);
+        return;
+      }
+      state.ctx = value;
+      form.slider.value = String(S.contextToSlider(state.ctx, Number(form.slider.max)));
       form.slider.setAttribute("aria-valuetext", contextText());
       break;
+    }
     case form.batch: if (!count("batch")) return; break;
     case form.n: if (!count("n")) return; break;
     default: return;
@@ -374,6 +404,9 @@ function start() {
   $("calc-form").addEventListener("change", onInput);
   $("calc-form").addEventListener("submit", (event) => event.preventDefault());
   form.filter.addEventListener("keydown", onFilterKey);
+  form.ctx.addEventListener("blur", () => { // "128k" reads back as the tokens it means once typed
+    if (S.parseContext(form.ctx.value) !== null) form.ctx.value = String(state.ctx);
+  });
   document.addEventListener("click", (event) => { // a recommended setup (or a model page's): into the form
     const pick = event.target.closest("li[data-gpu] button.rec-name");
     if (!pick) return;

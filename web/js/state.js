@@ -61,7 +61,7 @@ export function readState(search, catalog) {
   }
   for (const key of Object.keys(INT_LIMITS)) {
     if (!params.has(key)) continue;
-    const value = parseCount(params.get(key), key);
+    const value = key === "ctx" ? parseContext(params.get(key)) : parseCount(params.get(key), key);
     if (value === null) rejected.push({ param: key, value: params.get(key) });
     else { state[key] = value; fromUrl.add(key); }
   }
@@ -103,12 +103,31 @@ export function stateKey(field) {
     batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n" }[field] || null;
 }
 
-/** Context tokens for a slider position (log2 scale), rounded to a multiple of 256. */
+// Multipliers of the context box's suffixes: binary, as the engines and model cards mean them
+// ("128k" is 131,072 tokens: Llama 3.1's window, max_position_embeddings 131072).
+const CTX_SUFFIX = { "": 1, k: 1024, m: 1048576 };
+
+/** Context tokens from what a person types (32768, 32,768, 128k, 1.5k, 1M), or null: thousands
+ * separators and spaces are ignored, the result must be a whole number within INT_LIMITS.ctx. */
+export function parseContext(text) {
+  const m = /^(\d+(?:\.\d+)?)([km]?)$/.exec(String(text).trim().toLowerCase().replace(/[,_\s]/g, ""));
+  if (!m) return null;
+  const value = Number(m[1]) * CTX_SUFFIX[m[2]];
+  const [lo, hi] = INT_LIMITS.ctx;
+  return Number.isInteger(value) && value >= lo && value <= hi ? value : null;
+}
+
+/** The slider's top (log2 tokens): 256k, or the model's window when that is longer. */
+export function sliderMax(window) {
+  return Math.max(CTX_MAX_LOG, Math.ceil(Math.log2(Math.max(1, window || 1))));
+}
+
+/** Context tokens for a slider position: the power of two it stands on (1k, 2k ... 128k, 256k). */
 export function sliderToContext(position) {
-  return Math.max(1024, Math.round(2 ** Number(position) / 256) * 256);
+  return 2 ** Math.round(Number(position));
 }
 
 /** Slider position for a context length, clamped to the slider's range. */
-export function contextToSlider(tokens) {
-  return Math.min(CTX_MAX_LOG, Math.max(CTX_MIN_LOG, Math.log2(Math.max(1, tokens))));
+export function contextToSlider(tokens, top = CTX_MAX_LOG) {
+  return Math.min(top, Math.max(CTX_MIN_LOG, Math.log2(Math.max(1, tokens))));
 }
