@@ -638,3 +638,59 @@ def test_slider_lands_on_powers_of_two_and_marks_the_window(fresh, base_url):
     box = fresh.locator("#ctx-slider").bounding_box()
     left = mark.bounding_box()["x"] + mark.bounding_box()["width"] / 2
     assert box["x"] + 8 + (box["width"] - 16) * (15 - 10) / 8 == pytest.approx(left, abs=3)  # log2(32768) = 15
+
+
+def test_engine_settings_reach_the_core(fresh, base_url, core):
+    """vLLM's --gpu-memory-utilization and --max-num-seqs from the engine-settings disclosure go into the
+    request and the link; the KV pool shown is the core's for them."""
+    fresh.goto(base_url + "?model=qwen3-32b&quant=fp8&ctx=8192&engine=vllm&gpu=h100-sxm&n=1")
+    wait_ready(fresh)
+    assert fresh.locator("#fa").is_hidden() and fresh.locator("#ub").is_hidden()  # llama.cpp's
+    fresh.click("#engine-settings > summary")
+    fresh.fill("#gmu", "0.8")
+    fresh.fill("#mns", "64")
+    wait_until(fresh, "location.search.includes('gmu=0.8') && location.search.includes('mns=64')")
+    wait_settled(fresh)
+    want = core(
+        {
+            "op": "view",
+            "model": "qwen3-32b",
+            "quant": "fp8",
+            "context": 8192,
+            "batch": 1,
+            "engine": "vllm",
+            "gpu": "h100-sxm",
+            "gpus": 1,
+            "lang": "en",
+            "gpu_memory_utilization": 0.8,
+            "max_num_seqs": 64,
+        }
+    )["view"]["text"]["kv-pool"]
+    assert want and fresh.inner_text('[data-out="kv-pool"]') == want
+    fresh.fill("#gmu", "1.5")  # out of range: the core names the field
+    wait_until(fresh, "!document.getElementById('err-gmu').hidden")
+
+
+def test_switching_engine_keeps_a_loadable_format_and_exl2_has_its_bits(fresh, base_url, core):
+    fresh.goto(base_url + "?model=llama-3.1-8b&quant=q4_k_m&engine=llama.cpp")
+    wait_ready(fresh)
+    fresh.select_option("#engine", "vllm")
+    assert fresh.input_value("#quant") == "native"  # vLLM does not load Q4_K_M: the checkpoint
+    fresh.select_option("#engine", "llama.cpp")
+    assert fresh.input_value("#quant") == "native"  # llama.cpp loads it (as GGUF BF16): kept
+    fresh.goto(base_url + "?model=llama-3.1-8b&quant=exl2&bpw=5.5&engine=transformers")
+    wait_ready(fresh)
+    assert fresh.locator("#bpw").is_visible() and fresh.input_value("#bpw") == "5.5"
+    wait_settled(fresh)
+    request = {
+        "op": "view",
+        "model": "llama-3.1-8b",
+        "quant": "exl2",
+        "context": 32768,
+        "engine": "transformers",
+        "gpu": "h100-sxm",
+        "gpus": 4,
+        "lang": "en",
+    }
+    shown = fresh.inner_text('[data-out="bpw"]')
+    assert shown == core({**request, "bpw": 5.5})["view"]["text"]["bpw"] != core(request)["view"]["text"]["bpw"]

@@ -23,6 +23,7 @@ const form = {
   model: $("model"), filter: $("model-filter"), config: $("config"), quant: $("quant"), kv: $("kv"),
   engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
+const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
 
 let lastView = data("initial-view"); // calc/present.py view of the result on screen
 let { state, rejected, fromUrl } = S.readState(location.search, catalog);
@@ -118,6 +119,23 @@ function showEngineOptions() {
   }
 }
 
+/** Show the EXL2 bits control with its format and the chosen engine's settings only; put their values in. */
+function showOptional() {
+  $("bpw-field").hidden = state.quant !== "exl2";
+  for (const field of $("engine-settings").querySelectorAll("[data-engine]")) field.hidden = field.dataset.engine !== state.engine;
+  for (const [key, control] of Object.entries(optional)) {
+    if (document.activeElement !== control) control.value = S.optionalText(state, key);
+  }
+}
+
+/** The format to keep when the engine changes: the chosen one if the new engine loads it, else the page's
+ * default GGUF for an engine that loads it (llama.cpp) or the checkpoint as published (every engine). */
+function formatFor(engine) {
+  const loads = (id) => (catalog.formats.find((x) => x.id === id) || { engines: [] }).engines.includes(engine);
+  if (loads(state.quant)) return state.quant;
+  return loads(catalog.defaults.quant) ? catalog.defaults.quant : "native";
+}
+
 /** Put the state into the form controls. */
 function applyState() {
   form.model.value = state.model;
@@ -132,6 +150,7 @@ function applyState() {
   form.batch.value = String(state.batch);
   form.gpu.value = state.gpu;
   form.n.value = String(state.n);
+  showOptional();
   showContext();
 }
 
@@ -312,9 +331,15 @@ function onInput(event) {
       showModelLink();
       break;
     case form.config: state.config = el.value; break;
-    case form.quant: state.quant = el.value; showEngineOptions(); break;
+    case form.quant: state.quant = el.value; showEngineOptions(); showOptional(); break;
     case form.kv: state.kv = el.value || null; showEngineOptions(); break;
-    case form.engine: state.engine = el.value; state.kv = null; form.kv.value = ""; state.ev = null; showVersions(); showEngineOptions(); break;
+    case form.engine:
+      state.engine = el.value;
+      state.kv = null;
+      state.ev = null;
+      state.quant = formatFor(state.engine);
+      applyState();
+      break;
     case form.ev: state.ev = el.value || null; break;
     case form.gpu: state.gpu = el.value; break;
     case form.slider:
@@ -332,6 +357,15 @@ function onInput(event) {
       state.ctx = value;
       form.slider.value = String(S.contextToSlider(state.ctx, Number(form.slider.max)));
       form.slider.setAttribute("aria-valuetext", contextText());
+      break;
+    }
+    case optional[el.name]: {
+      const value = S.parseOptional(el.value, el.name);
+      if (value === undefined) {
+        if (event.type === "change" || el.tagName === "SELECT") fieldError(el.name, el.dataset.bad);
+        return;
+      }
+      state[el.name] = value;
       break;
     }
     case form.batch: if (!count("batch")) return; break;

@@ -1,5 +1,6 @@
 // The calculator's state <-> the query string <-> the core's request.
-// URL keys: model, quant, kv, ctx, batch, engine, ev (engine version), gpu, n (plus lang and embed, handled by app.js).
+// URL keys: model, quant, bpw (EXL2), kv, ctx, batch, engine, ev (engine version), gpu, n, the engine settings
+// fa, ub (llama.cpp), gmu, mbt, mns (vLLM), plus lang and embed, handled by app.js.
 
 export const CTX_MIN_LOG = 10; // 1k
 export const CTX_MAX_LOG = 18; // 256k
@@ -12,7 +13,25 @@ export function defaultState(defaults) {
   return {
     model: defaults.model, config: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
     ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
+    ...Object.fromEntries(Object.keys(OPTIONAL).map((key) => [key, null])),
   };
+}
+
+// Settings that are null (the engine's own default) unless set: state key -> [request field, kind].
+export const OPTIONAL = {
+  bpw: ["bpw", "float"], fa: ["flash_attention", "flag"], ub: ["ubatch", "int"],
+  gmu: ["gpu_memory_utilization", "float"], mbt: ["max_num_batched_tokens", "int"], mns: ["max_num_seqs", "int"],
+};
+const OPTIONAL_FORMS = { int: /^\d+$/, float: /^(\d+\.?\d*|\.\d+)$/, flag: /^[01]$/ };
+
+/** An optional setting from a control or a link: null when empty, undefined when not a value of its kind
+ * (the core checks the range and names the field when it is out of it). */
+export function parseOptional(text, key) {
+  const raw = String(text).trim();
+  if (!raw) return null;
+  const kind = OPTIONAL[key][1];
+  if (!OPTIONAL_FORMS[kind].test(raw)) return undefined;
+  return kind === "flag" ? raw === "1" : Number(raw);
 }
 
 /** An engine's release ids, newest first (the catalog's engines[].versions). */
@@ -65,7 +84,19 @@ export function readState(search, catalog) {
     if (value === null) rejected.push({ param: key, value: params.get(key) });
     else { state[key] = value; fromUrl.add(key); }
   }
+  for (const key of Object.keys(OPTIONAL)) {
+    if (!params.has(key)) continue;
+    const value = parseOptional(params.get(key), key);
+    if (value === undefined) rejected.push({ param: key, value: params.get(key) });
+    else { state[key] = value; fromUrl.add(key); }
+  }
   return { state, rejected, fromUrl };
+}
+
+/** The text of an optional setting's control ("" for the engine's default). */
+export function optionalText(state, key) {
+  const value = state[key];
+  return value === null ? "" : typeof value === "boolean" ? (value ? "1" : "0") : String(value);
 }
 
 /** The query string for a state (custom configs are too long for a link and stay out of it). */
@@ -80,6 +111,7 @@ export function queryString(state, extra = {}) {
   if (state.ev) params.set("ev", state.ev);
   params.set("gpu", state.gpu);
   params.set("n", String(state.n));
+  for (const key of Object.keys(OPTIONAL)) if (state[key] !== null && applies(state, key)) params.set(key, optionalText(state, key));
   for (const [key, value] of Object.entries(extra)) if (value) params.set(key, value);
   return `?${params.toString()}`;
 }
@@ -94,13 +126,23 @@ export function toRequest(state, lang) {
   else request.model = state.model;
   if (state.kv) request.kv_cache = state.kv;
   if (state.ev) request.engine_version = state.ev;
+  for (const [key, [field]] of Object.entries(OPTIONAL)) if (state[key] !== null && applies(state, key)) request[field] = state[key];
   return request;
+}
+
+// The engine each engine setting belongs to (bpw: the EXL2 format's).
+const SETTING_ENGINE = { fa: "llama.cpp", ub: "llama.cpp", gmu: "vllm", mbt: "vllm", mns: "vllm" };
+
+/** Whether an optional setting applies to the state's engine and format. */
+export function applies(state, key) {
+  return key === "bpw" ? state.quant === "exl2" : SETTING_ENGINE[key] === state.engine;
 }
 
 /** Which state key a core error field names. */
 export function stateKey(field) {
-  return { model: "model", config: "config", quant: "quant", bpw: "quant", kv_cache: "kv", context: "ctx",
-    batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n" }[field] || null;
+  const optional = Object.fromEntries(Object.entries(OPTIONAL).map(([key, [name]]) => [name, key]));
+  return { model: "model", config: "config", quant: "quant", kv_cache: "kv", context: "ctx",
+    batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n", ...optional }[field] || null;
 }
 
 // Multipliers of the context box's suffixes: binary, as the engines and model cards mean them
