@@ -74,6 +74,6 @@ export function chartSvg(chart, width = 640) {
 export function chartTable(chart) {
   if (!chart) return "";
   const { caption, head, rows } = chart.table;
-  return `<table class="chart-table"><caption>${esc(caption)}</caption><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join("")}</tr></thead>`
+  return `<table class="chart-table"><caption class="visually-hidden">${esc(caption)}</caption><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join("")}</tr></thead>`
     + `<tbody>${rows.map(([ctx, ...rest]) => `<tr><th scope="row">${esc(ctx)}</th>${rest.map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
 }
