@@ -216,7 +216,7 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     marks = []
     if window:
         marks.append({"kind": "window", "tokens": window, "label": fill(r["chart_window"], tokens=tokens_short(window))})
-    if most := answer.get("max_context"):
+    if (most := answer.get("max_context")) and most <= x_max:  # past it only where max_position_embeddings is longer
         marks.append({"kind": "fit", "tokens": most, "label": fill(r["chart_fit"], tokens=tokens_short(most))})
     return {
         "points": [[p["context"], *(p[f"{part}_bytes"] / GIB for part in PARTS)] for p in points],
