@@ -42,7 +42,8 @@ MAX_EXACT_BYTES = 2**53
 
 _TORCH_TO_KV = {"bfloat16": "bf16", "float16": "f16", "float32": "f32"}
 
-# Context points of the memory-against-context chart: powers of two from 1k to 1M, plus the request.
+# Context points of the memory-against-context chart: powers of two from 1k to 1M, plus the request;
+# a model whose window is longer gets the powers of two up to it and the window itself (curve_contexts).
 CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 
 # Plans, weight tables and format lists are kept with their model (Model.derived), each kind in an
@@ -138,11 +139,23 @@ def curve_points(plan: Plan, contexts: list[int], batch: int, gpus: int) -> list
     return [CurvePoint(c, *p, p.total) for c, p in zip(contexts, parts, strict=True) if p.total <= MAX_EXACT_BYTES]
 
 
+def curve_contexts(window: int) -> list[int]:
+    """CURVE_POINTS, and for a window past 1M the powers of two below it and the window itself, so
+    the chart's x axis (to the larger of the window and the slider's 256k) always ends on a point."""
+    extra, c = [], CURVE_POINTS[-1] << 1
+    while c < window:
+        extra.append(c)
+        c <<= 1
+    return [*CURVE_POINTS, *extra, *([window] if window > CURVE_POINTS[-1] else [])]
+
+
 def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) -> list[CurvePoint]:
-    """The chart's points: CURVE_POINTS (the same for every context of a plan, batch and GPU count:
-    kept, so dragging the context slider computes one point) and the request's own context."""
-    fixed = derived(model, "curves", (plan, batch, gpus), lambda: curve_points(plan, list(CURVE_POINTS), batch, gpus))
-    if context in CURVE_POINTS:
+    """The chart's points: curve_contexts (the same for every context of a plan, batch and GPU
+    count: kept, so dragging the context slider computes one point) and the request's own context."""
+    fixed = derived(
+        model, "curves", (plan, batch, gpus), lambda: curve_points(plan, curve_contexts(native_window(model)), batch, gpus)
+    )
+    if any(p.context == context for p in fixed):
         return list(fixed)
     at = sum(1 for p in fixed if p.context < context)
     return [*fixed[:at], *curve_points(plan, [context], batch, gpus), *fixed[at:]]

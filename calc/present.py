@@ -55,6 +55,7 @@ LABELLED = ("architecture", "attention", "activation", "normalization")  # codes
 BAR_WIDTH = 1000  # the headline bar's viewBox width (web/templates/_result.html.j2)
 CHART_HEADROOM = 1.08  # the chart's y axis reaches 8% above the highest point or the capacity
 CHART_Y_TICKS = 5  # about this many gridlines on the y axis
+CTX_LIMIT = 262144  # the context slider's maximum (web/js/state.js CTX_LIMIT): the chart's x axis reaches it
 
 
 # -- numbers -------------------------------------------------------------------------------------
@@ -83,6 +84,14 @@ def tokens_label(tokens: int) -> str:
     if tokens >= 2**20:
         return f"{tokens // 2**20}M"
     return f"{tokens // 2**10}k" if tokens >= 2**10 else str(tokens)
+
+
+def tokens_short(tokens: int) -> str:
+    """Any token count as briefly as a chart mark writes it: 128k, 97.7k, 10M, 1.5M, 900."""
+    for unit, suffix in ((2**20, "M"), (2**10, "k")):
+        if tokens >= unit:
+            return num(tokens / unit, 0 if tokens % unit == 0 else 1) + suffix
+    return num(tokens)
 
 
 # -- sources -------------------------------------------------------------------------------------
@@ -180,9 +189,17 @@ def nice_step(top: float, ticks: int) -> float:
 
 def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     """The memory-against-context chart as numbers (GiB) and labels, or None without two points:
-    points [context, weights, kv, activations, overhead], the y axis top and ticks [GiB, label], the
-    x ticks [tokens, label] at every power of two in range (the page thins them to fit its width)."""
-    points = sorted((p for p in answer.get("curve") or [] if p["context"] > 0), key=lambda p: p["context"])
+    points [context, weights, kv, activations, overhead] up to x_max (the larger of the model's
+    window and the slider's CTX_LIMIT), the y axis top and ticks [GiB, label], the x ticks [tokens,
+    label] at every power of two in range (the page thins them to fit its width), the labelled marks
+    of the window and of the longest context that fits, each point's hover text, and the data table
+    (context, the parts and the total, in GiB) the page offers beside the picture."""
+    window = ((answer.get("model") or {}).get("spec") or {}).get("context_length")
+    x_max = max(window or 0, CTX_LIMIT)
+    points = sorted(
+        (p for p in answer.get("curve") or [] if 0 < p["context"] <= x_max),
+        key=lambda p: p["context"],
+    )
     if len(points) < 2:
         return None
     fit, r = answer["fit"], words["result"]
@@ -194,19 +211,44 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     while v <= y_max + 1e-9:
         y_ticks.append([v, num(v, 1 if step < 1 else 0)])
         v += step
-    lo, hi = points[0]["context"], points[-1]["context"]
-    x_ticks = [[2**e, tokens_label(2**e)] for e in range(math.ceil(math.log2(lo)), math.floor(math.log2(hi)) + 1)]
+    lo = points[0]["context"]
+    x_ticks = [[2**e, tokens_label(2**e)] for e in range(math.ceil(math.log2(lo)), math.floor(math.log2(x_max)) + 1)]
+    marks = []
+    if window:
+        marks.append({"kind": "window", "tokens": window, "label": fill(r["chart_window"], tokens=tokens_short(window))})
+    if (most := answer.get("max_context")) and most <= x_max:  # past it only where max_position_embeddings is longer
+        marks.append({"kind": "fit", "tokens": most, "label": fill(r["chart_fit"], tokens=tokens_short(most))})
     return {
         "points": [[p["context"], *(p[f"{part}_bytes"] / GIB for part in PARTS)] for p in points],
         "parts": [{"part": part, "label": r[part]} for part in PARTS],
         "capacity": capacity / GIB,
         "capacity_label": fill(r["chart_capacity"], count=fit["gpus"], gpu=gpu_name, capacity=gib(capacity)),
         "context": answer["request"]["context"],
+        "x_min": lo,
+        "x_max": x_max,
         "y_max": y_max,
         "y_ticks": y_ticks,
         "x_ticks": x_ticks,
         "x_label": r["chart_x"],
         "y_label": r["chart_y"],
+        "marks": marks,
+        "tips": [  # [shown on hover and focus, read out: with the parts]
+            [
+                fill(r["chart_point"], tokens=num(p["context"]), total=gib(p["total_bytes"])),
+                fill(
+                    r["chart_point_parts"],
+                    tokens=num(p["context"]),
+                    total=gib(p["total_bytes"]),
+                    **{part: gib(p[f"{part}_bytes"]) for part in PARTS},
+                ),
+            ]
+            for p in points
+        ],
+        "table": {
+            "caption": r["chart_table"],
+            "head": [r["chart_context"], *(r[part] for part in PARTS), r["chart_total"]],
+            "rows": [[num(p["context"]), *(gib(p[f"{part}_bytes"]) for part in PARTS), gib(p["total_bytes"])] for p in points],
+        },
     }
 
 

@@ -209,7 +209,7 @@ class Estimate(NamedTuple):
         "setups that hold the request, cheapest first, at most recommend_limit; empty without recommend",
     ]
     recommendations_total: Annotated[int, "how many setups hold it in all"]
-    curve: Annotated[list[CurvePoint], "memory at contexts 1k, 2k, ... 1M and the request's; empty without curve"]
+    curve: Annotated[list[CurvePoint], "memory at 1k, 2k, ... 1M (on to a longer window) and the request's context; else empty"]
     warnings: Annotated[list[Notice], "what the user should know, in the request's language"]
 
 

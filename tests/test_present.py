@@ -312,3 +312,67 @@ REC_ROWS = [
 @pytest.mark.parametrize(("rec", "detail"), REC_ROWS, ids=["four", "one", "no price"])
 def test_a_recommendation_says_per_gpu_total_and_price(rec, detail):
     assert present.rec_row(rec, texts("en")["result"])["detail"] == detail
+
+
+@pytest.mark.parametrize(
+    ("tokens", "text"),
+    [(131072, "128k"), (100000, "97.7k"), (10485760, "10M"), (3 * 2**19, "1.5M"), (900, "900"), (1024, "1k")],
+)
+def test_tokens_short(tokens, text):
+    assert present.tokens_short(tokens) == text
+
+
+# The chart's x axis, marks, points and table, by hand: every catalog window is a power of two; the x
+# axis runs to the larger of the window and the slider's 262,144; Llama 3.1 8B keeps 32 layers x 8 KV
+# heads x 128 x 2 (K and V) x 2 bytes = 128 KiB of F16 KV cache a token, so 32 GiB at 262,144 tokens;
+# 8 x H100 hold 8 x 79.6474609375 = 637.1796875 GiB, whose 8% headroom (688.15) rounds up by steps of 200.
+CHARTS = [
+    (  # window 128k, under the slider's 256k: the axis runs to 256k, fits the whole window
+        {"model": "llama-3.1-8b", "gpu": "rtx-4090", "gpus": 1, "quant": "q4_k_m", "engine": "llama.cpp", "context": 32768},
+        262144,
+        [2**k for k in range(10, 19)],
+        [("window", 131072, "Model window 128k"), ("fit", 131072, "Fits up to 128k")],
+        ("262,144", "32.0"),
+        None,
+    ),
+    (  # window 10M, past the curve's old end (1M): points on to the window, the last 10M itself
+        {"model": "llama-4-scout-17b-16e-instruct", "gpu": "h100-sxm", "gpus": 8, "quant": "q4_k_m", "engine": "llama.cpp"},
+        10485760,
+        [*(2**k for k in range(10, 24)), 10485760],
+        [("window", 10485760, "Model window 10M"), ("fit", 8248320, "Fits up to 7.9M")],  # 8248320 / 2^20 = 7.87
+        ("10,485,760", None),
+        None,
+    ),
+    (  # capacity far above every point: the y axis still reaches it
+        {"model": "llama-3.1-8b", "gpu": "h100-sxm", "gpus": 8, "quant": "q4_k_m", "engine": "llama.cpp", "context": 4096},
+        262144,
+        [2**k for k in range(10, 19)],
+        [("window", 131072, "Model window 128k"), ("fit", 131072, "Fits up to 128k")],
+        ("262,144", "32.0"),
+        800,
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_", "x_max", "contexts", "marks", "last", "y_max"), CHARTS, ids=["128k", "10M", "capacity"])
+def test_chart_reaches_the_window_with_marks_tips_and_table(request_, x_max, contexts, marks, last, y_max):
+    c = view(request_)["chart"]
+    assert c["x_max"] == x_max and c["x_min"] == 1024
+    assert [p[0] for p in c["points"]] == contexts
+    assert [(m["kind"], m["tokens"], m["label"]) for m in c["marks"]] == marks
+    assert c["x_ticks"][-1][0] <= x_max < 2 * c["x_ticks"][-1][0]
+    assert c["capacity"] <= c["y_max"] and (y_max is None or c["y_max"] == y_max)
+    assert c["table"]["head"] == ["Context (tokens)", "Weights", "KV cache", "Activations", "Overhead", "Total"]
+    rows = c["table"]["rows"]
+    assert len(rows) == len(c["points"]) == len(c["tips"]) and rows[-1][0] == last[0]
+    assert last[1] is None or rows[-1][2] == last[1]  # the KV cache column
+    assert c["tips"][-1][0] == f"{rows[-1][0]} tokens: {rows[-1][5]} GiB"
+    assert c["tips"][-1][1].startswith(c["tips"][-1][0] + " (weights ")
+
+
+def test_chart_words_in_chinese():
+    request = {"model": "llama-3.1-8b", "gpu": "rtx-4090", "gpus": 1, "quant": "q4_k_m", "engine": "llama.cpp", "lang": "zh"}
+    c = view(request)["chart"]
+    assert [m["label"] for m in c["marks"]] == ["模型窗口 128k", "最长可放入 128k"]
+    assert c["table"]["head"] == ["上下文长度", "权重", "KV 缓存", "激活", "额外开销", "合计"]
+    assert c["tips"][0][0] == f"上下文 1,024：共 {c['table']['rows'][0][5]} GiB"

@@ -694,3 +694,34 @@ def test_switching_engine_keeps_a_loadable_format_and_exl2_has_its_bits(fresh, b
     }
     shown = fresh.inner_text('[data-out="bpw"]')
     assert shown == core({**request, "bpw": 5.5})["view"]["text"]["bpw"] != core(request)["view"]["text"]["bpw"]
+
+
+def test_chart_reaches_the_window_with_marks_focus_and_table(fresh, base_url, core):
+    """Llama 4 Scout's 10M window: the x axis ends at the window's mark on the last point, both marks
+    are labelled, focusing a point shows its value, and the data table has every curve point."""
+    req = {"model": "llama-4-scout-17b-16e-instruct", "quant": "q4_k_m", "engine": "llama.cpp", "gpu": "h100-sxm"}
+    fresh.goto(base_url + "?model={model}&quant={quant}&engine={engine}&gpu={gpu}&n=8&ctx=32768&batch=1".format(**req))
+    wait_ready(fresh)
+    chart = core({**req, "gpus": 8, "context": 32768, "batch": 1, "op": "view", "lang": "en"})["view"]["chart"]
+    assert chart["x_max"] == 10485760
+    pts = fresh.eval_on_selector_all(
+        "#chart .pt", "els => els.map(e => [Number(e.dataset.context), Number(e.querySelector('circle').getAttribute('cx'))])"
+    )
+    assert [p[0] for p in pts] == [p[0] for p in chart["points"]] and pts[-1][0] == 10485760
+    window_x = float(fresh.get_attribute("#chart .mark-window line", "x1"))
+    assert abs(window_x - pts[-1][1]) < 0.2  # the window is the axis' end, on the last point
+    labels = {m["kind"]: m["label"] for m in chart["marks"]}
+    assert fresh.text_content("#chart .mark-window .mark-label") == labels["window"] == "Model window 10M"
+    assert fresh.text_content("#chart .mark-fit .mark-label") == labels["fit"]
+    point = fresh.locator("#chart .pt").last
+    assert not point.locator(".tip").is_visible()
+    point.focus()
+    assert point.locator(".tip").is_visible() and point.locator(".tip").text_content() == chart["tips"][-1][0]
+    assert point.get_attribute("aria-label") == chart["tips"][-1][1]
+    fresh.keyboard.press("Shift+Tab")  # the previous point, by keyboard
+    assert fresh.locator("#chart .pt").nth(len(pts) - 2).locator(".tip").is_visible()
+    assert not fresh.is_visible("#chart-table table")
+    fresh.click("#chart-data summary")
+    rows = fresh.eval_on_selector_all("#chart-table tbody tr", "trs => trs.map(tr => [...tr.cells].map(c => c.textContent))")
+    assert rows == chart["table"]["rows"] and len(rows) == len(chart["points"])
+    assert fresh.eval_on_selector_all("#chart-table thead th", "ths => ths.map(t => t.textContent)") == chart["table"]["head"]

@@ -1,7 +1,7 @@
 // The page controller: form <-> state <-> URL, the worker bridge, rendering and readiness.
 // <html data-state="loading|ready|error">; data-busy is present while an estimate is pending.
 import { CalcBridge, LIMITS, coalesce } from "./bridge.js";
-import { chartSvg } from "./chart.js";
+import { chartSvg, chartTable } from "./chart.js";
 import { excerpt, makeStrings } from "./fmt.js";
 import { renderResult, renderSpec } from "./render.js";
 import * as S from "./state.js";
@@ -197,6 +197,9 @@ function render(view) {
 
 function drawChart() {
   $("chart").innerHTML = chartSvg(lastView.chart, chartWidth);
+  const table = chartTable(lastView.chart);
+  if (table !== $("chart-table").innerHTML) $("chart-table").innerHTML = table; // resizes keep it as is
+  $("chart-data").hidden = !table;
 }
 
 // The result is marked stale only when an answer is slow to come (the page's first, or a pasted

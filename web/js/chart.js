@@ -1,6 +1,8 @@
-// SVG chart of memory against context length (log2 x axis), stacked by component, with a dashed
-// line at the usable memory of the chosen GPU setup and a marker at the chosen context.  Drawn
-// from view.chart (calc/present.py chart): numbers in GiB and labels already written.
+// SVG chart of memory against context length (log2 x axis to view.chart.x_max), stacked by
+// component, with a dashed line at the usable memory of the chosen GPU setup, a marker at the chosen
+// context, labelled marks at the model's window and the longest context that fits, and a focusable
+// marker per point whose value shows on hover and focus; chartTable is the same numbers as a table.
+// Drawn from view.chart (calc/present.py chart): numbers in GiB and labels already written.
 import { esc } from "./fmt.js";
 
 const M = { top: 28, right: 16, bottom: 44, left: 52 };
@@ -12,8 +14,8 @@ export function chartSvg(chart, width = 640) {
   const W = Math.round(Math.min(900, Math.max(300, width)));
   const H = Math.round(Math.min(320, Math.max(240, W * 0.5)));
   const { points, y_max: yMax } = chart;
-  const lo = Math.log2(points[0][0]);
-  const hi = Math.log2(points[points.length - 1][0]);
+  const lo = Math.log2(chart.x_min);
+  const hi = Math.log2(chart.x_max);
   const x = (ctx) => M.left + ((Math.log2(ctx) - lo) / (hi - lo || 1)) * (W - M.left - M.right);
   const y = (gib) => H - M.bottom - (gib / yMax) * (H - M.top - M.bottom);
 
@@ -44,9 +46,34 @@ export function chartSvg(chart, width = 640) {
   const ctx = chart.context;
   const marker = ctx && Math.log2(ctx) >= lo && Math.log2(ctx) <= hi
     ? `<line class="ctx-marker" x1="${x(ctx).toFixed(1)}" x2="${x(ctx).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}"></line>` : "";
+  const marks = chart.marks.map(({ kind, tokens, label }, i) => {
+    const px = x(tokens);
+    const right = px > (M.left + W - M.right) / 2; // label on the side with room
+    return `<g class="mark mark-${kind}"><line x1="${px.toFixed(1)}" x2="${px.toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}"></line>`
+      + `<text class="mark-label" x="${(px + (right ? -4 : 4)).toFixed(1)}" y="${M.top + 12 + 14 * i}" text-anchor="${right ? "end" : "start"}">${esc(label)}</text></g>`;
+  });
+  const tips = points.map((p, i) => {
+    const total = p.slice(1).reduce((a, b) => a + b, 0);
+    const px = x(p[0]);
+    const py = y(total);
+    const right = px > (M.left + W - M.right) / 2;
+    const ty = Math.max(M.top + 40, py - 10);
+    const [shown, read] = chart.tips[i];
+    return `<g class="pt" tabindex="0" role="img" aria-label="${esc(read)}" data-context="${p[0]}">`
+      + `<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="4"></circle>`
+      + `<text class="tip" x="${(px + (right ? -8 : 8)).toFixed(1)}" y="${ty.toFixed(1)}" text-anchor="${right ? "end" : "start"}" aria-hidden="true">${esc(shown)}</text></g>`;
+  });
   const axes = `<text class="axis-label" x="${(M.left + W - M.right) / 2}" y="${H - 6}" text-anchor="middle">${esc(chart.x_label)}</text>`
     + `<text class="axis-label" x="${M.left - 6}" y="${M.top - 12}" text-anchor="end">${esc(chart.y_label)}</text>`;
   const legend = chart.parts.map(({ part, label }) => `<li class="c-${part}"><span class="swatch" aria-hidden="true"></span>${esc(label)}</li>`).join("");
-  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="chart-heading" aria-describedby="chart-desc" focusable="false">`
-    + `${grid.join("")}${areas.join("")}${cap}${marker}${axes}</svg><ul class="legend chart-legend" aria-hidden="true">${legend}</ul>`;
+  return `<svg viewBox="0 0 ${W} ${H}" role="group" aria-labelledby="chart-heading" aria-describedby="chart-desc" focusable="false">`
+    + `${grid.join("")}${areas.join("")}${cap}${marker}${marks.join("")}${axes}${tips.join("")}</svg><ul class="legend chart-legend" aria-hidden="true">${legend}</ul>`;
+}
+
+/** The chart's numbers as table markup (caption, head, one row per point); "" without a chart. */
+export function chartTable(chart) {
+  if (!chart) return "";
+  const { caption, head, rows } = chart.table;
+  return `<table class="chart-table"><caption class="visually-hidden">${esc(caption)}</caption><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join("")}</tr></thead>`
+    + `<tbody>${rows.map(([ctx, ...rest]) => `<tr><th scope="row">${esc(ctx)}</th>${rest.map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
 }
