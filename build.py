@@ -148,9 +148,21 @@ def links(common: dict, path: str) -> dict:
     }
 
 
+# The part of each engine's records a user reads first: its whole total where runs report one, else what
+# the engine is checked on (vLLM's KV pool, the GGUF files' sizes).
+HEADLINE_PARTS = ("total", "kv_pool", "weights_file")
+
+
 def accuracy_report() -> dict:
-    """The accuracy section's data (bench.accuracy.page_report), each record's link found as the spec card's are."""
-    return page_report(present.source_url)
+    """The accuracy section's data (bench.accuracy.page_report), each record's link found as the spec
+    card's are, and `plain`: one row per engine, its headline part (HEADLINE_PARTS) and largest error."""
+    report = page_report(present.source_url)
+    plain = {}
+    for part in HEADLINE_PARTS:
+        for row in report["table"]:
+            if row["component"] == part and row["engine"] not in plain:
+                plain[row["engine"]] = row
+    return {**report, "plain": [plain[e] for e in dict.fromkeys(r["engine"] for r in report["table"]) if e in plain]}
 
 
 def calculator_page(env, template: str, lang: str, common: dict, defaults: dict, **extra) -> str:

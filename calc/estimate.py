@@ -27,6 +27,7 @@ from calc.result import (
     Estimate,
     Fit,
     FormatInfo,
+    FormatSize,
     GpuShare,
     KvInfo,
     Memory,
@@ -291,6 +292,7 @@ def estimate(req: Request) -> Estimate:
         max_context_limit=limit,
         max_batch=max_batch,
         best_format=best,
+        format_sizes=format_sizes(model, engine, req.bpw),
         kv_capacity_tokens=pool.get("kv_capacity_tokens"),
         max_concurrency=pool.get("max_concurrency"),
         kv_pool_bytes=pool.get("kv_pool_bytes"),
@@ -300,6 +302,18 @@ def estimate(req: Request) -> Estimate:
         curve=curve,
         warnings=_warnings(req, model, plan, engine, kv_id, per_gpu, cap),
     )
+
+
+def format_sizes(model: Model, engine: Engine, bpw: float | None) -> list[FormatSize]:
+    """Every format `engine` loads with the bytes of this model's weights in it (EXL2 at the chosen
+    `bpw`, or its 4.0 default), in catalog order: weights_bytes = sum of each tensor's stored bytes."""
+    out = []
+    for fmt in catalog.formats().values():
+        if engine.loads_format(fmt):
+            bits = (bpw or 4.0) if fmt.id == "exl2" else None  # 4.0: exllamav2 convert.py -b default (calc/request.py)
+            wb = derived(model, "weights", (fmt.id, bits), lambda f=fmt.id, b=bits: weight_bytes(model.arch, model.tensors, f, b))
+            out.append(FormatSize(fmt.id, round(effective_bpw(wb, model.params.total), 3), wb.total))
+    return out
 
 
 UPCAST_SLACK_BPW = 0.01  # formats within this of the checkpoint's own bits count as the same precision

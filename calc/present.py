@@ -12,6 +12,7 @@ the chart from its numbers.  The words come from calc/data/messages/<lang>.toml 
      "bar": {"segments": [{"part", "x", "width"}], "cap": x},   # SVG user units of a 1000-wide bar
      "warnings": [{"code", "text"}],
      "recs": [{"gpu", "count", "name", "detail"}],
+     "formats": {format id: its option's text},   # the format list, sized for this model
      "spec": {"custom": bool, "rows": [{"key", "label", "value", "source", "title"}],
               "sources": [{"href", "text"}], "separator": text between source links},
      "chart": {...} | null,        # see chart()
@@ -306,10 +307,40 @@ def rec_row(rec: dict, r: dict) -> dict:
     return {"gpu": rec["gpu"], "count": count, "name": fill(r["rec_item"], count=count, name=rec["name"]), "detail": detail}
 
 
-def _format_label(format_id: str | None) -> str:
-    """A weight format's name ("" for none)."""
+def format_label(format_id: str | None, words: dict) -> str:
+    """A weight format's name in the view's language: values.format.<id>, else the catalog's label
+    ("" for none)."""
     found = catalog.formats().get(format_id) if format_id else None
-    return found.label if found else ""
+    return words["values"]["format"].get(format_id) or (found.label if found else "")
+
+
+def format_options(answer: dict, words: dict) -> dict:
+    """The text of every option of the format list: a format the engine loads with its weights' size
+    for this model ("Q4_K_M · 4.6 GiB"), any other with why it cannot be chosen."""
+    r, engine = words["result"], answer["engine"]["label"]
+    sizes = {f["id"]: f["weights_bytes"] for f in answer.get("format_sizes") or []}
+    return {
+        fid: fill(r["format_option"], format=format_label(fid, words), gib=gib(sizes[fid]))
+        if fid in sizes
+        else fill(r["format_unloaded"], format=format_label(fid, words), engine=engine)
+        for fid in catalog.formats()
+    }
+
+
+def summary(answer: dict, words: dict, gpu_name: str) -> str:
+    """The line above the headline: what the number is for (model · format · context · sequences ·
+    engine · GPUs)."""
+    r, req, fit = words["result"], answer["request"], answer.get("fit")
+    parts = [
+        answer["model"]["name"],
+        format_label(req["quant"], words),
+        fill(r["summary_context"], tokens=num(req["context"])),
+        fill(r["summary_batch" if req["batch"] == 1 else "summary_batches"], n=num(req["batch"])),
+        answer["engine"]["label"],
+    ]
+    if fit:
+        parts.append(fill(r["rec_item"], count=fit["gpus"], name=gpu_name))
+    return r["summary_sep"].join(parts)
 
 
 def view(answer: dict, lang: str) -> dict:
@@ -327,6 +358,7 @@ def view(answer: dict, lang: str) -> dict:
     tps = (answer.get("speed") or {}).get("decode_tokens_per_s")
     window = (model.get("spec") or {}).get("context_length")
     text = {
+        "summary": summary(answer, words, gpu_name),
         "total": gib(memory["total_bytes"]),
         **{part: gib(memory[f"{part}_bytes"]) for part in PARTS},
         "range": fill(
@@ -347,11 +379,13 @@ def view(answer: dict, lang: str) -> dict:
         if most
         else r["max_context_none"],
         "speed": fill(r["speed_value"], tps=num(tps, 1)) if tps else r["speed_none"],
-        "bpw": fill(r["bpw_value"], bpw=num(answer["format"]["bits_per_weight"], 2), format=answer["format"]["label"]),
+        "bpw": fill(
+            r["bpw_value"], bpw=num(answer["format"]["bits_per_weight"], 2), format=format_label(answer["format"]["id"], words)
+        ),
         "max-batch": fill(r["max_batch_value"], n=num(answer["max_batch"]), tokens=num(answer["request"]["context"]))
         if answer.get("max_batch")
         else "",
-        "best-format": _format_label(answer.get("best_format")),
+        "best-format": format_label(answer.get("best_format"), words),
         "kv-pool": fill(
             r["kv_pool_value"],
             tokens=num(answer["kv_capacity_tokens"]),
@@ -378,6 +412,7 @@ def view(answer: dict, lang: str) -> dict:
         "bar": bar(fullest_gpu(answer), fit["capacity_bytes"]),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,
+        "formats": format_options(answer, words),
         "spec": spec_card(model, words),
         "chart": chart(answer, words, gpu_name),
         "state": {"kv_cache": answer["request"]["kv_cache"], "context": answer["request"]["context"], "context_length": window},

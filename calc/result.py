@@ -111,6 +111,14 @@ class FormatInfo(NamedTuple):
     bits_per_weight: Annotated[float, "weight bytes x 8 / parameters, as stored, to 3 decimals"]
 
 
+class FormatSize(NamedTuple):
+    """One weight format the engine loads, sized for this model (the format list's numbers)."""
+
+    id: Annotated[str, "weight format id (calc/data/formats.toml)"]
+    bits_per_weight: Annotated[float, "weight bytes x 8 / parameters, as stored, to 3 decimals"]
+    weights_bytes: Annotated[Bytes, "every weight tensor in this format, as stored"]
+
+
 class KvInfo(NamedTuple):
     id: Annotated[str, "KV-cache type id (calc/data/kv_types.toml), the engine default resolved"]
     label: Annotated[str, "the KV type's name"]
@@ -200,6 +208,7 @@ class Estimate(NamedTuple):
     max_context_limit: Annotated[Tokens | None, "the model's own window, the most max_context reports; null without a GPU"]
     max_batch: Annotated[int | None, "the most sequences of this context that fit; null without a GPU"]
     best_format: Annotated[str | None, "the format with the most bits per weight that fits; null without a GPU or if none fits"]
+    format_sizes: Annotated[list[FormatSize], "every format the engine loads, in catalog order, with its weights' size"]
     kv_capacity_tokens: Annotated[Tokens | None, "vLLM: tokens its KV pool holds; null for other engines or without a GPU"]
     max_concurrency: Annotated[float | None, "vLLM: sequences of this context its KV pool holds at once"]
     kv_pool_bytes: Annotated[Bytes | None, "vLLM: bytes of its KV pool on the tightest GPU"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from calc import i18n, present
+from calc import catalog, i18n, present
 from calc.api import handle
 from calc.i18n import texts
 
@@ -100,6 +100,37 @@ def test_default_view_hand_checked():
     assert rows["total_params"] == "480.2B (official: 480B)"
     assert rows["attention"] == "Grouped-query (GQA)" and rows["hidden_size"] == "6,144"
     assert "attention_layers" not in rows  # one kind of layer only
+    assert v["text"]["summary"] == (
+        "Qwen3-Coder-480B-A35B-Instruct · Q4_K_M · 32,768 tokens · 1 sequence · llama.cpp · 4 × NVIDIA H100 SXM 80GB"
+    )
+
+
+# The format list's options: (request, format, text), sizes written from the estimate's format_sizes by hand.
+FORMAT_OPTIONS = [
+    ({"model": "llama-3.1-8b"}, "q4_k_m", "Q4_K_M · {q4_k_m} GiB"),
+    ({"model": "llama-3.1-8b"}, "awq", "AWQ 4-bit: not loaded by llama.cpp"),
+    ({"model": "llama-3.1-8b", "engine": "vllm", "quant": "native"}, "awq", "AWQ 4-bit · {awq} GiB"),
+    ({"model": "llama-3.1-8b", "engine": "vllm", "quant": "native"}, "q4_k_m", "Q4_K_M: not loaded by vLLM"),
+    ({"model": "llama-3.1-8b", "lang": "zh"}, "native", "原生（按发布版本） · {native} GiB"),
+    ({"model": "llama-3.1-8b", "engine": "vllm", "quant": "native", "lang": "zh"}, "q4_k_m", "Q4_K_M：vLLM 不能加载"),
+]
+
+
+@pytest.mark.parametrize(("request_", "fmt", "text"), FORMAT_OPTIONS)
+def test_format_list_names_each_size_or_why_not(request_, fmt, text):
+    sizes = {f["id"]: f"{f['weights_bytes'] / 2**30:,.1f}" for f in handle(request_)["format_sizes"]}
+    assert view(request_)["formats"][fmt] == text.format(**sizes)
+
+
+def test_format_sizes_follow_the_weights():
+    """Every format the engine loads is sized, in catalog order, and the chosen one's size is the
+    answer's weights (llama.cpp keeps the embeddings on the host, so the GPU holds less)."""
+    answer = handle({"model": "llama-3.1-8b", "engine": "vllm", "quant": "fp8"})
+    ids = [f["id"] for f in answer["format_sizes"]]
+    assert ids == [f.id for f in catalog.formats().values() if "vllm" in f.engines]
+    chosen = next(f for f in answer["format_sizes"] if f["id"] == "fp8")
+    assert chosen["weights_bytes"] == answer["memory"]["weights_bytes"]
+    assert chosen["bits_per_weight"] == answer["format"]["bits_per_weight"]
 
 
 def test_chinese_view_is_written_in_chinese():
@@ -107,6 +138,9 @@ def test_chinese_view_is_written_in_chinese():
     assert v["text"]["fit"].startswith("可以放入 4 × NVIDIA H100 SXM 80GB")
     assert v["text"]["kv-default"] == "引擎默认（F16）"
     assert {r["key"]: r["label"] for r in v["spec"]["rows"]}["layers"] == "层数"
+    assert v["text"]["summary"] == (
+        "Qwen3-Coder-480B-A35B-Instruct · Q4_K_M · 32,768 token · 1 个序列 · llama.cpp · 4 × NVIDIA H100 SXM 80GB"
+    )
 
 
 def test_no_fit_and_no_recommendations():
@@ -185,8 +219,12 @@ def test_every_view_is_complete(request_, lang):
     shown += [x for r in v["spec"]["rows"] for x in (r["label"], r["value"])]
     for text in shown:
         assert isinstance(text, str) and not re.search(r"\{\w+\}|None|null|nan", text), text
+    assert set(v["formats"]) == set(catalog.formats())
+    for text in v["formats"].values():
+        assert text and not re.search(r"\{\w+\}|None", text), text
     assert set(v["text"]) == {
         *present.PARTS,
+        "summary",
         "total",
         "range",
         "fit",

@@ -725,3 +725,91 @@ def test_chart_reaches_the_window_with_marks_focus_and_table(fresh, base_url, co
     rows = fresh.eval_on_selector_all("#chart-table tbody tr", "trs => trs.map(tr => [...tr.cells].map(c => c.textContent))")
     assert rows == chart["table"]["rows"] and len(rows) == len(chart["points"])
     assert fresh.eval_on_selector_all("#chart-table thead th", "ths => ths.map(t => t.textContent)") == chart["table"]["head"]
+
+
+def test_summary_line_says_what_the_number_is_for_and_is_announced(fresh, base_url, core):
+    """One line above the headline names the model, format, context, sequences, engine and GPUs; the
+    summary, headline and verdict are one polite live region whose text follows each new answer."""
+    fresh.goto(f"{base_url}?model=llama-3.1-8b&quant=q4_k_m&ctx=8192&gpu=rtx-4090&n=1")
+    wait_ready(fresh)
+    region = fresh.locator("#answer")
+    assert region.get_attribute("aria-live") == "polite" and region.get_attribute("aria-atomic") == "true"
+    request = {**core({"op": "catalog"})["defaults"], "model": "llama-3.1-8b", "quant": "q4_k_m", "context": 8192}
+    request |= {"gpu": "rtx-4090", "gpus": 1, "lang": "en"}
+    view = core({**request, "op": "view"})["view"]
+    assert fresh.text_content('[data-out="summary"]') == view["text"]["summary"]
+    assert view["text"]["summary"].startswith("Llama-3.1-8B · Q4_K_M · 8,192 tokens · 1 sequence · llama.cpp · 1 × ")
+    fresh.fill("#batch", "4")
+    wait_until(fresh, "document.querySelector('[data-out=summary]').textContent.includes('4 sequences')")
+    wait_settled(fresh)
+    four = core({**request, "batch": 4, "op": "view"})["view"]
+    assert (
+        region.text_content().split()
+        == " ".join([four["text"]["summary"], "VRAM required", four["text"]["total"], "GiB", four["text"]["fit"]]).split()
+    )
+
+
+def test_format_list_shows_each_size_for_this_model(fresh, base_url, core):
+    fresh.goto(f"{base_url}?model=llama-3.1-8b&quant=q4_k_m&ctx=8192&engine=vllm&gpu=h100-sxm&n=1")
+    wait_ready(fresh)
+    request = {**core({"op": "catalog"})["defaults"], "model": "llama-3.1-8b", "quant": "native", "context": 8192}
+    view = core({**request, "engine": "vllm", "gpu": "h100-sxm", "gpus": 1, "lang": "en", "op": "view"})["view"]
+    texts = fresh.eval_on_selector_all("#quant option", "os => Object.fromEntries(os.map(o => [o.value, o.textContent]))")
+    assert texts == view["formats"]
+    assert texts["awq"].startswith("AWQ 4-bit · ") and texts["q4_k_m"] == "Q4_K_M: not loaded by vLLM"
+
+
+def test_copy_link_carries_a_pasted_config_in_the_fragment(context, fresh, base_url, core):
+    """A pasted config.json goes into the link after #config= (never to a server); the copied link
+    opens the same custom estimate."""
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url.rstrip("/"))
+    config = json.dumps(custom_config("qwen3-8b"), indent=2)
+    fresh.goto(f"{base_url}?quant=q8_0&ctx=4096")
+    wait_ready(fresh)
+    fresh.select_option("#model", "custom")
+    fresh.fill("#config", config)
+    wait_settled(fresh)
+    wait_until(fresh, "location.hash.startsWith('#config=') && location.search.includes('model=custom')")
+    fresh.click("#copy-link")
+    wait_until(fresh, "document.getElementById('share-status').textContent === 'Copied.'")
+    link = fresh.evaluate("navigator.clipboard.readText()")
+    assert "#config=" in link and len(link) < len(config)
+    other = context.new_page()
+    other.goto(link)
+    wait_ready(other)
+    assert other.input_value("#model") == "custom" and other.input_value("#config") == config
+    defaults = {k: v for k, v in core({"op": "catalog"})["defaults"].items() if k != "model"}
+    request = {**defaults, "quant": "q8_0", "context": 4096, "config": config}
+    assert shown(other) == expected_shown(core({**request, "op": "estimate", "lang": "en"}))
+    other.close()
+
+
+def test_embed_widget_is_compact_and_gives_its_code(context, fresh, base_url):
+    """?embed=1: no accuracy section, no recommendation list; the embed box holds an iframe of the
+    calculator with the current settings, and copies it."""
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url.rstrip("/"))
+    fresh.goto(f"{base_url}?embed=1&model=llama-3.1-8b&quant=q4_k_m&ctx=8192&gpu=rtx-4090&n=1")
+    wait_ready(fresh)
+    assert fresh.is_hidden("#accuracy") and fresh.is_hidden("#recs-panel") and fresh.is_visible("#result")
+    fresh.click("#embed-box summary")
+    wait_until(fresh, "document.getElementById('embed-code').value.length > 0")  # filled on the toggle event
+    code = fresh.input_value("#embed-code")
+    src = re.search(r'<iframe id="llm-vram" src="([^"]+)"', code).group(1).replace("&amp;", "&")
+    assert src.startswith(base_url + "?") and "embed=1" in src and "model=llama-3.1-8b" in src and "ctx=8192" in src
+    assert 'e.data.type === "llm-vram-calc:height"' in code
+    fresh.click("#copy-embed")
+    wait_until(fresh, "document.getElementById('share-status').textContent === 'Copied.'")
+    assert fresh.evaluate("navigator.clipboard.readText()") == code
+
+
+@pytest.mark.parametrize("path", ["", "zh/"])
+def test_no_horizontal_overflow_from_320_to_1920_px(fresh, base_url, path):
+    """Nothing wider than the window at any common width, in either language."""
+    fresh.set_viewport_size({"width": 320, "height": 800})
+    fresh.goto(f"{base_url}{path}?model=qwen3-coder-480b-a35b&engine=vllm&quant=native&gpu=rtx-pro-6000-blackwell&n=3")
+    wait_ready(fresh)
+    for width in (320, 360, 390, 414, 768, 1024, 1280, 1920):
+        fresh.set_viewport_size({"width": width, "height": 800})
+        fresh.wait_for_timeout(100)
+        wide = fresh.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert wide <= 0, f"{width} px: {wide} px too wide"

@@ -46,13 +46,55 @@ function langHref(search) {
 // once it rests; the links that carry the state are current at once.
 const URL_SETTLE_MS = 250;
 let urlTimer = 0;
+// "#config=..." of a pasted config.json (state.js configFragment), "" otherwise; a link's own is kept
+// while start() reads it
+let configHash = state.model === "custom" && location.hash.startsWith("#config=") ? location.hash : "";
 
 function syncUrl() {
   const search = S.queryString(state, { embed: embed ? "1" : "" });
-  $("lang-switch").href = langHref(search);
-  $("open-full").href = S.queryString(state);
+  $("lang-switch").href = langHref(search) + configHash;
+  $("open-full").href = S.queryString(state) + configHash;
+  showEmbedCode();
   clearTimeout(urlTimer);
-  urlTimer = setTimeout(() => { if (location.search !== search) history.replaceState(null, "", search); }, URL_SETTLE_MS);
+  urlTimer = setTimeout(() => {
+    if (location.search + location.hash !== search + configHash) history.replaceState(null, "", search + configHash);
+  }, URL_SETTLE_MS);
+}
+
+/** Keep a pasted config in the link's fragment (none for a catalog model). */
+async function updateConfigHash() {
+  const text = state.model === "custom" ? state.config : "";
+  let hash = "";
+  try { hash = await S.configFragment(text); } catch { hash = ""; } // a browser without CompressionStream
+  if (text !== (state.model === "custom" ? state.config : "")) return; // a newer edit is on its way
+  configHash = hash;
+  syncUrl();
+}
+
+/** The address a copied link or an embed points at: the calculator page of this language. */
+function shareUrl(extra = {}) {
+  return new URL(S.queryString(state, extra) + configHash, new URL(`${build.models}../`, location.href)).href;
+}
+
+/** The embed box's HTML for the current settings (only while it is open: it costs nothing otherwise). */
+function showEmbedCode() {
+  const box = $("embed-code");
+  if (!$("embed-box").open) return;
+  const src = shareUrl({ embed: "1" }).replace(/&/g, "&amp;").replace(/"/g, "&quot;");
+  const title = box.dataset.title.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
+  box.value = `<iframe id="llm-vram" src="${src}" style="width:100%;border:0" height="900" title="${title}"></iframe>\n`
+    + "<script>addEventListener(\"message\", (e) => { if (e.data && e.data.type === \"llm-vram-calc:height\") "
+    + "document.getElementById(\"llm-vram\").height = e.data.height; });</script>";
+}
+
+/** Copy `text` and say whether it worked. */
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    $("share-status").textContent = f.t("share.copied");
+  } catch {
+    $("share-status").textContent = f.t("share.copy_failed");
+  }
 }
 
 /** Name the engine's own KV-cache type on the "engine default" option. */
@@ -77,7 +119,7 @@ function placeTicks(top) {
     tick.hidden = !(frac >= 0 && frac <= 1);
     tick.style.left = `calc(8px + (100% - 16px) * ${frac.toFixed(4)})`;
     tick.style.right = "auto";
-    tick.style.transform = frac > 0.9 ? "translateX(-100%)" : frac < 0.1 ? "none" : "translateX(-50%)";
+    tick.style.transform = frac > 0.8 ? "translateX(-100%)" : frac < 0.1 ? "none" : "translateX(-50%)";
   }
 }
 
@@ -192,7 +234,16 @@ function render(view) {
   }
   drawChart();
   showKvDefault();
+  showFormats();
   showContext();
+}
+
+/** Each format's option as the view writes it: its size for this model, or why the engine cannot load it. */
+function showFormats() {
+  for (const option of form.quant.options) {
+    const text = lastView.formats[option.value];
+    if (text && option.textContent !== text) option.textContent = text;
+  }
 }
 
 function drawChart() {
@@ -332,8 +383,9 @@ function onInput(event) {
       $("config-field").hidden = state.model !== "custom";
       if (state.model !== "custom") showConfigError("");
       showModelLink();
+      updateConfigHash();
       break;
-    case form.config: state.config = el.value; break;
+    case form.config: state.config = el.value; updateConfigHash(); break;
     case form.quant: state.quant = el.value; showEngineOptions(); showOptional(); break;
     case form.kv: state.kv = el.value || null; showEngineOptions(); break;
     case form.engine:
@@ -506,10 +558,20 @@ function start() {
     bridge.ready.then(() => { if (html.dataset.state === "loading") markReady(); }, () => {});
     send();
   });
+  $("copy-link").addEventListener("click", () => copyText(shareUrl(embed ? { embed: "1" } : {})));
+  $("embed-box").addEventListener("toggle", showEmbedCode);
+  $("copy-embed").addEventListener("click", () => { showEmbedCode(); copyText($("embed-code").value); });
   bridge.ready.then(() => {
     if (html.dataset.state === "loading" && !html.dataset.busy) markReady();
   }, () => {});
-  send();
+  if (configHash) { // a shared link with its pasted config
+    S.configFromFragment(configHash).then((text) => {
+      if (text !== null) { state.config = text; form.config.value = text; } else { configHash = ""; syncUrl(); }
+      send();
+    });
+  } else {
+    send();
+  }
 }
 
 /** Offline use and fast repeat visits: web/templates/sw.js.j2.  A newer build announces itself. */

@@ -64,9 +64,10 @@ function sourceLinks(sources, separator) {
   return nodes;
 }
 
-/** The result panel (#result-body) from a view. */
+/** The result panel (#result-body) and the recommendations' panel (#recs-panel) from a view. */
 export function renderResult(body, view) {
   fillSlots(body, view.text);
+  fillSlots($("recs-panel"), view.text);
   const fit = body.querySelector(".fit");
   fit.className = `fit fit-${view.verdict}`; // yes, tight, no, cannot (calc/present.py verdict)
   for (const seg of view.bar.segments) {

@@ -58,7 +58,7 @@ export function readState(search, catalog) {
   const rejected = [];
   const fromUrl = new Set();
   const ids = {
-    model: catalog.models.map((m) => m.id), quant: catalog.formats.map((x) => x.id),
+    model: [...catalog.models.map((m) => m.id), "custom"], quant: catalog.formats.map((x) => x.id),
     kv: catalog.kv_types.map((x) => x.id), engine: catalog.engines.map((x) => x.id), gpu: catalog.gpus.map((x) => x.id),
   };
   for (const [key, list] of Object.entries(ids)) {
@@ -99,10 +99,10 @@ export function optionalText(state, key) {
   return value === null ? "" : typeof value === "boolean" ? (value ? "1" : "0") : String(value);
 }
 
-/** The query string for a state (custom configs are too long for a link and stay out of it). */
+/** The query string for a state (a pasted config.json travels in the fragment: configFragment). */
 export function queryString(state, extra = {}) {
   const params = new URLSearchParams();
-  if (state.model !== "custom") params.set("model", state.model);
+  params.set("model", state.model);
   params.set("quant", state.quant);
   if (state.kv) params.set("kv", state.kv);
   params.set("ctx", String(state.ctx));
@@ -172,4 +172,31 @@ export function sliderToContext(position) {
 /** Slider position for a context length, clamped to the slider's range. */
 export function contextToSlider(tokens, top = CTX_MAX_LOG) {
   return Math.min(top, Math.max(CTX_MIN_LOG, Math.log2(Math.max(1, tokens))));
+}
+
+// A pasted config.json in the link: deflate-raw compressed, base64url, after "#config=".  Browsers never
+// send a fragment to the server, so the config stays with the person who pasted it and whoever gets the link.
+const FRAGMENT_KEY = "config=";
+
+/** "#config=<deflated base64url>" for a config text ("" for an empty one). */
+export async function configFragment(text) {
+  if (!text.trim()) return "";
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("deflate-raw"));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `#${FRAGMENT_KEY}${btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
+
+/** The config text a location.hash carries, or null when it carries none or cannot be read. */
+export async function configFromFragment(hash) {
+  if (!hash.startsWith(`#${FRAGMENT_KEY}`)) return null;
+  try {
+    const b64 = hash.slice(FRAGMENT_KEY.length + 1).replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return await new Response(stream).text();
+  } catch {
+    return null;
+  }
 }
