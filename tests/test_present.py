@@ -100,6 +100,13 @@ def test_default_view_hand_checked():
     assert rows["total_params"] == "480.2B (official: 480B)"
     assert rows["attention"] == "Grouped-query (GQA)" and rows["hidden_size"] == "6,144"
     assert "attention_layers" not in rows  # one kind of layer only
+    s = estimate["speed"]  # llama.cpp's measured band (tests/test_speed.py): 42%-82% and 63%-90%
+    low, high = (f"{x:,.0f}" for x in s["decode_range_tokens_per_s_per_sequence"])
+    assert v["text"]["speed"] == f"≈ {low}–{high} tokens/s per sequence"
+    assert v["text"]["speed-total"] == ""  # one sequence
+    low, high = (f"{x:,.2f}" for x in s["prefill_range_seconds"])
+    assert v["text"]["ttft"] == f"≈ {low}–{high} s to prefill 32,768 tokens"
+    assert "42%–82% of the memory-bandwidth ceiling" in v["text"]["speed-note"]
 
 
 def test_chinese_view_is_written_in_chinese():
@@ -192,6 +199,9 @@ def test_every_view_is_complete(request_, lang):
         "fit",
         "max-context",
         "speed",
+        "speed-total",
+        "ttft",
+        "speed-note",
         "model-name",
         "context",
         "ctx-max",
@@ -203,6 +213,8 @@ def test_every_view_is_complete(request_, lang):
         "kv-pool",
         "rec-apply",
     }
+    for link in v["speed_sources"]:
+        assert link["href"].startswith("https://") and link["text"] == link["href"].removeprefix("https://")
     assert [s["part"] for s in v["bar"]["segments"]] == list(present.PARTS)
     assert sum(float(s["width"]) for s in v["bar"]["segments"]) <= 1000.01
     for row in v["spec"]["rows"]:
