@@ -190,3 +190,26 @@ def test_rate_format(low, high, text):
 )
 def test_seconds_format(low, high, text):
     assert present.seconds(low, high) == text
+
+
+def test_cli_prints_the_same_ranges():
+    """python -m calc estimate prints the page's numbers: per sequence, in total, the prefill time and
+    the band with its sources; an engine without runs, its ceilings named as such."""
+    from calc.cli import speed_lines
+
+    answer = handle({**BASE, "batch": 4, "curve": False})
+    lines = speed_lines(answer["speed"], answer["request"], "llama.cpp")
+    assert lines[:4] == [
+        "decode (estimate): 159-307 tokens/s per sequence",
+        "decode (estimate): 636-1,227 tokens/s over 4 sequences",
+        "time to first token (estimate): 0.63-0.91 s for 4 x 8,192 tokens",
+        "  range: 42%-82% of the bandwidth ceiling in 7 measured llama.cpp runs, prefill 63%-90% of the compute ceiling in 4",
+    ]
+    assert lines[4:] == [f"  source: {u}" for u in efficiency("llama.cpp", "decode").sources]
+    answer = handle({**BASE, "engine": "vllm", "quant": "native", "curve": False})
+    assert speed_lines(answer["speed"], answer["request"], "vLLM") == [
+        "decode: at most 208.29 tokens/s per sequence (bandwidth ceiling)",
+        "time to first token: at least 0.1421 s for 8,192 tokens (compute ceiling)",
+        "  no measured vLLM runs: these are ceilings, not a realistic range",
+    ]
+    assert speed_lines(handle({**BASE, "gpu": None})["speed"], BASE | {"batch": 1}, "llama.cpp") == []
