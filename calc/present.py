@@ -343,7 +343,13 @@ def speed_sources(answer: dict) -> list[dict]:
         return []
     bands = [b for b in (s.get("decode_efficiency"), s.get("prefill_efficiency")) if b]
     urls = dict.fromkeys(u for b in bands for u in b["sources"])
-    return [{"href": u, "text": u.replace("https://", "")} for u in urls]
+    return [{"href": u, "text": thread_label(u)} for u in urls]
+
+
+def thread_label(url: str) -> str:
+    """A GitHub thread's short name ("ggml-org/llama.cpp #4766"); any other URL without its scheme."""
+    found = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+)/(?:pull|issues|discussions)/(\d+)", url)
+    return f"{found.group(1)} #{found.group(2)}" if found else re.sub(r"^https?://", "", url)
 
 
 def _kv_label(kv_id: str, words: dict) -> str:

@@ -117,13 +117,12 @@ def view(lang="en", **request) -> dict:
 
 SLOTS = ("speed", "speed-total", "ttft", "speed-note")
 NOTE = (
-    "Estimates: the ceiling times the share of it llama.cpp reached in published runs, 42%–82% of the "
-    "memory-bandwidth ceiling for decode in 7 runs of one sequence on one GPU, 63%–90% of the compute "
-    "ceiling for prefill in 4 runs. Runs:"
+    "Decode: the ceiling × 42%–82%, the share llama.cpp reached in 7 published runs (one sequence, one GPU); "
+    "prefill: the ceiling × 63%–90% (4 runs). Runs:"
 )
 NOTE_ZH = (
-    "估算方法：上限乘以 llama.cpp 在公开实测中达到的比例；解码在 7 次单序列、单 GPU 实测中达到内存带宽上限的 "
-    "42%–82%，预填充在 4 次实测中达到算力上限的 63%–90%。实测来源："
+    "解码：上限 × 42%–82%，即 llama.cpp 在 7 次公开实测（单序列、单 GPU）中达到的比例；"
+    "预填充：上限 × 63%–90%（4 次实测）。实测来源："
 )
 # (request, language, the four texts) - by hand from the answers above: 248.99-480.33 per sequence;
 # at batch 4 159.00-306.72 per sequence (375.88 x 0.423, x 0.816) and 635.99-1226.88 in total;
@@ -157,7 +156,7 @@ VIEWS = [
             "at most 173.5 tokens/s per sequence: the memory-bandwidth ceiling, as vLLM has no measured range",
             "at most 694.1 tokens/s over 4 sequences: the ceiling",
             "at least 0.57 s to prefill 4 × 8,192 tokens: the compute ceiling, as vLLM has no measured range",
-            "Estimates: ceilings only; the calculator has no published vLLM runs to give a realistic range.",
+            "Ceilings only: the calculator has no published vLLM runs to give a realistic range.",
         ),
     ),
 ]
@@ -169,6 +168,8 @@ def test_speed_texts_hand_checked(request_, lang, expected):
     assert tuple(v["text"][k] for k in SLOTS) == expected
     ranged = "engine" not in request_
     assert [s["href"] for s in v["speed_sources"]] == (list(efficiency("llama.cpp", "decode").sources) if ranged else [])
+    texts = ["ggml-org/llama.cpp #4766", "ggml-org/llama.cpp #4812", "ggml-org/llama.cpp #2917", "geerlingguy/ai-benchmarks #43"]
+    assert [s["text"] for s in v["speed_sources"]] == (texts if ranged else [])
 
 
 @pytest.mark.parametrize(
