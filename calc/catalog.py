@@ -3,7 +3,7 @@
 Each is a data file in calc/data with a source on every row, loaded once on first use,
 validated, and indexed by lowercase id.  Validation is for meaning, not only presence: each row is
 checked against its file's table of fields (DTYPE_FIELDS, FORMAT_FIELDS, KV_FIELDS, GPU_FIELDS,
-MODEL_FIELDS: type, required or not, allowed values, ranges; a key not in the table is an error), GGUF
+MODEL_FIELDS, SPEED_RUN_FIELDS: type, required or not, allowed values, ranges; a key not in the table is an error), GGUF
 rule conditions against the predicate table the evaluator runs (calc.formats.GGUF_CONDITIONS), and
 every name of a storage type or engine against those catalogs.  A bad row raises CatalogError naming
 the file, the row and the field.
@@ -456,6 +456,81 @@ def gpus() -> dict[str, Gpu]:
                 raise _bad("gpus.toml", r["id"], key, problem)
         rows.append(Gpu(**{k: (tuple(v) if k == "missing" else v) for k, v in r.items() if k in _GPU_FIELDS}))
     return _index("gpus.toml", rows)
+
+
+@dataclass(frozen=True)
+class SpeedRun:
+    """One published speed measurement (calc/data/speed_efficiency.toml): an engine on one GPU with a
+    model file of `size_bytes`, its decode (batch 1) and prefill tokens per second as measured."""
+
+    id: str
+    engine: str
+    backend: str
+    gpu: str
+    model: str
+    format: str
+    size_bytes: int
+    params: int
+    source: str
+    date: str
+    decode_tokens_per_s: float | None = None
+    prefill_tokens_per_s: float | None = None
+    note: str = ""
+
+    def decode_fraction(self) -> float | None:
+        """Measured decode over its roofline: tokens/s x bytes read per token / the GPU's bandwidth."""
+        if self.decode_tokens_per_s is None:
+            return None
+        return self.decode_tokens_per_s * self.size_bytes / gpus()[self.gpu].bandwidth_bytes_per_s
+
+    def prefill_fraction(self) -> float | None:
+        """Measured prefill over its ceiling: tokens/s x 2 FLOPs per parameter / the GPU's dense BF16 FLOPS."""
+        if self.prefill_tokens_per_s is None:
+            return None
+        return self.prefill_tokens_per_s * 2 * self.params / (gpus()[self.gpu].bf16_tflops * 1e12)
+
+
+def _gpu_ids() -> set:
+    return set(gpus())
+
+
+SPEED_RUN_FIELDS = {
+    "id": _need(str, _filled),
+    "engine": _need(str, _one_of(_engine_ids)),
+    "backend": _need(str, _filled),  # the engine's GPU backend as the run names it (CUDA, Metal, Vulkan)
+    "gpu": _need(str, _one_of(_gpu_ids)),
+    "model": _need(str, _filled),  # the model as the benchmark table names it
+    "format": _need(str, _filled),
+    "size_bytes": _need(int, _positive),  # tensor bytes of the model file: what one decode step reads
+    "params": _need(int, _positive),
+    "decode_tokens_per_s": _may(float, _positive),  # batch 1 (llama-bench tg128)
+    "prefill_tokens_per_s": _may(float, _positive),  # llama-bench pp512
+    "source": _need(str, _url),  # the thread the measurement is published in
+    "date": _need(str, _month),
+    "note": _may(str),
+}
+
+
+@cache
+def speed_runs() -> tuple[SpeedRun, ...]:
+    """The measurements of calc/data/speed_efficiency.toml, each checked for meaning: a decode or a
+    prefill figure at least, a prefill figure only on a GPU with FLOPS, and a share of the roofline in
+    (0, 1] (a run faster than its ceiling is a wrong row: the size, the GPU or the speed)."""
+    file, out, seen = "speed_efficiency.toml", [], set()
+    for r in _rows(file, "run", SPEED_RUN_FIELDS):
+        if r["id"].lower() in seen:
+            raise _bad(file, r["id"], "id", "duplicate id")
+        seen.add(r["id"].lower())
+        if "decode_tokens_per_s" not in r and "prefill_tokens_per_s" not in r:
+            raise _bad(file, r["id"], "decode_tokens_per_s", "a run needs decode_tokens_per_s or prefill_tokens_per_s")
+        if "prefill_tokens_per_s" in r and not gpus()[r["gpu"]].bf16_tflops:
+            raise _bad(file, r["id"], "prefill_tokens_per_s", f"gpus.toml gives no bf16_tflops for {r['gpu']!r}")
+        run = SpeedRun(**r)
+        for key, share in (("decode_tokens_per_s", run.decode_fraction()), ("prefill_tokens_per_s", run.prefill_fraction())):
+            if share is not None and not 0 < share <= 1:
+                raise _bad(file, r["id"], key, f"{share:.3f} of the roofline: a run cannot beat its ceiling")
+        out.append(run)
+    return tuple(out)
 
 
 @dataclass(frozen=True)

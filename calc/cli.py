@@ -17,6 +17,7 @@ from calc.api import handle
 from calc.errors import CalcError
 from calc.gguf import GgufTruncated, read_gguf
 from calc.jsonsafe import MAX_CONFIG_CHARS
+from calc.present import pct, rate, seconds
 from calc.units import fmt_gib, fmt_params, fmt_tokens
 
 
@@ -195,9 +196,8 @@ def _print_estimate(r: dict) -> None:
             print(f"longest context that fits: {r['max_context']:,} tokens")
         if r["kv_capacity_tokens"] is not None:
             print(f"vLLM KV capacity: {r['kv_capacity_tokens']:,} tokens, {r['max_concurrency']}x concurrency")
-        s = r["speed"]
-        if s["decode_tokens_per_s"]:
-            print(f"decode (bandwidth roofline, an upper bound): {s['decode_tokens_per_s']:,} tokens/s")
+        for line in speed_lines(r["speed"], r["request"], r["engine"]["label"]):
+            print(line)
     for w in r["warnings"]:
         print(f"warning: {w['text']}")
     recs = r["recommendations"][:10]
@@ -216,6 +216,41 @@ def _print_estimate(r: dict) -> None:
                 ]
             )
         )
+
+
+def speed_lines(s: dict, req: dict, engine: str) -> list[str]:
+    """The speed estimates as the page gives them (calc/present.py speed_texts): decode per sequence
+    and, for several sequences, in total, and the prefill time, each the measured range where the
+    engine has runs, else the ceiling named as such; then what the range rests on."""
+    if not s["decode_tokens_per_s"]:
+        return []
+    batch, lines = req["batch"], []
+    rng = lambda pair, f: "-".join(f(*pair))  # noqa: E731 - the page's formatters, so both show the same
+    if s["decode_range_tokens_per_s_per_sequence"]:
+        lines.append(f"decode (estimate): {rng(s['decode_range_tokens_per_s_per_sequence'], rate)} tokens/s per sequence")
+        if batch > 1:
+            lines.append(f"decode (estimate): {rng(s['decode_range_tokens_per_s'], rate)} tokens/s over {batch} sequences")
+    else:
+        lines.append(f"decode: at most {s['decode_tokens_per_s_per_sequence']:,} tokens/s per sequence (bandwidth ceiling)")
+        if batch > 1:
+            lines.append(f"decode: at most {s['decode_tokens_per_s']:,} tokens/s over {batch} sequences (bandwidth ceiling)")
+    prompt = f"{req['context']:,}" if batch == 1 else f"{batch} x {req['context']:,}"
+    if s["prefill_range_seconds"]:
+        lines.append(f"time to first token (estimate): {rng(s['prefill_range_seconds'], seconds)} s for {prompt} tokens")
+    elif s["prefill_seconds"]:
+        lines.append(f"time to first token: at least {s['prefill_seconds']:,} s for {prompt} tokens (compute ceiling)")
+    band, pre = s["decode_efficiency"], s["prefill_efficiency"]
+    if band:
+        note = (
+            f"  range: {pct(band['low'])}-{pct(band['high'])} of the bandwidth ceiling in {band['runs']} measured {engine} runs"
+        )
+        if pre and s["prefill_seconds"]:
+            note += f", prefill {pct(pre['low'])}-{pct(pre['high'])} of the compute ceiling in {pre['runs']}"
+        lines.append(note)
+        lines += [f"  source: {u}" for u in dict.fromkeys([*band["sources"], *(pre["sources"] if pre else ())])]
+    else:
+        lines.append(f"  no measured {engine} runs: these are ceilings, not a realistic range")
+    return lines
 
 
 def _print_list(command: str, cat: dict) -> None:

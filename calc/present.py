@@ -13,6 +13,7 @@ the chart from its numbers.  The words come from calc/data/messages/<lang>.toml 
      "warnings": [{"code", "text"}],
      "recs": [{"gpu", "count", "name", "detail"}],
      "formats": {format id: its option's text},   # the format list, sized for this model
+     "speed_sources": [{"href", "text"}],   # the threads the speed range's measurements come from
      "spec": {"custom": bool, "rows": [{"key", "label", "value", "source", "title"}],
               "sources": [{"href", "text"}], "separator": text between source links},
      "chart": {...} | null,        # see chart()
@@ -283,6 +284,75 @@ def range_text(rng: dict | None, r: dict, engine: str) -> str:
     return fill(r["range"], low=low, high=high, n=num(rng["comparisons"]), engine=engine)
 
 
+def rate(low: float, high: float) -> tuple[str, str]:
+    """A tokens/s range as shown: whole numbers from 10 up, one decimal below (both ends alike)."""
+    digits = 0 if low >= 10 else 1
+    return num(low, digits), num(high, digits)
+
+
+def seconds(low: float, high: float) -> tuple[str, str]:
+    """A range of seconds as shown, both ends with the decimals the shorter one needs: 3 below 0.1 s,
+    2 below 10 s, 1 below 100 s, none from there."""
+    digits = 3 if low < 0.1 else 2 if low < 10 else 1 if low < 100 else 0
+    return num(low, digits), num(high, digits)
+
+
+def speed_texts(answer: dict, r: dict, engine: str) -> dict:
+    """The speed facts (calc/speed.py): decode per sequence ("speed"), decode of all sequences
+    together when there are several ("speed-total"), the time to prefill the prompts ("ttft"), and
+    what the numbers rest on ("speed-note"): the engine's measured share of each ceiling, or that
+    there is none and the number is the ceiling itself.  Empty texts hide their rows; without a GPU
+    "speed" says it is not estimated."""
+    s, req = answer.get("speed") or {}, answer["request"]
+    out = {"speed": r["speed_none"], "speed-total": "", "ttft": "", "speed-note": ""}
+    if not s.get("decode_tokens_per_s"):
+        return out
+    batch, band, pre = req["batch"], s.get("decode_efficiency"), s.get("prefill_efficiency")
+    if s.get("decode_range_tokens_per_s_per_sequence"):
+        low, high = rate(*s["decode_range_tokens_per_s_per_sequence"])
+        out["speed"] = fill(r["speed_value"], low=low, high=high)
+    else:
+        out["speed"] = fill(r["speed_ceiling"], tps=num(s["decode_tokens_per_s_per_sequence"], 1), engine=engine)
+    if batch > 1:
+        if s.get("decode_range_tokens_per_s"):
+            low, high = rate(*s["decode_range_tokens_per_s"])
+            out["speed-total"] = fill(r["speed_total_value"], low=low, high=high, n=num(batch))
+        else:
+            out["speed-total"] = fill(r["speed_total_ceiling"], tps=num(s["decode_tokens_per_s"], 1), n=num(batch))
+    prompt = num(req["context"]) if batch == 1 else f"{num(batch)} × {num(req['context'])}"
+    if s.get("prefill_range_seconds"):
+        low, high = seconds(*s["prefill_range_seconds"])
+        out["ttft"] = fill(r["ttft_value"], low=low, high=high, prompt=prompt)
+    elif s.get("prefill_seconds"):
+        out["ttft"] = fill(
+            r["ttft_floor"], s=seconds(s["prefill_seconds"], s["prefill_seconds"])[0], prompt=prompt, engine=engine
+        )
+    if band:
+        note = fill(r["speed_note"], engine=engine, low=pct(band["low"]), high=pct(band["high"]), n=num(band["runs"]))
+        if pre and s.get("prefill_seconds"):
+            note += fill(r["speed_note_prefill"], low=pct(pre["low"]), high=pct(pre["high"]), n=num(pre["runs"]))
+        out["speed-note"] = note + r["speed_note_end"]
+    else:
+        out["speed-note"] = fill(r["speed_note_none"], engine=engine)
+    return out
+
+
+def speed_sources(answer: dict) -> list[dict]:
+    """The threads the speed range's measurements come from, as links ({"href", "text"})."""
+    s = answer.get("speed") or {}
+    if not s.get("decode_tokens_per_s"):
+        return []
+    bands = [b for b in (s.get("decode_efficiency"), s.get("prefill_efficiency")) if b]
+    urls = dict.fromkeys(u for b in bands for u in b["sources"])
+    return [{"href": u, "text": thread_label(u)} for u in urls]
+
+
+def thread_label(url: str) -> str:
+    """A GitHub thread's short name ("ggml-org/llama.cpp #4766"); any other URL without its scheme."""
+    found = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+)/(?:pull|issues|discussions)/(\d+)", url)
+    return f"{found.group(1)} #{found.group(2)}" if found else re.sub(r"^https?://", "", url)
+
+
 def _kv_label(kv_id: str, words: dict) -> str:
     """The "engine default" option's text: the KV type the engine chose for this request."""
     kv = catalog.kv_types().get(kv_id)
@@ -355,7 +425,6 @@ def view(answer: dict, lang: str) -> dict:
     state = verdict(answer)
     limit = answer.get("max_context_limit")
     most = answer.get("max_context")
-    tps = (answer.get("speed") or {}).get("decode_tokens_per_s")
     window = (model.get("spec") or {}).get("context_length")
     text = {
         "summary": summary(answer, words, gpu_name),
@@ -378,7 +447,7 @@ def view(answer: dict, lang: str) -> dict:
         "max-context": fill(r["max_context_all"] if most == limit else r["max_context_value"], tokens=num(most))
         if most
         else r["max_context_none"],
-        "speed": fill(r["speed_value"], tps=num(tps, 1)) if tps else r["speed_none"],
+        **speed_texts(answer, r, engine),
         "bpw": fill(
             r["bpw_value"], bpw=num(answer["format"]["bits_per_weight"], 2), format=format_label(answer["format"]["id"], words)
         ),
@@ -413,6 +482,7 @@ def view(answer: dict, lang: str) -> dict:
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,
         "formats": format_options(answer, words),
+        "speed_sources": speed_sources(answer),
         "spec": spec_card(model, words),
         "chart": chart(answer, words, gpu_name),
         "state": {"kv_cache": answer["request"]["kv_cache"], "context": answer["request"]["context"], "context_length": window},

@@ -74,13 +74,41 @@ class Fit(NamedTuple):
     headroom_bytes: Annotated[Bytes, "capacity_bytes - used_bytes (negative: over by that much)"]
 
 
-class Speed(NamedTuple):
-    """Roofline speed estimates on the chosen GPUs."""
+class Efficiency(NamedTuple):
+    """The share of the roofline an engine reached in published measurements
+    (calc/data/speed_efficiency.toml), the band calc/speed.py applies to the ceiling."""
 
-    decode_tokens_per_s: Annotated[float | None, "decode tokens per second, all sequences together; null without a GPU"]
-    decode_tokens_per_s_per_sequence: Annotated[float | None, "decode tokens per second of one sequence"]
-    prefill_seconds: Annotated[float | None, "seconds to prefill the whole context; null without a GPU or its FLOPS"]
+    low: Annotated[float, "the smallest measured share of the ceiling"]
+    high: Annotated[float, "the largest measured share of the ceiling"]
+    runs: Annotated[int, "how many measurements the band comes from"]
+    sources: Annotated[list, "the URLs of the threads the measurements are published in, in file order"]
+
+
+class Speed(NamedTuple):
+    """Speed estimates on the chosen GPUs: the roofline ceilings, and the ranges real engines reach
+    (the ceiling times the measured band of the engine; null for an engine without measurements)."""
+
+    decode_tokens_per_s: Annotated[
+        float | None, "decode ceiling in tokens per second, all sequences together (the roofline); null without a GPU"
+    ]
+    decode_tokens_per_s_per_sequence: Annotated[float | None, "decode ceiling in tokens per second of one sequence"]
+    prefill_seconds: Annotated[
+        float | None, "seconds to prefill the whole context of every sequence at full FLOPS (a lower bound); null without FLOPS"
+    ]
     basis: Annotated[str, '"roofline": weights and KV read once per step at full bandwidth']
+    decode_range_tokens_per_s: Annotated[
+        list | None, "[low, high] decode tokens per second, all sequences together; null without a GPU or measurements"
+    ]
+    decode_range_tokens_per_s_per_sequence: Annotated[list | None, "[low, high] decode tokens per second of one sequence"]
+    prefill_range_seconds: Annotated[
+        list | None, "[low, high] seconds to prefill the whole context of every sequence; null without FLOPS or measurements"
+    ]
+    decode_efficiency: Annotated[
+        Efficiency | None, "the engine's measured share of the decode ceiling; null without measurements"
+    ]
+    prefill_efficiency: Annotated[
+        Efficiency | None, "the engine's measured share of the prefill ceiling; null without measurements"
+    ]
 
 
 class Recommendation(NamedTuple):

@@ -12,8 +12,15 @@ from calc import catalog
 from calc.catalog import CatalogError
 from calc.engines import engines
 
-LOADERS = (catalog.dtypes, catalog.formats, catalog.kv_types, engines, catalog.gpus, catalog.models)
-TABLES = {"dtypes.toml": "dtype", "formats.toml": "format", "kv_types.toml": "kv", "gpus.toml": "gpu", "models.json": "models"}
+LOADERS = (catalog.dtypes, catalog.formats, catalog.kv_types, engines, catalog.gpus, catalog.models, catalog.speed_runs)
+TABLES = {
+    "dtypes.toml": "dtype",
+    "formats.toml": "format",
+    "kv_types.toml": "kv",
+    "gpus.toml": "gpu",
+    "models.json": "models",
+    "speed_efficiency.toml": "run",
+}
 
 
 def _clear():
@@ -181,6 +188,87 @@ CASES = [
     ("no source URL", "models.json", _set("phi-4", "sources", ["a test fixture"]), "phi-4", "sources", "no http(s) URL"),
     ("no source", "models.json", _set("phi-4", "sources", []), "phi-4", "sources", "must not be empty"),
     ("bad repo", "models.json", _set("phi-4", "repo", "phi-4"), "phi-4", "repo", "not a Hugging Face repo id"),
+    # the speed measurements (calc/data/speed_efficiency.toml)
+    (
+        "faster than its ceiling",
+        "speed_efficiency.toml",
+        _set("pr4766-rtx4090-llama7b-f16", "size_bytes", 10**11),
+        "pr4766-rtx4090-llama7b-f16",
+        "decode_tokens_per_s",
+        "cannot beat",
+    ),
+    (
+        "faster than its ceiling",
+        "speed_efficiency.toml",
+        _set("pr4766-rtx4090-llama7b-f16", "params", 10**11),
+        "pr4766-rtx4090-llama7b-f16",
+        "prefill_tokens_per_s",
+        "cannot beat",
+    ),
+    (
+        "unknown GPU",
+        "speed_efficiency.toml",
+        _set("pr4766-rtx4090-llama7b-f16", "gpu", "rtx-4090-ti"),
+        "pr4766-rtx4090-llama7b-f16",
+        "gpu",
+        "'rtx-4090-ti' is not one of",
+    ),
+    (
+        "unknown engine",
+        "speed_efficiency.toml",
+        _set("pr4766-rtx4090-llama7b-f16", "engine", "llamacpp"),
+        "pr4766-rtx4090-llama7b-f16",
+        "engine",
+        "'llamacpp' is not one of",
+    ),
+    (
+        "no source",
+        "speed_efficiency.toml",
+        _drop("pr4766-rtx4090-llama7b-f16", "source"),
+        "pr4766-rtx4090-llama7b-f16",
+        "source",
+        "required field missing",
+    ),
+    (
+        "source not a URL",
+        "speed_efficiency.toml",
+        _set("pr4766-rtx4090-llama7b-f16", "source", "a forum"),
+        "pr4766-rtx4090-llama7b-f16",
+        "source",
+        "not an http(s) URL",
+    ),
+    (
+        "bad date",
+        "speed_efficiency.toml",
+        _set("pr4766-rtx4090-llama7b-f16", "date", "Jan 2024"),
+        "pr4766-rtx4090-llama7b-f16",
+        "date",
+        "YYYY-MM",
+    ),
+    (
+        "no speed",
+        "speed_efficiency.toml",
+        lambda rows: [_row(rows, "pr4766-rtx4090-llama7b-f16").pop(k) for k in ("decode_tokens_per_s", "prefill_tokens_per_s")],
+        "pr4766-rtx4090-llama7b-f16",
+        "decode_tokens_per_s",
+        "needs decode_tokens_per_s or prefill_tokens_per_s",
+    ),
+    (
+        "prefill without FLOPS",
+        "speed_efficiency.toml",
+        _set("pr2917-m2ultra-llama7b-q4_0", "prefill_tokens_per_s", 600.0),
+        "pr2917-m2ultra-llama7b-q4_0",
+        "prefill_tokens_per_s",
+        "no bf16_tflops",
+    ),
+    (
+        "duplicate id",
+        "speed_efficiency.toml",
+        _duplicate("pr4766-rtx4090-llama7b-f16", "pr4766-rtx4090-llama7b-f16"),
+        "pr4766-rtx4090-llama7b-f16",
+        "id",
+        "duplicate id",
+    ),
 ]
 
 
@@ -221,3 +309,5 @@ def test_every_source_is_given():
     for table in (catalog.gpus(), catalog.formats(), catalog.dtypes(), catalog.kv_types()):
         for row in table.values():
             assert row.source.strip(), row.id
+    for run in catalog.speed_runs():
+        assert run.source.startswith("https://"), run.id

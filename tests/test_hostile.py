@@ -95,8 +95,18 @@ def check(answer) -> dict | None:
         assert _count(rec["used_bytes"]) and _count(rec["capacity_bytes"]) and _count(rec["count"])
     for key in ("max_context", "max_batch", "kv_capacity_tokens"):
         assert answer[key] is None or _count(answer[key]), (key, answer[key])
-    for value in answer["speed"].values():
-        assert value is None or isinstance(value, str) or (isinstance(value, (int, float)) and value >= 0)
+    speed = answer["speed"]
+    shown = [speed[k] for k in ("decode_tokens_per_s", "decode_tokens_per_s_per_sequence", "prefill_seconds")]
+    shown += [
+        x
+        for k in ("decode_range_tokens_per_s", "decode_range_tokens_per_s_per_sequence", "prefill_range_seconds")
+        for x in speed[k] or ()
+    ]
+    shown += [band[k] for band in (speed["decode_efficiency"], speed["prefill_efficiency"]) if band for k in ("low", "high")]
+    for value in shown:
+        assert value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0)
+    for key in ("decode_range_tokens_per_s", "decode_range_tokens_per_s_per_sequence", "prefill_range_seconds"):
+        assert speed[key] is None or speed[key][0] <= speed[key][1], (key, speed[key])
     return None
 
 

@@ -100,6 +100,13 @@ def test_default_view_hand_checked():
     assert rows["total_params"] == "480.2B (official: 480B)"
     assert rows["attention"] == "Grouped-query (GQA)" and rows["hidden_size"] == "6,144"
     assert "attention_layers" not in rows  # one kind of layer only
+    s = estimate["speed"]  # llama.cpp's measured band (tests/test_speed.py): 42%-82% and 63%-90%
+    low, high = (f"{x:,.0f}" for x in s["decode_range_tokens_per_s_per_sequence"])
+    assert v["text"]["speed"] == f"≈ {low}–{high} tokens/s per sequence"
+    assert v["text"]["speed-total"] == ""  # one sequence
+    low, high = (f"{x:,.2f}" for x in s["prefill_range_seconds"])
+    assert v["text"]["ttft"] == f"≈ {low}–{high} s to prefill 32,768 tokens"
+    assert v["text"]["speed-note"].startswith("Decode: the ceiling × 42%–82%, the share llama.cpp reached in 7")
     assert v["text"]["summary"] == (
         "Qwen3-Coder-480B-A35B-Instruct · Q4_K_M · 32,768 tokens · 1 sequence · llama.cpp · 4 × NVIDIA H100 SXM 80GB"
     )
@@ -230,6 +237,9 @@ def test_every_view_is_complete(request_, lang):
         "fit",
         "max-context",
         "speed",
+        "speed-total",
+        "ttft",
+        "speed-note",
         "model-name",
         "context",
         "ctx-max",
@@ -241,6 +251,8 @@ def test_every_view_is_complete(request_, lang):
         "kv-pool",
         "rec-apply",
     }
+    for link in v["speed_sources"]:
+        assert link["href"].startswith("https://") and link["text"] == present.thread_label(link["href"])
     assert [s["part"] for s in v["bar"]["segments"]] == list(present.PARTS)
     assert sum(float(s["width"]) for s in v["bar"]["segments"]) <= 1000.01
     for row in v["spec"]["rows"]:

@@ -85,6 +85,7 @@ export function renderResult(body, view) {
   $("recs").hidden = !view.recs.length;
   $("recs-none").hidden = Boolean(view.recs.length);
   $("recs").replaceChildren(...view.recs.map(recRow));
+  $("speed-sources").replaceChildren(...sourceLinks(view.speed_sources, view.spec.separator));
 }
 
 /** The spec card (#spec) from a view. */
