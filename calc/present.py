@@ -202,9 +202,9 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
         (p for p in answer.get("curve") or [] if 0 < p["context"] <= x_max),
         key=lambda p: p["context"],
     )
-    if len(points) < 2:
-        return None
     fit, r = answer["fit"], words["result"]
+    if len(points) < 2 or not fit:  # no GPU: no capacity to draw against
+        return None
     capacity = fit["capacity_bytes"] * fit["gpus"]  # the curve sums every GPU
     top = max(capacity, *(p["total_bytes"] for p in points)) / GIB * CHART_HEADROOM
     step = nice_step(top, CHART_Y_TICKS)
@@ -255,14 +255,16 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
 
 
 # The verdict's states and the message each is written with ([result] in calc/data/messages).
-VERDICT_MESSAGES = {"yes": "fits", "tight": "tight", "no": "no_fit", "cannot": "cannot"}
+VERDICT_MESSAGES = {"yes": "fits", "tight": "tight", "no": "no_fit", "cannot": "cannot", "none": "no_gpu"}
 
 
 def verdict(answer: dict) -> str:
     """ "cannot" when the engine cannot run the split (a split_unsupported warning), "no" when the
     fullest GPU needs more than it holds, "tight" when it has less than HEADROOM (5%, the
-    recommendations' margin) of its capacity free, else "yes"."""
+    recommendations' margin) of its capacity free, else "yes"; "none" without a GPU."""
     fit = answer["fit"]
+    if not fit:
+        return "none"
     if any(w["code"] == "split_unsupported" for w in answer.get("warnings") or []):
         return "cannot"
     if not fit["fits"]:
@@ -418,8 +420,8 @@ def view(answer: dict, lang: str) -> dict:
     words = texts(lang)
     r = words["result"]
     memory, fit, model = answer["memory"], answer["fit"], answer["model"]
-    gpu = catalog.gpus().get(fit["gpu"])
-    gpu_name = gpu.name if gpu else fit["gpu"]
+    gpu = catalog.gpus().get(fit["gpu"]) if fit else None
+    gpu_name = gpu.name if gpu else fit["gpu"] if fit else ""
     engine = answer["engine"]["label"]
     rng = answer.get("range")
     state = verdict(answer)
@@ -443,7 +445,9 @@ def view(answer: dict, lang: str) -> dict:
             used=gib(fit["used_bytes"]),
             capacity=gib(fit["capacity_bytes"]),
             headroom=gib(fit["headroom_bytes"]),
-        ),
+        )
+        if fit
+        else r["no_gpu"],
         "max-context": fill(r["max_context_all"] if most == limit else r["max_context_value"], tokens=num(most))
         if most
         else r["max_context_none"],
@@ -478,7 +482,7 @@ def view(answer: dict, lang: str) -> dict:
         "verdict": state,
         # the "use it" button's format: the best one that fits, when it is not the chosen one
         "apply_format": best if (best := answer.get("best_format")) != answer["request"]["quant"] else None,
-        "bar": bar(fullest_gpu(answer), fit["capacity_bytes"]),
+        "bar": bar(fullest_gpu(answer), fit["capacity_bytes"] if fit else 0),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,
         "formats": format_options(answer, words),
