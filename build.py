@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from bench.accuracy import page_report
 from calc import model_page, present
+from calc.aliases import catalog_aliases
 from calc.api import handle
 from calc.catalog import model_rows
 from calc.i18n import texts
@@ -119,10 +120,17 @@ def site_url(text: str | None) -> str | None:
     return text if text.endswith("/") else text + "/"
 
 
+def with_aliases(catalog: dict) -> dict:
+    """The catalog op's answer with each model's search aliases (calc/aliases.py), for the page's
+    model search (web/js/search.js)."""
+    aliases = catalog_aliases(catalog["models"])
+    return {**catalog, "models": [{**m, "aliases": aliases[m["id"]]} for m in catalog["models"]]}
+
+
 def page_inputs(info: dict, calc_zip: str, site: str | None = None) -> dict:
-    """What every page is rendered from: versions, the calc bundle's name, the catalog, the strings,
-    the published address (or None)."""
-    catalog = call_core({"op": "catalog"})
+    """What every page is rendered from: versions, the calc bundle's name, the catalog (with search
+    aliases), the strings, the published address (or None)."""
+    catalog = with_aliases(call_core({"op": "catalog"}))
     return {"info": info, "calc_zip": calc_zip, "catalog": catalog, "strings": load_strings(), "site": site}
 
 

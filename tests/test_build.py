@@ -161,6 +161,22 @@ def test_prerendered_result_is_the_core_view(dist):
             assert unescape(shown) == expected["text"][slot], slot
 
 
+def test_page_catalog_carries_the_search_aliases(dist):
+    """The catalog the page embeds is the catalog op's, each model with its aliases (calc/aliases.py,
+    build time only: the page's bundle leaves the module out)."""
+    from calc.aliases import catalog_aliases
+    from calc.api import handle
+
+    models = handle({"op": "catalog"})["models"]
+    for page in (*PAGES, "models/llama-3.1-70b/index.html"):
+        html = (dist / page).read_text("utf-8")
+        embedded = json.loads(re.search(r'<script type="application/json" id="catalog">(.*?)</script>', html, re.S).group(1))
+        assert [m["aliases"] for m in embedded["models"]] == list(catalog_aliases(models).values())
+        assert "Llama3.1" in next(m for m in embedded["models"] if m["id"] == "llama-3.1-70b")["aliases"]
+    info = json.loads((dist / "build-info.json").read_text())
+    assert "calc/aliases.py" not in zipfile.ZipFile(dist / info["calc_zip"]).namelist()
+
+
 def test_own_assets_small(dist):
     # the calculator's own files; the model pages are pages of their own, never loaded by it
     skip = ("pyodide/", "wheels/", "calc-", "models/", "zh/models/")
