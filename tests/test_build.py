@@ -177,6 +177,23 @@ def test_page_catalog_carries_the_search_aliases(dist):
     assert "calc/aliases.py" not in zipfile.ZipFile(dist / info["calc_zip"]).namelist()
 
 
+def test_page_catalog_is_what_the_scripts_read(dist):
+    """The embedded catalog keeps, of each list, the fields build.PAGE_CATALOG names and no other:
+    every id of the catalog op, none of the GPUs' figures or sources the form already printed."""
+    from calc.api import handle
+
+    catalog = handle({"op": "catalog"})
+    html = (dist / "index.html").read_text("utf-8")
+    embedded = json.loads(re.search(r'<script type="application/json" id="catalog">(.*?)</script>', html, re.S).group(1))
+    assert set(embedded) == {"defaults", *build.PAGE_CATALOG}
+    assert embedded["defaults"] == catalog["defaults"]
+    for key, fields in build.PAGE_CATALOG.items():
+        assert [row["id"] for row in embedded[key]] == [row["id"] for row in catalog[key]], key
+        assert all(set(row) == set(fields) for row in embedded[key]), key
+    engine = embedded["engines"][0]
+    assert engine["versions"] == [{"id": v["id"]} for v in catalog["engines"][0]["versions"]]
+
+
 def test_own_assets_small(dist):
     # the calculator's own files; the model pages are pages of their own, never loaded by it
     skip = ("pyodide/", "wheels/", "calc-", "models/", "zh/models/")
