@@ -349,6 +349,8 @@ def test_model_search_keyboard_pick(fresh, base_url):
     assert fresh.input_value("#model-search") == "Qwen3-32B-FP8"
     assert fresh.evaluate("document.activeElement.id") == "model-search"
     assert fresh.text_content("#spec [data-out=model-name]") == "Qwen3-32B-FP8"
+    fresh.select_option("#model", "qwen3-8b")  # chosen in the select itself: the box no longer names a model
+    assert fresh.input_value("#model-search") == "" and re.fullmatch(r"(\d+) of \1 models", fresh.text_content("#model-count"))
 
 
 def test_model_search_escape_closes_then_clears(app):

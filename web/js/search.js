@@ -119,6 +119,10 @@ export function attachSearch({ input, list, select, count, models, countText, no
     }
   }
 
+  select.addEventListener("change", () => { // chosen in the select itself: the box no longer names it
+    input.value = "";
+    count.textContent = countText(models.length);
+  });
   input.addEventListener("input", update);
   input.addEventListener("keydown", onKey);
   input.addEventListener("blur", () => open(false));
