@@ -50,7 +50,7 @@ CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 # Plans, weight tables and format lists are kept with their model (Model.derived), each kind in an
 # LRU of this many entries: a page session asks for the same few again and again, and a custom model
 # evicted from calc/model.py's cache takes all of them with it.
-DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64, "curves": 256, "recommendations": 256}
+DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64, "format_sizes": 16, "curves": 256, "recommendations": 256}
 
 
 def derived(model: Model, kind: str, key, make):
@@ -304,16 +304,20 @@ def estimate(req: Request) -> Estimate:
     )
 
 
-def format_sizes(model: Model, engine: Engine, bpw: float | None) -> list[FormatSize]:
+def format_sizes(model: Model, engine: Engine, bpw: float | None) -> tuple[FormatSize, ...]:
     """Every format `engine` loads with the bytes of this model's weights in it (EXL2 at the chosen
     `bpw`, or its 4.0 default), in catalog order: weights_bytes = sum of each tensor's stored bytes."""
-    out = []
-    for fmt in catalog.formats().values():
-        if engine.loads_format(fmt):
-            bits = (bpw or 4.0) if fmt.id == "exl2" else None  # 4.0: exllamav2 convert.py -b default (calc/request.py)
-            wb = derived(model, "weights", (fmt.id, bits), lambda f=fmt.id, b=bits: weight_bytes(model.arch, model.tensors, f, b))
-            out.append(FormatSize(fmt.id, round(effective_bpw(wb, model.params.total), 3), wb.total))
-    return out
+
+    def make():
+        out = []
+        for fmt in catalog.formats().values():
+            if engine.loads_format(fmt):
+                bits = (bpw or 4.0) if fmt.id == "exl2" else None  # 4.0: exllamav2 convert.py -b default (calc/request.py)
+                wb = derived(model, "weights", (fmt.id, bits), lambda f=fmt.id, b=bits: weight_bytes(model.arch, model.tensors, f, b))
+                out.append(FormatSize(fmt.id, round(effective_bpw(wb, model.params.total), 3), wb.total))
+        return tuple(out)
+
+    return derived(model, "format_sizes", (engine.id, bpw), make)
 
 
 UPCAST_SLACK_BPW = 0.01  # formats within this of the checkpoint's own bits count as the same precision

@@ -30,6 +30,8 @@ range, never another engine's: its answer has the ceilings alone.
 
 from __future__ import annotations
 
+from functools import cache
+
 from calc import catalog
 from calc.memory.plan import Plan, split_shape
 from calc.result import Efficiency, Speed
@@ -59,6 +61,7 @@ def attention_flops(plan: Plan, tokens: int) -> float:
     return flops
 
 
+@cache  # the measurements are a catalog: fixed for the process
 def efficiency(engine: str, kind: str) -> Efficiency | None:
     """The band of shares of the `kind` ("decode" or "prefill") ceiling the engine reached in the
     measurements of calc/data/speed_efficiency.toml; None where it has none."""
