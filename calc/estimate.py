@@ -313,7 +313,8 @@ def format_sizes(model: Model, engine: Engine, bpw: float | None) -> tuple[Forma
         for fmt in catalog.formats().values():
             if engine.loads_format(fmt):
                 bits = (bpw or 4.0) if fmt.id == "exl2" else None  # 4.0: exllamav2 convert.py -b default (calc/request.py)
-                wb = derived(model, "weights", (fmt.id, bits), lambda f=fmt.id, b=bits: weight_bytes(model.arch, model.tensors, f, b))
+                key = (fmt.id, bits)
+                wb = derived(model, "weights", key, lambda k=key: weight_bytes(model.arch, model.tensors, *k))
                 out.append(FormatSize(fmt.id, round(effective_bpw(wb, model.params.total), 3), wb.total))
         return tuple(out)
 
