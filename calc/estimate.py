@@ -237,7 +237,7 @@ def _warnings(
     if a.multimodal:
         add("text_only")
     if model.stored is not None:
-        add("gguf_model", file=model.source.get("file") or "GGUF", file_type=model.source.get("file_type") or "?")
+        add("gguf_model", file=model.source.get("file") or model.name, file_type=model.source.get("file_type") or "?")
     elif model.custom:
         add("custom_model")
     return out

@@ -239,3 +239,12 @@ def test_gguf_file_format_is_only_for_a_gguf_model():
     assert "gguf_file" not in [f["id"] for f in handle({"model": "llama-3.1-8b", **NO_EXTRAS})["format_sizes"]]
     both = handle({"model": "llama-3.1-8b", "gguf": b64(write(LLAMA_META, LLAMA_TENSORS, data=False))})
     assert both["error"]["code"] == "conflicting_fields"
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "As stored in the file"), ("zh", "按文件存储")])
+def test_the_page_view_names_the_format_and_not_a_pasted_config(lang, label):
+    view = handle({"op": "view", "gguf": b64(write(LLAMA_META, LLAMA_TENSORS, data=False)), "lang": lang})["view"]
+    assert view["formats"]["gguf_file"].startswith(label + " · ")
+    assert view["spec"]["custom"] is False  # the spec card's "pasted config.json" line is not shown
+    gguf = next(w["text"] for w in view["warnings"] if w["code"] == "gguf_model")
+    assert "Tiny Llama" in gguf and "Q4_K_M" in gguf  # no file name given: the model's own
