@@ -35,6 +35,9 @@ ARCHS = {
     "gemma3": "gemma3_text",
     "phi3": "phi3",
     "deepseek2": "deepseek_v2",
+    "gpt-oss": "gpt_oss",
+    "olmo2": "olmo2",
+    "command-r": "cohere",
 }
 
 # At most this many tensors in a GGUF model (DeepSeek-V3's file has 1,025; an old Mixtral file
@@ -140,11 +143,22 @@ def config_from_gguf(g: Gguf) -> dict:
         cfg.pop("num_experts_per_tok", None)
     if arch == "llama" and cfg.get("num_experts"):
         cfg["model_type"] = "mixtral"  # Mixtral GGUFs load as LLM_ARCH_LLAMA with experts
+    if arch == "llama":
+        cfg.pop("sliding_window", None)  # LLM_ARCH_LLAMA attends to every token (Mistral 7B v0.1 included)
     pattern = m.get("attention.sliding_window_pattern")
     if isinstance(pattern, list) and len(pattern) == layers and all(isinstance(p, bool) for p in pattern):
         cfg["layer_types"] = ["sliding_attention" if p else "full_attention" for p in pattern]
     elif isinstance(pattern, int) and not isinstance(pattern, bool) and pattern > 0:
         cfg["sliding_window_pattern"] = pattern  # gemma3: every pattern-th layer global
+    if arch == "gpt-oss":
+        _gpt_oss(g, cfg, layers, "layer_types" in cfg)
+    names = {t.name for t in g.tensors}
+    if "blk.0.attn_output.bias" in names:
+        cfg["attention_bias"] = True  # biases on q, k, v and o (gpt-oss)
+    elif "blk.0.attn_q.bias" in names or "blk.0.attn_qkv.bias" in names:
+        cfg["qkv_bias"] = True
+    if "blk.0.ffn_up.bias" in names or "blk.0.ffn_down.bias" in names:
+        cfg["mlp_bias"] = True
     if arch.startswith("qwen") and "sliding_window" in cfg:
         cfg["use_sliding_window"] = False  # llama.cpp's qwen2/qwen3 attend to every token
     scaling = m.str("rope.scaling.type")
@@ -153,6 +167,18 @@ def config_from_gguf(g: Gguf) -> dict:
     if arch == "deepseek2":
         _deepseek2(m, g, cfg)
     return cfg
+
+
+def _gpt_oss(g: Gguf, cfg: dict, layers: int, has_pattern: bool) -> None:
+    """gpt-oss: llama.cpp LLM_ARCH_OPENAI_MOE slides every other layer, from the first
+    (hparams.set_swa_pattern(2)); every expert is as wide as the key the file gives; experts stored in
+    MXFP4 are the checkpoint's own format (calc/formats.py keeps them so under every GGUF file type)."""
+    if not has_pattern:
+        cfg["layer_types"] = ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(layers)]
+    if "intermediate_size" not in cfg and "moe_intermediate_size" in cfg:
+        cfg["intermediate_size"] = cfg["moe_intermediate_size"]
+    if any(t.ggml_type == "MXFP4" for t in g.tensors):
+        cfg["quantization_config"] = {"quant_method": "mxfp4"}
 
 
 def _deepseek2(m: _Meta, g: Gguf, cfg: dict) -> None:

@@ -180,7 +180,8 @@ def catalog_as_gguf(model_id: str, arch: str, quant: str = "q4_k_m", file_type: 
         dims = (t.cols,) if t.rows == 1 and t.count == 1 else (t.cols, t.rows) if t.count == 1 else (t.cols, t.rows, t.count)
         if t.rows == 1 and t.count > 1:
             dims = (t.cols, t.count)
-        suffix = "bias" if "bias" in t.name or t.name == "exp_probs_b" else "weight"
-        name = f"blk.{t.layer}.{t.name}.{suffix}" if t.layer >= 0 else f"{t.name}.weight"
+        base, suffix = (t.name[:-5], "bias") if t.name.endswith("_bias") else (t.name, "weight")
+        suffix = "bias" if t.name == "exp_probs_b" else suffix
+        name = f"blk.{t.layer}.{base}.{suffix}" if t.layer >= 0 else f"{base}.{suffix}"
         tensors.append((name, dims, d.id.upper()))
     return write(meta, tensors, data=False)

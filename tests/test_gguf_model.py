@@ -97,6 +97,9 @@ SAME_AS_CATALOG = [
     ("mixtral-8x7b-v0.1", "llama"),
     ("deepseek-v2-lite", "deepseek2"),
     ("deepseek-v3", "deepseek2"),
+    ("gpt-oss-20b", "gpt-oss"),
+    ("olmo-2-1124-7b", "olmo2"),
+    ("c4ai-command-r-v01", "command-r"),
 ]
 
 
