@@ -857,3 +857,15 @@ def test_a_local_gguf_file_is_read_in_the_page_and_estimated(fresh, base_url, co
     fresh.set_input_files("#gguf", str(bad))
     wait_until(fresh, "() => !document.getElementById('gguf-error').hidden")
     assert "does not start with 'GGUF'" in fresh.text_content("#gguf-error")
+    # a split model: both parts chosen at once, read in name order, give the whole file's answer
+    parts = []
+    for i, (meta_i, tensors) in enumerate(((meta, LLAMA_TENSORS[:9]), ({}, LLAMA_TENSORS[9:])), 1):
+        keys = {"split.no": i - 1, "split.count": 2, "split.tensors.count": len(LLAMA_TENSORS)}
+        parts.append(tmp_path / f"tiny-{i:05d}-of-00002.gguf")
+        parts[-1].write_bytes(write({**meta_i, **keys}, tensors))
+    fresh.set_input_files("#gguf", [str(p) for p in reversed(parts)])
+    wait_until(fresh, "() => document.getElementById('result').textContent.includes('tiny-00001-of-00002.gguf')")
+    wait_settled(fresh)
+    assert fresh.is_hidden("#gguf-error")
+    split = core({"gguf": [base64.b64encode(p.read_bytes()).decode() for p in parts], "op": "estimate", "lang": "en"})
+    assert split["ok"] and shown(fresh) == expected_shown(split) == expected_shown(result)
