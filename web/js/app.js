@@ -512,7 +512,7 @@ function filterModels() {
 function onFilterKey(event) {
   if (event.key !== "Enter") return;
   event.preventDefault();
-  const first = [...form.model.options].find((o) => !o.hidden && o.value !== "custom");
+  const first = [...form.model.options].find((o) => !o.hidden && o.value in modelCtx);
   if (first) {
     form.model.value = first.value;
     form.model.dispatchEvent(new Event("input", { bubbles: true }));
