@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from calc.architecture import parse_config
+from calc.architecture import MAX_LAYERS, parse_config
 from calc.cache import lru
 from calc.errors import CalcError, clean, show
 from calc.formats import WeightBytes
@@ -110,6 +110,8 @@ def config_from_gguf(g: Gguf) -> dict:
         )
     m = _Meta(g, arch)
     layers = m.int("block_count", required=True)
+    if layers > MAX_LAYERS:  # before any per-layer list is made of it
+        raise CalcError("out_of_range", "gguf", f"{m.key('block_count')} must be at most {MAX_LAYERS}, got {layers:,}")
     cfg: dict = {
         "model_type": ARCHS[arch],
         "num_hidden_layers": layers,

@@ -55,8 +55,8 @@ class Request:
     gguf: Annotated[
         tuple | None,
         "a model read from a GGUF file instead of model: the first bytes of the file (its header), base64, or a list "
-        "of them, one per part of a split file in order; at most MAX_GGUF_BYTES bytes in all (op gguf says how many "
-        "a header needs, and gives the compact header to send instead)",
+        "of them, one per part of a split file in order (at most 256); at most 20 MiB in all (op gguf says how "
+        "many bytes a header needs, and gives the compact header to send instead)",
     ]
     gguf_name: Annotated[str | None, "the GGUF file's name, shown as the model's source (at most 200 characters)"]
     quant: Annotated[str, 'weight format id (python -m calc quants); with gguf, default "gguf_file": as stored in the file']

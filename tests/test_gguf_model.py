@@ -221,6 +221,7 @@ BAD_METADATA = [
     ("no block count", {"llama.block_count": None}, "bad_gguf", "no llama.block_count"),
     ("text for a number", {"llama.embedding_length": "256"}, "bad_gguf", "llama.embedding_length = '256'"),
     ("absurd layers", {"llama.block_count": 10**9}, "out_of_range", "at most 256"),
+    ("absurd gpt-oss layers", {"general.architecture": "gpt-oss", "gpt-oss.block_count": 10**9}, "out_of_range", "at most 256"),
     ("per-layer heads that differ", {"llama.attention.head_count_kv": [4, 2]}, "unsupported_gguf", "differs between layers"),
     ("per-layer array of the wrong length", {"llama.attention.head_count_kv": [4, 4, 4]}, "bad_gguf", "for 3 layers"),
     ("heads not a multiple", {"llama.attention.head_count_kv": 3}, "bad_config", "must be a multiple"),
