@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from bench.accuracy import page_report
 from calc import model_page, present
+from calc.aliases import catalog_aliases
 from calc.api import handle
 from calc.catalog import model_rows
 from calc.i18n import texts
@@ -119,10 +120,36 @@ def site_url(text: str | None) -> str | None:
     return text if text.endswith("/") else text + "/"
 
 
+# What web/js reads of the catalog (app.js, state.js, search.js), per list: the page embeds only these
+# fields, the form itself is rendered from the whole catalog.
+PAGE_CATALOG = {
+    "models": ("id", "name", "repo", "family", "context_length", "aliases"),
+    "formats": ("id", "engines"),
+    "kv_types": ("id", "engines"),
+    "engines": ("id", "versions"),
+    "gpus": ("id",),
+}
+
+
+def page_catalog(catalog: dict) -> dict:
+    """The catalog as the page embeds it: the defaults and, of each list, the fields in PAGE_CATALOG
+    (an engine's versions by id): GPU prices, sources and the like are the form's, never read again."""
+    out = {key: [{name: row[name] for name in fields} for row in catalog[key]] for key, fields in PAGE_CATALOG.items()}
+    out["engines"] = [{**e, "versions": [{"id": v["id"]} for v in e["versions"]]} for e in out["engines"]]
+    return {"defaults": catalog["defaults"], **out}
+
+
+def with_aliases(catalog: dict) -> dict:
+    """The catalog op's answer with each model's search aliases (calc/aliases.py), for the page's
+    model search (web/js/search.js)."""
+    aliases = catalog_aliases(catalog["models"])
+    return {**catalog, "models": [{**m, "aliases": aliases[m["id"]]} for m in catalog["models"]]}
+
+
 def page_inputs(info: dict, calc_zip: str, site: str | None = None) -> dict:
-    """What every page is rendered from: versions, the calc bundle's name, the catalog, the strings,
-    the published address (or None)."""
-    catalog = call_core({"op": "catalog"})
+    """What every page is rendered from: versions, the calc bundle's name, the catalog (with search
+    aliases), the strings, the published address (or None)."""
+    catalog = with_aliases(call_core({"op": "catalog"}))
     return {"info": info, "calc_zip": calc_zip, "catalog": catalog, "strings": load_strings(), "site": site}
 
 
@@ -178,6 +205,7 @@ def calculator_page(env, template: str, lang: str, common: dict, defaults: dict,
         info=common["info"],
         calc_zip=common["calc_zip"],
         catalog=catalog,
+        page_catalog=page_catalog(catalog),
         defaults=defaults,
         view=view,
         limits={"ctx": (1, MAX_CONTEXT), "batch": (1, MAX_BATCH), "n": (1, MAX_GPUS)},

@@ -32,14 +32,15 @@ def fail(message: str) -> None:
 
 
 # What the page never reads: the validation records and their comparison (bench/accuracy.py and the tests use
-# them), the command line, the model pages' views (build time only), and the TOML sources once their parsed
-# copies are in (see package_files).
+# them), the command line, the model pages' views and the search aliases (build time only), and the TOML
+# sources once their parsed copies are in (see package_files).
 RUNTIME_EXCLUDE = (
     "calc/data/validation.json",
     "calc/validation.py",
     "calc/cli.py",
     "calc/__main__.py",
     "calc/model_page.py",
+    "calc/aliases.py",
 )
 # Prose that models.json keeps for people (notes, caveats) and the core never reads.
 MODEL_PROSE = ("notes", "unverified")

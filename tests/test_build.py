@@ -161,6 +161,39 @@ def test_prerendered_result_is_the_core_view(dist):
             assert unescape(shown) == expected["text"][slot], slot
 
 
+def test_page_catalog_carries_the_search_aliases(dist):
+    """The catalog the page embeds is the catalog op's, each model with its aliases (calc/aliases.py,
+    build time only: the page's bundle leaves the module out)."""
+    from calc.aliases import catalog_aliases
+    from calc.api import handle
+
+    models = handle({"op": "catalog"})["models"]
+    for page in (*PAGES, "models/llama-3.1-70b/index.html"):
+        html = (dist / page).read_text("utf-8")
+        embedded = json.loads(re.search(r'<script type="application/json" id="catalog">(.*?)</script>', html, re.S).group(1))
+        assert [m["aliases"] for m in embedded["models"]] == list(catalog_aliases(models).values())
+        assert "Llama3.1" in next(m for m in embedded["models"] if m["id"] == "llama-3.1-70b")["aliases"]
+    info = json.loads((dist / "build-info.json").read_text())
+    assert "calc/aliases.py" not in zipfile.ZipFile(dist / info["calc_zip"]).namelist()
+
+
+def test_page_catalog_is_what_the_scripts_read(dist):
+    """The embedded catalog keeps, of each list, the fields build.PAGE_CATALOG names and no other:
+    every id of the catalog op, none of the GPUs' figures or sources the form already printed."""
+    from calc.api import handle
+
+    catalog = handle({"op": "catalog"})
+    html = (dist / "index.html").read_text("utf-8")
+    embedded = json.loads(re.search(r'<script type="application/json" id="catalog">(.*?)</script>', html, re.S).group(1))
+    assert set(embedded) == {"defaults", *build.PAGE_CATALOG}
+    assert embedded["defaults"] == catalog["defaults"]
+    for key, fields in build.PAGE_CATALOG.items():
+        assert [row["id"] for row in embedded[key]] == [row["id"] for row in catalog[key]], key
+        assert all(set(row) == set(fields) for row in embedded[key]), key
+    engine = embedded["engines"][0]
+    assert engine["versions"] == [{"id": v["id"]} for v in catalog["engines"][0]["versions"]]
+
+
 def test_own_assets_small(dist):
     # the calculator's own files; the model pages are pages of their own, never loaded by it
     skip = ("pyodide/", "wheels/", "calc-", "models/", "zh/models/")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -285,16 +286,122 @@ def test_custom_config(app, core):
     assert app.is_hidden("#config-error") and app.is_visible("#result-body")
 
 
-def test_model_search_and_keyboard(app):
-    app.focus("#model-filter")
-    app.keyboard.type("llama 70b")
-    visible = app.eval_on_selector_all("#model option", "os => os.filter(o => !o.hidden).map(o => o.value)")
-    assert visible and all("llama" in v and "70b" in v for v in visible if v not in ("custom", "gguf-file"))
-    app.keyboard.press("Enter")
-    wait_settled(app)
-    assert app.input_value("#model") == visible[0]
-    assert app.evaluate("document.activeElement.id") == "model"
-    app.fill("#model-filter", "")
+# The model search (web/js/search.js): what is typed, and the model its first row must be.
+SEARCHES = [
+    ("qwen3 32b", "qwen3-32b"),  # the plain model, not its FP8 checkpoint
+    ("Qwen3-32B", "qwen3-32b"),
+    ("llama 70b", "llama-3.1-70b"),  # the plain Llama, not the DeepSeek-R1 distill of it
+    ("llama3 70b", "llama-3.1-70b"),  # a family alias with a size
+    ("llama 3.3", "llama-3.3-70b-instruct"),
+    ("gemma3", "gemma-3-12b-it"),  # a family alias: every Gemma 3, in catalog order
+    ("gemma-3-27b", "gemma-3-27b-it"),  # the base repo of the instruct tune
+    ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),  # the instruct repo id of a base model
+    ("Qwen/Qwen2.5-Coder-32B-Instruct", "qwen2.5-coder-32b-instruct"),
+    ("deepseek llama", "deepseek-r1-distill-llama-70b"),
+    ("mistral-7b-instruct-v0.3", "mistral-7b-v0.3"),  # the instruct tune of a base model in the catalog
+    ("Mistral-7B-Instruct-v0.2", "mistral-7b-instruct-v0.2"),
+]
+
+
+def search_rows(page) -> list[str]:
+    """The models (data-value) of the search popup's rows, in order."""
+    return page.eval_on_selector_all("#model-results [role=option]", "rows => rows.map(r => r.dataset.value)")
+
+
+def close_search(page) -> None:
+    """Close the popup and empty the box (Escape twice), as a person leaves the search."""
+    page.focus("#model-search")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+
+
+@pytest.mark.parametrize("typed, first", SEARCHES, ids=[typed for typed, _ in SEARCHES])
+def test_model_search_ranks_the_plain_model_first(app, typed, first, core):
+    app.fill("#model-search", typed)
+    rows = search_rows(app)
+    assert rows[0] == first, rows[:5]
+    assert app.get_attribute("#model-search", "aria-expanded") == "true" and app.is_visible("#model-results")
+    total = len(core({"op": "catalog"})["models"])
+    assert app.text_content("#model-count") == f"{len(rows)} of {total} models"
+    close_search(app)
+    assert app.is_hidden("#model-results") and app.input_value("#model-search") == ""
+    assert app.text_content("#model-count") == f"{total} of {total} models"
+
+
+def test_model_search_keyboard_pick(fresh, base_url):
+    """ArrowDown and ArrowUp move through the rows (aria-activedescendant), Enter picks into the select."""
+    fresh.goto(base_url)
+    wait_ready(fresh)
+    fresh.focus("#model-search")
+    fresh.keyboard.type("qwen3 32b")
+    assert search_rows(fresh)[:2] == ["qwen3-32b", "qwen3-32b-fp8"]
+    assert fresh.get_attribute("#model-search", "aria-activedescendant") is None
+    for key, row in (("ArrowDown", 0), ("ArrowDown", 1), ("ArrowUp", 0), ("ArrowDown", 1)):
+        fresh.keyboard.press(key)
+        active = fresh.get_attribute("#model-search", "aria-activedescendant")
+        assert fresh.get_attribute(f"#{active}", "data-value") == search_rows(fresh)[row], key
+        assert fresh.get_attribute(f"#{active}", "aria-selected") == "true"
+    fresh.keyboard.press("Enter")
+    wait_settled(fresh)
+    assert fresh.input_value("#model") == "qwen3-32b-fp8"
+    wait_until(fresh, "location.search.includes('model=qwen3-32b-fp8')")
+    assert fresh.get_attribute("#model-search", "aria-expanded") == "false" and fresh.is_hidden("#model-results")
+    assert fresh.input_value("#model-search") == "Qwen3-32B-FP8"
+    assert fresh.evaluate("document.activeElement.id") == "model-search"
+    assert fresh.text_content("#spec [data-out=model-name]") == "Qwen3-32B-FP8"
+    fresh.select_option("#model", "qwen3-8b")  # chosen in the select itself: the box no longer names a model
+    assert fresh.input_value("#model-search") == "" and re.fullmatch(r"(\d+) of \1 models", fresh.text_content("#model-count"))
+
+
+def test_model_search_escape_closes_then_clears(app):
+    app.focus("#model-search")
+    app.keyboard.type("gemma")
+    app.keyboard.press("ArrowDown")
+    assert app.is_visible("#model-results")
+    app.keyboard.press("Escape")
+    assert app.is_hidden("#model-results") and app.get_attribute("#model-search", "aria-expanded") == "false"
+    assert app.get_attribute("#model-search", "aria-activedescendant") is None
+    assert app.input_value("#model-search") == "gemma"  # the first Escape only closes
+    app.keyboard.press("ArrowDown")  # opens it again
+    assert app.is_visible("#model-results") and search_rows(app)[0].startswith("gemma")
+    app.keyboard.press("Escape")
+    app.keyboard.press("Escape")
+    assert app.input_value("#model-search") == ""
+
+
+def test_model_search_not_listed_picks_custom(fresh, base_url):
+    """Nothing matches: one row that, clicked, picks "custom" and puts the cursor in the config box."""
+    fresh.goto(base_url)
+    wait_ready(fresh)
+    fresh.fill("#model-search", "no such model zzz")
+    assert search_rows(fresh) == ["custom"]
+    assert fresh.text_content("#model-results [role=option]") == "Not listed? Paste its config.json"
+    assert fresh.text_content("#model-count").startswith("0 of ")
+    fresh.click("#model-results [role=option]")
+    assert fresh.input_value("#model") == "custom"
+    assert fresh.is_visible("#config-field") and fresh.evaluate("document.activeElement.id") == "config"
+    assert fresh.is_hidden("#model-results")
+    assert "config.json" in fresh.text_content("#result-pending")
+
+
+@pytest.mark.parametrize("lang, path", [("en", ""), ("zh", "zh/")])
+def test_model_search_fits_a_phone(browser, base_url, lang, path):
+    """At 390 px the popup stays inside the viewport and the page does not scroll sideways; a tap picks."""
+    not_listed = tomllib.loads((ROOT / f"web/i18n/{lang}.toml").read_text("utf-8"))["form"]["not_listed"]
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block", has_touch=True)
+    page = ctx.new_page()
+    page.goto(base_url + path)
+    page.fill("#model-search", "qwen")
+    box = page.locator("#model-results").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    second = search_rows(page)[1]
+    page.tap("#model-results [role=option] >> nth=1")  # a touch picks too
+    assert page.input_value("#model") == second and page.is_hidden("#model-results")
+    page.fill("#model-search", "zzz")
+    assert page.text_content("#model-results [role=option]") == not_listed
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ctx.close()
 
 
 def serve_file(path: Path):

@@ -4,6 +4,7 @@ import { CalcBridge, LIMITS, coalesce } from "./bridge.js";
 import { chartSvg, chartTable } from "./chart.js";
 import { excerpt, makeStrings } from "./fmt.js";
 import { renderResult, renderSpec } from "./render.js";
+import { attachSearch } from "./search.js";
 import * as S from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -20,7 +21,7 @@ const defaults = S.defaultState(catalog.defaults);
 const query = new URLSearchParams(location.search);
 const embed = query.get("embed") === "1";
 const form = {
-  model: $("model"), filter: $("model-filter"), config: $("config"), gguf: $("gguf"), quant: $("quant"), kv: $("kv"),
+  model: $("model"), config: $("config"), gguf: $("gguf"), quant: $("quant"), kv: $("kv"),
   engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
@@ -431,7 +432,6 @@ function onInput(event) {
     return true;
   };
   switch (el) {
-    case form.filter: filterModels(); return;
     case form.model:
       state.model = el.value;
       fromUrl.delete("model");
@@ -493,31 +493,13 @@ function onInput(event) {
   send();
 }
 
-/** Hide the models that do not match every word typed in the search box. */
-function filterModels() {
-  const words = form.filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-  let shown = 0;
-  for (const model of catalog.models) {
-    const option = form.model.querySelector(`option[value="${CSS.escape(model.id)}"]`);
-    const hay = `${model.name} ${model.id} ${model.repo} ${model.family}`.toLowerCase();
-    option.hidden = !words.every((w) => hay.includes(w));
-    if (!option.hidden) shown += 1;
-  }
-  for (const group of form.model.querySelectorAll("optgroup")) {
-    group.hidden = [...group.children].every((o) => o.hidden);
-  }
-  $("model-count").textContent = f.t("form.model_count", { shown, total: catalog.models.length });
-}
-
-function onFilterKey(event) {
-  if (event.key !== "Enter") return;
-  event.preventDefault();
-  const first = [...form.model.options].find((o) => !o.hidden && o.value in modelCtx);
-  if (first) {
-    form.model.value = first.value;
-    form.model.dispatchEvent(new Event("input", { bubbles: true }));
-    form.model.focus();
-  }
+/** The model search box over the model select (web/js/search.js), its words from the strings. */
+function startSearch() {
+  attachSearch({
+    input: $("model-search"), list: $("model-results"), select: form.model, count: $("model-count"), config: form.config,
+    models: catalog.models, notListed: f.t("form.not_listed"),
+    countText: (shown) => f.t("form.model_count", { shown, total: catalog.models.length }),
+  });
 }
 
 function postHeight() {
@@ -551,7 +533,7 @@ function start() {
   $("calc-form").addEventListener("input", onInput);
   $("calc-form").addEventListener("change", onInput);
   $("calc-form").addEventListener("submit", (event) => event.preventDefault());
-  form.filter.addEventListener("keydown", onFilterKey);
+  startSearch();
   form.ctx.addEventListener("blur", () => { // "128k" reads back as the tokens it means once typed
     if (S.parseContext(form.ctx.value) !== null) form.ctx.value = String(state.ctx);
   });
