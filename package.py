@@ -6,6 +6,7 @@ and permissions, SOURCE_DATE_EPOCH for the build backend.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
@@ -31,14 +32,13 @@ def fail(message: str) -> None:
 
 
 # What the page never reads: the validation records and their comparison (bench/accuracy.py and the tests use
-# them), the command line, the GGUF reader (until the page reads GGUF files: issue 13), the model pages' views
-# and the search aliases (build time only), and the TOML sources once their parsed copies are in (see package_files).
+# them), the command line, the model pages' views and the search aliases (build time only), and the TOML
+# sources once their parsed copies are in (see package_files).
 RUNTIME_EXCLUDE = (
     "calc/data/validation.json",
     "calc/validation.py",
     "calc/cli.py",
     "calc/__main__.py",
-    "calc/gguf.py",
     "calc/model_page.py",
     "calc/aliases.py",
 )
@@ -46,10 +46,23 @@ RUNTIME_EXCLUDE = (
 MODEL_PROSE = ("notes", "unverified")
 
 
+def strip_docs(source: bytes) -> bytes:
+    """Python source without its comments and docstrings (ast.unparse of the same code): what the page
+    runs reads neither, and they are a third of the archive's bytes.  Annotated field texts stay."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return (ast.unparse(tree) + "\n").encode("utf-8")
+
+
 def package_files(runtime: bool = False) -> list[tuple[str, bytes]]:
     """(archive name, content) for every file of calc/, sorted, without caches.  Every TOML data
     file also goes in parsed, as calc/data/compiled/<name>.json (calc.catalog.load_toml reads it).
-    runtime=True leaves out what the page never reads (RUNTIME_EXCLUDE)."""
+    runtime=True leaves out what the page never reads (RUNTIME_EXCLUDE, comments and docstrings)."""
     files = [
         p
         for p in CALC.rglob("*")
@@ -67,7 +80,7 @@ def package_files(runtime: bool = False) -> list[tuple[str, bytes]]:
         models = json.loads((data / "models.json").read_text("utf-8"))
         models = {"models": [{k: v for k, v in m.items() if k not in MODEL_PROSE} for m in models["models"]]}
         out = [
-            (name, content)
+            (name, strip_docs(content) if name.endswith(".py") else content)
             for name, content in out
             if name not in RUNTIME_EXCLUDE and not name.endswith(".toml") and name != "calc/data/models.json"
         ]

@@ -7,9 +7,10 @@ the way the tests make theirs, from a fixed seed: one hostile request field, ran
 random small configs, catalog configs with one field changed or pushed to its cap, catalog config
 texts cut and mangled, every catalog config at the layer cap under each engine with a GPU chosen
 (the slowest valid input: a cold 256-layer model with every weight format's table built for the
-best-format answer), and 5 MB files.  Each call is cold: every config carries a unique unknown key
-so no cache answers it, and garbage is collected between calls (untimed) so a call is not charged
-for its predecessors' garbage (nor for scanning the caches they filled: those objects are frozen).
+best-format answer), 5 MB files, and GGUF headers (real ones and the largest hostile ones).  Each
+call is cold: every config carries a unique unknown key so no cache answers it, and garbage is
+collected between calls (untimed) so a call is not charged for its predecessors' garbage (nor for
+scanning the caches they filled: those objects are frozen).
 Timed is ``handle_json(text)``, the call the page makes.
 
 Every case runs --repeat times, cold each time, and its fastest run counts (a shared machine's
@@ -21,12 +22,14 @@ The target is that no call takes more than 100 ms; the benchmark reports, it nev
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import gc
 import json
 import platform
 import random
 import statistics
+import struct
 import sys
 import time
 from pathlib import Path
@@ -262,7 +265,35 @@ def cases(n: int, seed: int) -> list[tuple[str, str, str]]:
             ("5 MB nested list", '{"a": ' + "[" * half + "]" * half + "}"),
         ):
             add("5 MB files", f"{label}, {engine}", {"config": text, "engine": engine, "gpu": "h100-sxm"})
+    for label, data in gguf_headers():
+        for op in ("gguf", "estimate"):
+            add("GGUF headers", f"{label}, op {op}", {"op": op, "gguf": base64.b64encode(data).decode(), "gpu": "h100-sxm"})
     return out
+
+
+def gguf_headers() -> list[tuple[str, bytes]]:
+    """GGUF headers (tests/gguf_files.py writes them): real shapes, and the largest hostile ones a
+    request's 20 MiB may hold."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from gguf_files import LLAMA_META, LLAMA_TENSORS, catalog_as_gguf, write
+
+    def head(n_tensors: int, n_kv: int) -> bytes:
+        return b"GGUF" + struct.pack("<IQQ", 3, n_tensors, n_kv)
+
+    def kv(key: str, value: bytes) -> bytes:
+        return struct.pack("<Q", len(key)) + key.encode() + value
+
+    limit = 20 * 2**20
+    vocab = {**LLAMA_META, "tokenizer.ggml.tokens": [f"token{i:06d}" for i in range(262_144)]}
+    return [
+        ("a small file", write(LLAMA_META, LLAMA_TENSORS, data=False)),
+        ("DeepSeek-V3 at Q4_K_M, 1,025 tensors", catalog_as_gguf("deepseek-v3", "deepseek2")),
+        ("a 262k-token vocabulary", write(vocab, LLAMA_TENSORS, data=False)),
+        ("635,000 tensors claimed", head(635_000, 0) + kv("t", struct.pack("<IQIQ", 1, 32, 0, 0)) * 635_000),
+        ("2.6 million empty strings", head(0, 1) + kv("k", struct.pack("<IIQ", 9, 8, (limit - 64) // 8)) + bytes(limit - 64)),
+        ("a million strings", head(0, 1) + kv("k", struct.pack("<IIQ", 9, 8, 2**20)) + bytes(8 * 2**20)),
+        ("100,000 metadata keys", head(0, 100_000) + b"".join(kv(f"k{i}", struct.pack("<II", 4, i)) for i in range(100_000))),
+    ]
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -274,12 +305,14 @@ def _forget() -> None:
     """Empty the core's model and plan caches, so that a repeated case is as cold as the first time
     (catalog models are built on first use; the custom configs already carry a fresh key)."""
     import calc.formats
+    import calc.gguf_model
     import calc.model
 
     calc.model.catalog_model.cache_clear()
     for module, names in (
         (calc.model, ("_CUSTOM",)),  # every plan and table lives with its model (Model.derived)
         (calc.formats, ("_SLOTS",)),
+        (calc.gguf_model, ("_FILES",)),
     ):
         for name in names:
             cache = getattr(module, name, None)

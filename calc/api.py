@@ -7,8 +7,9 @@ parameters or seconds; units are chosen by whoever displays them.
 The request's fields are documented in calc/request.py (``python -m calc estimate --help`` offers a
 flag for each); every answer's fields are declared and documented in calc/result.py: ``Estimate``
 (op "estimate", the default), ``ViewAnswer`` (op "view": the page's words and numbers,
-calc/present.py), ``ModelAnswer`` (op "model"), ``CatalogAnswer`` (op "catalog") and ``Failure``
-(``ok`` false; ``error.code`` says what went wrong and ``error.field`` which request field).
+calc/present.py), ``ModelAnswer`` (op "model"), ``GgufAnswer`` (op "gguf": a GGUF header read),
+``CatalogAnswer`` (op "catalog") and ``Failure`` (``ok`` false; ``error.code`` says what went wrong
+and ``error.field`` which request field).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from calc.estimate import estimate, resolve_model
 from calc.jsonsafe import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.model import describe, model_rows_summary
 from calc.present import view
-from calc.request import DEFAULTS, Request, parse_request
-from calc.result import SCHEMA, CatalogAnswer, ModelAnswer, ViewAnswer, failure, to_json
+from calc.request import DEFAULTS, MAX_GGUF_BYTES, Request, parse_request
+from calc.result import SCHEMA, CatalogAnswer, GgufAnswer, ModelAnswer, ViewAnswer, failure, to_json
 
 # A request carries at most a 5 MB config.json, as text with every character escaped at worst.
 MAX_REQUEST_CHARS = 6 * MAX_CONFIG_CHARS + 10_000
@@ -68,10 +69,33 @@ def _catalog() -> CatalogAnswer:
     )
 
 
+def _gguf(req: Request) -> GgufAnswer:
+    """op "gguf": the header read into a model and its compact form, or how many bytes it needs."""
+    import base64
+
+    from calc.gguf import GgufTruncated
+    from calc.gguf_model import compact_header, gguf_model
+
+    if req.gguf is None:
+        raise CalcError("missing_field", "op", 'op "gguf" needs gguf: the first bytes of the file, base64')
+    try:
+        small = compact_header(req.gguf)
+    except GgufTruncated as exc:
+        if exc.needed > MAX_GGUF_BYTES:
+            raise CalcError(
+                "out_of_range", "gguf", f"the GGUF header is larger than the {MAX_GGUF_BYTES // 2**20} MiB this calculator reads"
+            ) from None
+        return GgufAnswer(True, SCHEMA, "gguf", False, getattr(exc, "part", 0), exc.needed, None, None)
+    model = gguf_model((small,), req.gguf_name)
+    return GgufAnswer(True, SCHEMA, "gguf", True, None, None, base64.b64encode(small).decode("ascii"), describe(model))
+
+
 def _run(req: Request):
     """The typed answer of a parsed request (calc/result.py)."""
     if req.op == "catalog":
         return _catalog()
+    if req.op == "gguf":
+        return _gguf(req)
     if req.op == "model":
         return ModelAnswer(True, SCHEMA, "model", describe(resolve_model(req)))
     answer = estimate(req)

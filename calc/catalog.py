@@ -296,11 +296,13 @@ class Format:
 
 
 # Format families and the storage-type fields each one's rows give: "native" reads the checkpoint's own
-# config (calc/formats.py _native_map), "gguf" a base type and llama.cpp's per-tensor rules, every other
+# config (calc/formats.py _native_map), "file" a GGUF file's own tensor bytes (calc/gguf_model.py),
+# "gguf" a base type and llama.cpp's per-tensor rules, every other
 # family one storage type per tensor kind.
 _KIND_FIELDS = ("linear", "embed", "head", "other")
 FORMAT_FAMILIES = {
     "native": (),
+    "file": (),
     "float": _KIND_FIELDS,
     "fp8": _KIND_FIELDS,
     "int8": _KIND_FIELDS,

@@ -7,10 +7,12 @@ with status 2 and one line naming the problem; no traceback.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import io
 import json
 import os
+import re
 import sys
 
 from calc.api import handle
@@ -30,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m calc", description="How much GPU memory a large language model needs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     e = sub.add_parser("estimate", help="memory breakdown, fit and recommendations for one setup")
-    e.add_argument("--model", required=True, help="catalog slug, Hugging Face repo id, or path to a config.json")
-    e.add_argument("--quant", default="q4_k_m", help="weight format (see `quants`)")
+    e.add_argument(
+        "--model", required=True, help="catalog slug, Hugging Face repo id, or path to a config.json or a .gguf (first part)"
+    )
+    e.add_argument("--quant", help="weight format (see `quants`); default q4_k_m, or as stored in a .gguf")
     e.add_argument("--bpw", type=float, help="bits per weight, for --quant exl2")
     e.add_argument("--context", type=int, default=32768, help="tokens per sequence")
     e.add_argument("--kv-cache", default="auto", help="KV-cache type (default: the engine's)")
@@ -106,6 +110,43 @@ def read_gguf_file(path: str):
         raise InputError(f"cannot read {path!r}: {exc.strerror or exc}") from None
 
 
+_SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")  # llama-gguf-split's part names: model-00001-of-00003.gguf
+
+
+def gguf_parts(path: str) -> list[str]:
+    """The files of a GGUF model: the file, or every part of a split one (named as llama-gguf-split
+    names them) from the first part's path."""
+    first = read_gguf_file(path)
+    if not first.split:
+        return [path]
+    index, count = first.split
+    hit = _SPLIT.search(path)
+    if index != 0 or not hit or int(hit.group(1)) != 1 or int(hit.group(2)) != count:
+        raise InputError(
+            f"--model: {path!r} is part {index + 1} of a split GGUF of {count}: "
+            f"give the first part, named *-00001-of-{count:05d}.gguf"
+        )
+    return [path[: hit.start()] + f"-{i:05d}-of-{count:05d}.gguf" for i in range(1, count + 1)]
+
+
+def read_gguf_model(path: str) -> tuple[str, str]:
+    """(the compact header as base64, the file name) of a .gguf model: only the headers are read."""
+    from calc.gguf_model import merged_header
+
+    headers = [read_gguf_file(p) for p in gguf_parts(path)]
+    return base64.b64encode(merged_header(headers)).decode("ascii"), os.path.basename(path)
+
+
+def _is_gguf(path: str) -> bool:
+    if path.lower().endswith(".gguf"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"GGUF"
+    except OSError:
+        return False
+
+
 def _gguf_summary(path: str) -> dict:
     g = read_gguf_file(path)
     return {
@@ -132,7 +173,6 @@ def _print_gguf(r: dict) -> None:
 
 def _request(args: argparse.Namespace) -> dict:
     req = {
-        "quant": args.quant,
         "context": args.context,
         "batch": args.batch,
         "engine": args.engine,
@@ -143,13 +183,16 @@ def _request(args: argparse.Namespace) -> dict:
         "recommend": args.recommend,
     }
     model = args.model
-    if model.endswith(".json") or (os.path.sep in model and os.path.isfile(model)):
+    if _is_gguf(model):
+        req["gguf"], req["gguf_name"] = read_gguf_model(model)
+    elif model.endswith(".json") or (os.path.sep in model and os.path.isfile(model)):
         req["config"] = read_config(model)
     else:
         req["model"] = model
     if args.gpus is not None:
         req["gpus"] = args.gpus
     optional = {
+        "quant": args.quant,
         "bpw": args.bpw,
         "ubatch": args.ubatch,
         "gpu_memory_utilization": args.gpu_memory_utilization,
@@ -294,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         return _fail(f": {exc}")
     except CalcError as exc:  # a file that is not a GGUF this reader knows
-        return _fail(f": {args.path!r}: {exc.message}")
+        return _fail(f": {getattr(args, 'path', None) or args.model!r}: {exc.message}")
     if not answer["ok"]:
         err = answer["error"]
         where = f" ({err['field']})" if err.get("field") else ""

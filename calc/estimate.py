@@ -16,10 +16,11 @@ from calc.catalog import Gpu
 from calc.engines import Engine, Settings, engine_for
 from calc.errors import CalcError
 from calc.formats import effective_bpw, weight_bytes
+from calc.gguf_model import gguf_model
 from calc.memory.kv_cache import layer_kv
 from calc.memory.plan import Parts, Plan, split_shape, total_parts
 from calc.model import Model, catalog_model, custom_model, describe
-from calc.request import ENGINE_KNOBS, Request
+from calc.request import ENGINE_KNOBS, FILE_FORMAT, Request
 from calc.result import (
     SCHEMA,
     CurvePoint,
@@ -62,7 +63,24 @@ def derived(model: Model, kind: str, key, make):
 
 
 def resolve_model(req: Request) -> Model:
+    if req.gguf is not None:
+        return gguf_model(req.gguf, req.gguf_name)
     return custom_model(req.config) if req.config is not None else catalog_model(req.model)
+
+
+def model_weights(model: Model, format_id: str, bpw: float | None):
+    """The weights' bytes of a model in a format, kept with the model: a GGUF file's own under
+    gguf_file (which no other model has), else every tensor under the format's rules."""
+    if format_id == FILE_FORMAT:
+        if model.stored is None:
+            raise CalcError("bad_value", "quant", f"quant {FILE_FORMAT} (as stored in the file) needs a GGUF file: give gguf")
+        return model.stored
+    return derived(model, "weights", (format_id, bpw), lambda: weight_bytes(model.arch, model.tensors, format_id, bpw))
+
+
+def offered(model: Model, fmt) -> bool:
+    """Whether a format applies to this model: gguf_file only to a model read from a GGUF file."""
+    return fmt.id != FILE_FORMAT or model.stored is not None
 
 
 def kv_type_id(req: Request, model: Model, engine: Engine) -> str:
@@ -87,7 +105,7 @@ def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engin
     # K and V share one type: llama.cpp's -ctk/-ctv are set together here; a quantized V without
     # flash attention is refused by llama.cpp, and a warning says so.
     state = dtypes["f32"] if engine.state_dtype == "f32" else dtypes[_TORCH_TO_KV.get(model.arch.dtype.lower(), "bf16")]
-    weights = derived(model, "weights", (format_id, bpw), lambda: weight_bytes(model.arch, model.tensors, format_id, bpw))
+    weights = model_weights(model, format_id, bpw)
     fmt = catalog.formats()[format_id]
     return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 
@@ -203,7 +221,7 @@ def _warnings(
         add(code, **params)
     fmt = catalog.formats()[req.quant]
     if not engine.loads_format(fmt):
-        add("format_engine", engine=engine.label, format=fmt.label)
+        add("format_engine", engine=engine.label, format=i18n.texts(req.lang)["values"]["format"].get(fmt.id, fmt.label))
     tp, _ = split_shape(engine, req.gpus)
     if engine.split == "tensor" and tp > 1 and (a.heads % tp or (a.kv_heads % tp and tp % a.kv_heads)):
         add("split_unsupported", heads=a.heads, kv_heads=a.kv_heads, tp=tp)
@@ -218,7 +236,9 @@ def _warnings(
         add("mla_decompressed", ratio=round(full / latent))
     if a.multimodal:
         add("text_only")
-    if model.custom:
+    if model.stored is not None:
+        add("gguf_model", file=model.source.get("file") or model.name, file_type=model.source.get("file_type") or "?")
+    elif model.custom:
         add("custom_model")
     return out
 
@@ -311,10 +331,9 @@ def format_sizes(model: Model, engine: Engine, bpw: float | None) -> tuple[Forma
     def make():
         out = []
         for fmt in catalog.formats().values():
-            if engine.loads_format(fmt):
+            if engine.loads_format(fmt) and offered(model, fmt):
                 bits = (bpw or 4.0) if fmt.id == "exl2" else None  # 4.0: exllamav2 convert.py -b default (calc/request.py)
-                key = (fmt.id, bits)
-                wb = derived(model, "weights", key, lambda k=key: weight_bytes(model.arch, model.tensors, *k))
+                wb = model_weights(model, fmt.id, bits)
                 out.append(FormatSize(fmt.id, round(effective_bpw(wb, model.params.total), 3), wb.total))
         return tuple(out)
 
@@ -334,7 +353,7 @@ def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> lis
         native = effective_bpw(build_plan(model, "native", None, kv_id, engine, st).weights, model.params.total)
         out = []
         for fmt in sorted(catalog.formats().values(), key=lambda f: f.id != "native"):  # the checkpoint wins ties
-            if engine.loads_format(fmt) and fmt.id != "exl2":
+            if engine.loads_format(fmt) and fmt.id != "exl2" and offered(model, fmt):
                 plan = build_plan(model, fmt.id, None, kv_id, engine, st)
                 bpw = effective_bpw(plan.weights, model.params.total)
                 if bpw <= native + UPCAST_SLACK_BPW:

@@ -28,9 +28,10 @@ DEFAULT_ALIGNMENT = 32  # gguf.cpp GGUF_DEFAULT_ALIGNMENT
 # 256k short strings; DeepSeek-V3 has 1,025 tensors), far below what would take long to walk.
 MAX_HEADER_BYTES = 256 * 2**20
 MAX_TENSORS = 1_000_000
-MAX_KV = 100_000
+MAX_KV = 10_000  # metadata keys: released files have 30 to 60
 MAX_STRING = 16 * 2**20
 MAX_ARRAY = 16_000_000
+MAX_STRING_ARRAY = 2**20  # strings in one array: a 262k-token vocabulary, a tokenizer's merges
 MAX_DIMS = 4  # GGML_MAX_DIMS
 
 # ggml type id -> (name, elements per block, bytes per block): ggml/src/ggml.c type_traits, the
@@ -114,6 +115,7 @@ FILE_TYPES = {
 # variable-length ones.
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 STRING, ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
 
 
 class Tensor(NamedTuple):
@@ -194,11 +196,11 @@ class _Reader:
 
     def take(self, n: int) -> memoryview:
         end = self.pos + n
+        if end > MAX_HEADER_BYTES:  # before asking for more: a reader would ask for the same bytes forever
+            raise _bad(f"its header is larger than {MAX_HEADER_BYTES // 2**20} MiB")
         if end > len(self.data):
             # ask for what this read needs, and at least double what we have, so few round trips do
             raise GgufTruncated(len(self.data), min(MAX_HEADER_BYTES, max(end, 2 * len(self.data))))
-        if end > MAX_HEADER_BYTES:
-            raise _bad(f"its header is larger than {MAX_HEADER_BYTES // 2**20} MiB")
         out, self.pos = self.data[self.pos : end], end
         return out
 
@@ -214,6 +216,24 @@ class _Reader:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             return raw.decode("utf-8", "replace")
+
+    def skip_strings(self, count: int, key: str) -> None:
+        """Walk over `count` strings without decoding them: a 262k-token vocabulary in tens of ms."""
+        data, pos, end = self.data, self.pos, len(self.data)
+        length_at = _U64.unpack_from
+        for _ in range(count):
+            if pos + 8 > end:
+                break
+            (n,) = length_at(data, pos)
+            if n > MAX_STRING:
+                raise _bad(f"an item of {key!r} is a string of {n:,} bytes")
+            pos += 8 + n
+        else:
+            if pos <= end:
+                self.pos = pos
+                return
+        self.pos = pos  # past the end, or a length cut: take() says how many bytes to read
+        self.take(8)
 
     def value(self, vtype: int, key: str):
         if vtype in _SCALARS:
@@ -231,15 +251,20 @@ class _Reader:
                     return ("array", item, count)
                 return list(struct.unpack(f"<{count}{_SCALARS[item][1]}", raw))
             if item == STRING:
-                items = [self.string(f"an item of {key!r}") for _ in range(count)]
-                return ("array", item, count) if count > 4096 else items
+                if count > MAX_STRING_ARRAY:
+                    raise _bad(f"metadata {key!r} is an array of {count:,} strings")
+                if count > 4096:  # a vocabulary or its merges: walked over, kept as a summary
+                    self.skip_strings(count, key)
+                    return ("array", item, count)
+                return [self.string(f"an item of {key!r}") for _ in range(count)]
             raise _bad(f"metadata {key!r} is an array of type {item}")
         raise _bad(f"metadata {key!r} has value type {vtype}")
 
 
-def read_gguf(data: bytes) -> Gguf:
+def read_gguf(data: bytes, max_tensors: int = MAX_TENSORS) -> Gguf:
     """The header of a GGUF file from its first bytes.  GgufTruncated when they end inside it (its
-    `needed` says how many to read); CalcError bad_gguf for anything that is not a GGUF it reads."""
+    `needed` says how many to read); CalcError bad_gguf for anything that is not a GGUF it reads,
+    or that claims more than `max_tensors` tensors (refused before they are read)."""
     r = _Reader(data)
     if bytes(r.take(4)) != MAGIC:
         raise _bad("it does not start with 'GGUF'")
@@ -247,7 +272,7 @@ def read_gguf(data: bytes) -> Gguf:
     if version not in VERSIONS:
         raise _bad(f"GGUF version {version} (this reader knows {', '.join(map(str, VERSIONS))})")
     n_tensors, n_kv = r.scalar("<Q"), r.scalar("<Q")
-    if n_tensors > MAX_TENSORS or n_kv > MAX_KV:
+    if n_tensors > max_tensors or n_kv > MAX_KV:
         raise _bad(f"it claims {n_tensors:,} tensors and {n_kv:,} metadata keys")
     metadata = {}
     for _ in range(n_kv):
@@ -283,3 +308,61 @@ def _check_offsets(g: Gguf, alignment: int) -> None:
         if t.offset % alignment or t.offset < end:
             raise _bad(f"tensor {t.name!r} starts at {t.offset:,}, inside the tensor before it or unaligned")
         end = t.offset + t.nbytes
+
+
+# ---------------------------------------------------------------------------------------------
+# A compact header: what an estimate reads of a file, as a GGUF header itself
+
+TYPE_CODES = {name: code for code, (name, _, _) in GGML_TYPES.items()}
+_DROPPED = ("tokenizer.", "split.")  # the vocabulary is most of a header's bytes; no estimate reads it
+
+
+def _w_string(text: str) -> bytes:
+    raw = text.encode("utf-8", "surrogatepass")
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def _w_item(value) -> tuple[int, bytes] | None:
+    """(value type, bytes) of one metadata value as read back, or None for one it drops (a summary)."""
+    if isinstance(value, bool):
+        return 7, struct.pack("<?", value)
+    if isinstance(value, int):
+        return (10, struct.pack("<Q", value)) if value >= 0 else (11, struct.pack("<q", value))
+    if isinstance(value, float):
+        return 12, struct.pack("<d", value)
+    if isinstance(value, str):
+        return STRING, _w_string(value)
+    if isinstance(value, list):
+        items = [_w_item(v) for v in value]
+        kinds = {k for k, _ in items if k is not None} if all(items) else {None}
+        if len(kinds) > 1 and kinds <= {10, 11}:  # whole numbers of both signs
+            items, kinds = [(11, struct.pack("<q", v)) for v in value], {11}
+        if len(kinds) > 1 or ARRAY in kinds or None in kinds:
+            return None
+        kind = kinds.pop() if kinds else 4
+        return ARRAY, struct.pack("<IQ", kind, len(value)) + b"".join(raw for _, raw in items)
+    return None  # ("array", type, count): a long array kept as a summary
+
+
+def compact(parts: list[Gguf] | tuple[Gguf, ...]) -> bytes:
+    """One GGUF header holding the metadata of `parts[0]` (without the tokenizer and split keys) and
+    the tensors of every part, laid out again one after another: what the estimate reads of a file
+    or a split model, in tens of kilobytes rather than the megabytes of a vocabulary.  read_gguf
+    reads it back to the same metadata values and the same tensors (offsets aside)."""
+    meta = []
+    for key, value in parts[0].metadata.items():
+        item = None if key.startswith(_DROPPED) else _w_item(value)
+        if item is not None:
+            meta.append(_w_string(key) + struct.pack("<I", item[0]) + item[1])
+    alignment = parts[0].metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    tensors, offset = [], 0
+    for g in parts:
+        for t in g.tensors:
+            tensors.append(
+                _w_string(t.name)
+                + struct.pack(f"<I{len(t.dims)}Q", len(t.dims), *t.dims)
+                + struct.pack("<IQ", TYPE_CODES[t.ggml_type], offset)
+            )
+            offset += -(-t.nbytes // alignment) * alignment
+    head = MAGIC + struct.pack("<IQQ", 3, len(tensors), len(meta))
+    return head + b"".join(meta) + b"".join(tensors)

@@ -19,6 +19,7 @@ from calc.architecture import (
 )
 from calc.cache import lru
 from calc.errors import CalcError, clean, show
+from calc.formats import WeightBytes
 from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text, config_json_problem, config_too_deep, config_too_large
 from calc.result import ModelInfo, Spec
 from calc.tensors import ParamCounts, Tensor, count_params, enumerate_tensors
@@ -41,7 +42,9 @@ class Model:
     official: dict
     sources: tuple
     custom: bool
-    key: str  # cache key: the catalog id, or "custom:" + a hash of the config text
+    key: str  # cache key: the catalog id, or "custom:" + a hash of the config text ("gguf:" of a GGUF header)
+    stored: WeightBytes | None = None  # a GGUF file's own tensor bytes: the weights under format gguf_file
+    source: dict | None = None  # where a model not in the catalog came from (calc/result.py ModelInfo.source)
     # What the core derives from this model (plans, weight tables, its answer block), by kind: kept
     # with the model, so evicting a custom model frees all of it (calc/estimate.py derived()).
     derived: dict = field(default_factory=dict, compare=False, repr=False)
@@ -93,7 +96,7 @@ def _build_custom(cfg: dict, key: str) -> Model:
         )
     name = cfg.get("_name_or_path") or cfg.get("model_type")
     name = clean(name, 80) if isinstance(name, str) and name else "custom"
-    return Model("custom", "", name, "custom", arch, tensors, params, {}, (), True, key)
+    return Model("custom", "", name, "custom", arch, tensors, params, {}, (), True, key, source={"kind": "config"})
 
 
 def custom_model(config) -> Model:
@@ -201,6 +204,7 @@ def _describe(m: Model) -> ModelInfo:
         name=m.name,
         family=m.family,
         custom=m.custom,
+        source=m.source or {"kind": "catalog"},
         total_params=m.params.total,
         active_params=m.params.active,
         official_total_params=m.official.get("total_params"),

@@ -14,7 +14,7 @@ the chart from its numbers.  The words come from calc/data/messages/<lang>.toml 
      "recs": [{"gpu", "count", "name", "detail"}],
      "formats": {format id: its option's text},   # the format list, sized for this model
      "speed_sources": [{"href", "text"}],   # the threads the speed range's measurements come from
-     "spec": {"custom": bool, "rows": [{"key", "label", "value", "source", "title"}],
+     "spec": {"custom": bool (a pasted config.json), "rows": [{"key", "label", "value", "source", "title"}],
               "sources": [{"href", "text"}], "separator": text between source links},
      "chart": {...} | null,        # see chart()
      "state": {"kv_cache", "context", "context_length"}}   # what the page's controls need, not shown
@@ -167,7 +167,9 @@ def spec_card(model: dict, words: dict) -> dict:
         if value is not None:
             rows.append(row(key, value, source_url(facts.get(key))))
     sources = [{"href": u, "text": u.replace("https://", "")} for u in source_list(spec.get("sources"))]
-    return {"custom": bool(model.get("custom")), "rows": rows, "sources": sources, "separator": w["list_sep"]}
+    # "custom": from a pasted config.json (a GGUF file's model says where it came from in a warning)
+    pasted = bool(model.get("custom")) and (model.get("source") or {}).get("kind", "config") == "config"
+    return {"custom": pasted, "rows": rows, "sources": sources, "separator": w["list_sep"]}
 
 
 def bar(memory: dict, capacity: int) -> dict:

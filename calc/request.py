@@ -15,6 +15,12 @@ MAX_CONTEXT = 1 << 25  # 32M tokens: above every model's window (Llama 4 Scout: 
 MAX_BATCH = 4096
 MAX_GPUS = 64
 
+# The header bytes a request may carry: real headers are a few MB (a 262k-token vocabulary is most of
+# them), and as base64 they stay inside calc/api.py's MAX_REQUEST_CHARS.
+MAX_GGUF_BYTES = 20 * 2**20
+MAX_GGUF_PARTS = 256
+FILE_FORMAT = "gguf_file"  # the weights as a GGUF file stores them (calc/gguf_model.py)
+
 ENGINE_ALIASES = {"llamacpp": "llama.cpp", "llama_cpp": "llama.cpp", "llama-cpp": "llama.cpp", "hf": "transformers"}
 
 DEFAULTS = {
@@ -39,10 +45,21 @@ class Request:
     """A request with every default filled in; each field's documentation is its Annotated text.
     The JSON request has the same keys, each optional (the defaults are in DEFAULTS)."""
 
-    op: Annotated[str, '"estimate" (default), "view" (the page\'s words and numbers), "catalog" or "model"']
+    op: Annotated[
+        str,
+        '"estimate" (default), "view" (the page\'s words and numbers), "catalog", "model" or "gguf" '
+        "(read a GGUF header: calc/result.py GgufAnswer)",
+    ]
     model: Annotated[str, "catalog slug or Hugging Face repo id, case-insensitive"]
     config: Annotated[object, "a custom model instead of model: config.json as an object or its text"]
-    quant: Annotated[str, "weight format id (python -m calc quants)"]
+    gguf: Annotated[
+        tuple | None,
+        "a model read from a GGUF file instead of model: the first bytes of the file (its header), base64, or a list "
+        "of them, one per part of a split file in order (at most 256); at most 20 MiB in all (op gguf says how "
+        "many bytes a header needs, and gives the compact header to send instead)",
+    ]
+    gguf_name: Annotated[str | None, "the GGUF file's name, shown as the model's source (at most 200 characters)"]
+    quant: Annotated[str, 'weight format id (python -m calc quants); with gguf, default "gguf_file": as stored in the file']
     bpw: Annotated[float | None, "bits per weight, for quant exl2 only (default 4.0)"]
     kv_cache: Annotated[str, 'KV-cache type id, or "auto": the engine\'s default']
     context: Annotated[int, "tokens per sequence"]
@@ -65,6 +82,8 @@ class Request:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         if isinstance(self.config, (dict, str)):
             out["config"] = "custom"
+        if self.gguf is not None:
+            out["gguf"] = f"{sum(map(len, self.gguf)):,} bytes of GGUF header"
         return out
 
 
@@ -126,6 +145,26 @@ def _choice(raw: dict, key: str, table: dict, aliases: dict | None = None) -> st
     return table[norm].id if hasattr(table[norm], "id") else norm
 
 
+def _gguf(raw: dict) -> tuple[bytes, ...] | None:
+    """The `gguf` field decoded: one bytes per part, each base64 text."""
+    value = raw.get("gguf")
+    if value is None:
+        return None
+    texts = value if isinstance(value, list) else [value]
+    if not texts or len(texts) > MAX_GGUF_PARTS or not all(isinstance(t, str) for t in texts):
+        raise CalcError(
+            "bad_value", "gguf", f"gguf must be base64 text or a list of 1 to {MAX_GGUF_PARTS} of them, got {show(value)}"
+        )
+    if sum(len(t) for t in texts) > 4 * -(-MAX_GGUF_BYTES // 3) + 4 * len(texts):
+        raise CalcError("out_of_range", "gguf", f"gguf holds more than {MAX_GGUF_BYTES // 2**20} MiB of header")
+    import binascii
+
+    try:
+        return tuple(binascii.a2b_base64(t, strict_mode=True) for t in texts)
+    except (binascii.Error, ValueError):
+        raise CalcError("bad_value", "gguf", "gguf must be base64 text (RFC 4648, with padding)") from None
+
+
 def parse_request(raw) -> Request:
     """Validate a request dict and fill in defaults (the fields: Request)."""
     if not isinstance(raw, dict):
@@ -134,15 +173,22 @@ def parse_request(raw) -> Request:
     if unknown:
         name = clean(unknown[0], 60) if isinstance(unknown[0], str) else show(unknown[0])
         raise CalcError("unknown_field", name, f"unknown request field {show(unknown[0], 60)}")
-    op = _choice(raw, "op", {"estimate": 0, "view": 0, "catalog": 0, "model": 0})
+    op = _choice(raw, "op", {"estimate": 0, "view": 0, "catalog": 0, "model": 0, "gguf": 0})
     config = raw.get("config")
     if config is not None and not isinstance(config, (dict, str)):
         raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
+    gguf = _gguf(raw)
+    name = raw.get("gguf_name")
+    if name is not None and not isinstance(name, str):
+        raise CalcError("bad_value", "gguf_name", f"gguf_name must be text, got {show(name)}")
     model = DEFAULTS["model"]
-    if config is None:
+    if gguf is not None and config is not None:
+        raise CalcError("conflicting_fields", "gguf", "give either gguf or config, not both")
+    if config is None and gguf is None:
         model = _choice(raw, "model", catalog.models())
     elif raw.get("model") is not None:
-        raise CalcError("conflicting_fields", "config", "give either model or config, not both")
+        which = "config" if config is not None else "gguf"
+        raise CalcError("conflicting_fields", which, f"give either model or {which}, not both")
     engine = _choice(raw, "engine", engines(), ENGINE_ALIASES)
     version = raw.get("engine_version")
     if version is not None:
@@ -155,7 +201,9 @@ def parse_request(raw) -> Request:
     kv = "auto" if auto else _choice(raw, "kv_cache", catalog.kv_types())
     gpu = raw.get("gpu", DEFAULTS["gpu"])
     gpu = _choice(raw, "gpu", catalog.gpus()) if gpu is not None and gpu != "" else None
-    quant = _choice(raw, "quant", catalog.formats())
+    quant = FILE_FORMAT if gguf is not None and raw.get("quant") is None else _choice(raw, "quant", catalog.formats())
+    if quant == FILE_FORMAT and gguf is None:
+        raise CalcError("bad_value", "quant", f"quant {FILE_FORMAT} (as stored in the file) needs a GGUF file: give gguf")
     bpw = _float(raw, "bpw", 1.0, 16.0)
     if quant == "exl2" and bpw is None:
         bpw = 4.0  # exllamav2 convert.py -b default
@@ -165,6 +213,8 @@ def parse_request(raw) -> Request:
         op=op,
         model=model,
         config=config,
+        gguf=gguf,
+        gguf_name=clean(name.strip(), 200) or None if name is not None else None,
         quant=quant,
         bpw=bpw if quant == "exl2" else None,
         kv_cache=kv,

@@ -204,7 +204,13 @@ class ModelInfo(NamedTuple):
     repo: Annotated[str | None, "Hugging Face repo id"]
     name: Annotated[str, "display name"]
     family: Annotated[str | None, "family for grouping in pickers"]
-    custom: Annotated[bool, "from a pasted config.json rather than the catalog"]
+    custom: Annotated[bool, "not from the catalog: a pasted config.json or a GGUF file"]
+    source: Annotated[
+        dict,
+        'where the model came from: {"kind": "catalog"}, {"kind": "config"} (a pasted config.json), or {"kind": '
+        '"gguf", "file": its name or null, "file_type": general.file_type\'s name ("Q4_K_M") or null, '
+        '"architecture": general.architecture}',
+    ]
     total_params: Annotated[int, "parameters counted from the config"]
     active_params: Annotated[int, "parameters each token uses (MoE: routed experts only)"]
     official_total_params: Annotated[int | None, "the vendor's total, if published"]
@@ -259,6 +265,25 @@ class ModelAnswer(NamedTuple):
     model: Annotated[ModelInfo, "the model"]
 
 
+class GgufAnswer(NamedTuple):
+    """The answer of op "gguf": a GGUF file's header read, or how many more bytes it needs.  A
+    caller reading a file in pieces (File.slice, HTTP Range) sends the first bytes of each part
+    and, while complete is false, the first needed_bytes of part `part`."""
+
+    ok: Annotated[bool, "true"]
+    schema: Annotated[int, "the answers' shape version"]
+    op: Annotated[str, '"gguf"']
+    complete: Annotated[bool, "the bytes held every header: model and header are filled in"]
+    part: Annotated[int | None, "the part (from 0) whose bytes ended inside its header; null when complete"]
+    needed_bytes: Annotated[int | None, "read this many bytes from the start of that part and ask again; null when complete"]
+    header: Annotated[
+        str | None,
+        "the compact header, base64: the metadata and tensors an estimate reads (no vocabulary), to send as gguf "
+        "in every estimate of this file instead of its megabytes; null until complete",
+    ]
+    model: Annotated[ModelInfo | None, "the model the file holds; null until complete"]
+
+
 class ViewAnswer(NamedTuple):
     """The answer of op "view"."""
 
@@ -287,7 +312,10 @@ class Error(NamedTuple):
         str,
         "bad_json, bad_request (not an object), unknown_field, bad_value (wrong type), out_of_range, "
         "unknown_<field> (model, quant, engine, ...), conflicting_fields, bad_config (config.json "
-        "malformed or inconsistent), missing_field, or internal_error (a bug: still an answer)",
+        "malformed or inconsistent), missing_field, bad_gguf (not a GGUF header this reads), truncated_gguf (the "
+        "bytes end inside the header: op gguf says how many it needs), unsupported_gguf (an architecture or "
+        "layout not read yet), incomplete_gguf (a split file's parts missing), or internal_error (a bug: still "
+        "an answer)",
     ]
     field: Annotated[str | None, 'the request field at fault, dotted below config ("config.text_config.hidden_size") or null']
     message: Annotated[str, "what is wrong, in English, naming the field"]
@@ -301,7 +329,7 @@ class Failure(NamedTuple):
     error: Annotated[Error, "what went wrong"]
 
 
-ANSWERS = (Estimate, ModelAnswer, ViewAnswer, CatalogAnswer, Failure)
+ANSWERS = (Estimate, ModelAnswer, GgufAnswer, ViewAnswer, CatalogAnswer, Failure)
 
 
 def to_json(value):

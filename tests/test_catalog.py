@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from gguf_files import LLAMA_META, LLAMA_TENSORS, write
 
 from calc import catalog, i18n
 from calc.api import handle
@@ -190,7 +192,10 @@ def test_format_rows_estimate(fmt):
     f = catalog.formats()[fmt]
     assert f.source
     engine = "llama.cpp" if f.is_gguf else f.engines[0] if f.engines else "transformers"
-    r = handle({"model": "llama-3.1-8b", "quant": fmt, "engine": engine, "context": 4096, "curve": False, "recommend": False})
+    # gguf_file is a GGUF file's own bytes: it takes a file (tests/test_gguf_model.py has the rest)
+    model = {"gguf": base64.b64encode(write(LLAMA_META, LLAMA_TENSORS, data=False)).decode()}
+    model = model if fmt == "gguf_file" else {"model": "llama-3.1-8b"}
+    r = handle({**model, "quant": fmt, "engine": engine, "context": 4096, "curve": False, "recommend": False})
     assert r["ok"], r.get("error")
     bpw = r["format"]["bits_per_weight"]
     assert 1.5 < bpw <= 32.5, (fmt, bpw)
@@ -229,6 +234,7 @@ WARNING_REQUESTS = {
     "custom_model": {"config": TINY_CONFIG},
     "does_not_fit": {"model": "glm-4.5", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},
     "embeddings_on_host": {"model": "llama-3.1-8b", "engine": "llama.cpp"},
+    "gguf_model": {"gguf": base64.b64encode(write(LLAMA_META, LLAMA_TENSORS, data=False)).decode(), "gguf_name": "tiny.gguf"},
     "format_engine": {"model": "qwen3-32b", "engine": "llama.cpp", "quant": "exl2", "bpw": 5.5},
     "kv_type_unsupported": {"model": "llama-3.1-8b", "engine": "transformers", "kv_cache": "q8_0"},
     "mla_decompressed": {"model": "deepseek-r1", "engine": "transformers", "quant": "native", "gpu": "a100-80gb-sxm"},

@@ -19,7 +19,9 @@ x axis ends on a point; the saved points must come back first and unchanged, and
 the engine loads with their weights' size, for the page's format list.  A seventh (issue 11): `speed`
 gained the realistic range, the roofline times the engine's measured band
 (calc/data/speed_efficiency.toml), so its new fields (SPEED_RANGE_FIELDS) may be non-null; the saved
-speed fields, the ceilings, must come back equal."""
+speed fields, the ceilings, must come back equal.  An eighth (issue 13): `model.source` is new, never
+null, and says where the model came from ({"kind": "catalog"} or {"kind": "config"} here); the
+catalog's formats gain gguf_file ("as stored in the file", only for a model read from a GGUF file)."""
 
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ def _diff(saved, got, path="") -> list[str]:
     return [] if saved == got else [f"{path}: {saved!r} -> {got!r}"]
 
 
-NEW_LISTS = (".format_sizes: new non-null field",)  # added since the saved answers, never null
+NEW_LISTS = (".format_sizes: new non-null field", ".model.source: new non-null field")  # added since, never null
 WINDOW_FIELDS = (".max_context:", ".max_context_limit:", ".warnings")
 SPEED_RANGE_FIELDS = tuple(
     f".speed.{k}: new non-null field"
@@ -100,5 +102,6 @@ def test_answer_unchanged(row):
         and not (d.startswith(".curve:") and _longer_curve(answer, got))
         and not d.startswith(NEW_LISTS)
         and not d.startswith(SPEED_RANGE_FIELDS)
+        and not (d.startswith(".formats:") and [f for f in got["formats"] if f["id"] != "gguf_file"] == answer["formats"])
     ]
     assert changed == []

@@ -15,11 +15,14 @@ file's.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
+import struct
 
 import pytest
+from gguf_files import GEMMA3_META, GEMMA3_TENSORS, LLAMA_META, LLAMA_TENSORS, U64, write
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -269,6 +272,24 @@ NOT_A_LIST = [0, 1, True, "full_attention", {}, {"0": "full_attention"}, NAN]
 # Requests
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+TINY_GGUF = write(LLAMA_META, LLAMA_TENSORS, data=False)
+GEMMA_GGUF = write(GEMMA3_META, GEMMA3_TENSORS, data=False)
+GGUF_VALUES = [
+    _b64(TINY_GGUF),
+    _b64(GEMMA_GGUF),
+    _b64(TINY_GGUF[:500]),
+    [_b64(TINY_GGUF)],
+    [_b64(TINY_GGUF), _b64(GEMMA_GGUF)],
+    "R0dVRg==",
+    "not base64!",
+    "",
+]
+
+
 def _ids(table: dict) -> list[str]:
     return sorted({row.id for row in table.values()})
 
@@ -286,7 +307,7 @@ MODELS = [
     "olmo-2-1124-7b",
 ]
 VALID = {
-    "op": ["estimate", "estimate", "estimate", "model", "catalog", " Estimate "],
+    "op": ["estimate", "estimate", "estimate", "model", "catalog", " Estimate ", "gguf"],
     "model": MODELS + ["Qwen/Qwen3-0.6B", "LLAMA-3.2-1B"],
     "quant": _ids(catalog.formats()) + ["Q4_K_M"],
     "bpw": [1, 1.0, 4.0, 8.5, 16, "4.5"],
@@ -306,6 +327,9 @@ VALID = {
     "curve": [True, False],
     "recommend": [True, False],
     "recommend_limit": [0, 1, 12, 10_000],
+    # GGUF headers (tests/gguf_files.py): whole, cut short, split in two, not base64
+    "gguf": GGUF_VALUES,
+    "gguf_name": ["model.gguf", "", "\ud800.gguf", "x" * 500],
 }
 REQUEST_FIELDS = [k for k in FIELDS if k != "config"]
 assert set(REQUEST_FIELDS) == set(VALID)
@@ -938,3 +962,94 @@ def test_largest_accepted_sizes_compute(key, value):
         assert check(handle({**setup, "config": cfg, "context": 131072})) is None
     err = check(handle({"config": _cfg(**{key: value + 1}), "engine": "vllm"}))
     assert (err["code"], err["field"]) == ("out_of_range", "config." + key)
+
+
+# ---------------------------------------------------------------------------------------------
+# GGUF headers (calc/gguf.py, calc/gguf_model.py): any bytes give a result or a clear error, fast
+
+
+@settings(HOSTILE, max_examples=400)
+@given(
+    data=st.sampled_from([TINY_GGUF, GEMMA_GGUF]),
+    cuts=st.lists(st.tuples(st.integers(0, len(GEMMA_GGUF)), st.integers(0, 255)), max_size=6),
+    length=st.integers(0, len(GEMMA_GGUF)),
+    op=st.sampled_from(["estimate", "gguf"]),
+)
+def test_mangled_gguf_headers(data, cuts, length, op):
+    """Bytes of a header changed here and there and cut anywhere: a result, or an error naming gguf."""
+    raw = bytearray(data)
+    for at, byte in cuts:
+        if at < len(raw):
+            raw[at] = byte
+    answer = handle({"op": op, "gguf": _b64(bytes(raw[:length] if length % 3 else raw)), "recommend": False})
+    err = check(answer)
+    assert err is None or err["field"] == "gguf", err
+
+
+def _gguf_head(n_tensors: int, n_kv: int) -> bytes:
+    return b"GGUF" + struct.pack("<IQQ", 3, n_tensors, n_kv)
+
+
+def _kv(key: str, value: bytes) -> bytes:
+    return struct.pack("<Q", len(key)) + key.encode() + value
+
+
+LIMIT = 20 * 2**20  # calc/request.py MAX_GGUF_BYTES
+# (what is wrong, the header, the error code): each refused within a second of CPython, unloaded
+# (python -m bench.hostile times them)
+GGUF_CASES = [
+    (
+        "600,000 tensors claimed and given",
+        _gguf_head(635_000, 0) + (_kv("t", struct.pack("<IQIQ", 1, 32, 0, 0)) * 635_000),
+        "bad_gguf",
+    ),
+    (
+        "2.6 million empty strings",
+        _gguf_head(0, 1) + _kv("k", struct.pack("<IIQ", 9, 8, (LIMIT - 64) // 8)) + bytes(LIMIT - 64),
+        "bad_gguf",
+    ),
+    ("a 16 MiB string", _gguf_head(0, 1) + _kv("k", struct.pack("<IQ", 8, 2**24 + 1)), "bad_gguf"),
+    ("an array of 10^15 u8", _gguf_head(0, 1) + _kv("k", struct.pack("<IIQ", 9, 0, 10**15)), "bad_gguf"),
+    (
+        "100,000 metadata keys",
+        _gguf_head(0, 100_000) + b"".join(_kv(f"k{i}", struct.pack("<II", 4, i)) for i in range(100_000)),
+        "bad_gguf",
+    ),
+    # 24 MB of u32: op gguf says it reads no more than 20 MiB; an estimate that the bytes end early
+    (
+        "a header past the limit",
+        _gguf_head(0, 1) + _kv("k", struct.pack("<IIQ", 9, 4, 6_000_000)),
+        ("truncated_gguf", "out_of_range"),
+    ),
+    ("a tensor of 2^40 x 2^40", write(LLAMA_META, [*LLAMA_TENSORS, ("big", (2**40, 2**40), "F32")], data=False), "out_of_range"),
+    ("u64 block count", write({**LLAMA_META, "llama.block_count": U64(2**63)}, LLAMA_TENSORS, data=False), "out_of_range"),
+    ("negative heads", write({**LLAMA_META, "llama.attention.head_count": -4}, LLAMA_TENSORS, data=False), "bad_config"),
+    ("float context", write({**LLAMA_META, "llama.context_length": 4096.0}, LLAMA_TENSORS, data=False), "bad_gguf"),
+    ("no tensors", write(LLAMA_META, [], data=False), "bad_gguf"),
+]
+
+
+@pytest.mark.parametrize(("label", "data", "code"), GGUF_CASES, ids=[c[0] for c in GGUF_CASES])
+@pytest.mark.parametrize("op", ["estimate", "gguf"])
+def test_hostile_gguf_headers_fail_clearly(label, data, code, op):
+    err = check(handle({"op": op, "gguf": _b64(data), "recommend": False}))
+    code = code if isinstance(code, str) else code[op == "gguf"]
+    assert err is not None and (err["code"], err["field"]) == (code, "gguf"), err
+
+
+def test_gguf_field_values_are_checked():
+    for value, code in (
+        (5, "bad_value"),
+        ([], "bad_value"),
+        ([1], "bad_value"),
+        ("@@@@", "bad_value"),
+        ("R0dVRg", "bad_value"),  # no padding
+        ("A" * (4 * LIMIT // 3 + 16), "out_of_range"),
+        ([_b64(TINY_GGUF)] * 257, "bad_value"),
+    ):
+        err = check(handle({"gguf": value}))
+        assert (err["code"], err["field"]) == (code, "gguf"), (value if len(str(value)) < 50 else "long", err)
+    err = check(handle({"op": "gguf"}))
+    assert (err["code"], err["field"]) == ("missing_field", "op")
+    err = check(handle({"gguf": _b64(TINY_GGUF), "gguf_name": 5}))
+    assert (err["code"], err["field"]) == ("bad_value", "gguf_name")

@@ -105,7 +105,12 @@ def test_editing_an_answer_cannot_change_the_next(request_):
 
 
 # Request fields the CLI reaches without a flag of their own, and how.
-CLI_OTHERWISE = {"op": "the sub-command (estimate; models, gpus, quants: catalog)", "config": "--model with a path"}
+CLI_OTHERWISE = {
+    "op": "the sub-command (estimate; models, gpus, quants: catalog)",
+    "config": "--model with a path",
+    "gguf": "--model with a path to a .gguf",
+    "gguf_name": "--model with a path to a .gguf",
+}
 
 
 @pytest.mark.parametrize("name", [f.name for f in dataclass_fields(Request)])

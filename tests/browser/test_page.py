@@ -920,3 +920,59 @@ def test_no_horizontal_overflow_from_320_to_1920_px(fresh, base_url, path):
         fresh.wait_for_timeout(100)
         wide = fresh.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert wide <= 0, f"{width} px: {wide} px too wide"
+
+
+def test_a_local_gguf_file_is_read_in_the_page_and_estimated(fresh, base_url, core, tmp_path):
+    """model=gguf-file in a link asks for the file again; the file chosen is read with File.slice,
+    more than the first MiB while the core asks for more, never sent anywhere; the total shown is
+    calc.api.handle's for the same header."""
+    import base64
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from gguf_files import LLAMA_META, LLAMA_TENSORS, write
+
+    # a vocabulary of 200,000 tokens: a header of about 2.6 MB, past the first read
+    meta = {**LLAMA_META, "tokenizer.ggml.tokens": [f"token{i:06d}" for i in range(200_000)]}
+    data = write(meta, LLAMA_TENSORS)
+    path = tmp_path / "tiny-llama-Q4_K_M.gguf"
+    path.write_bytes(data)
+    sent = []
+    fresh.on("request", lambda r: sent.append((r.method, r.url, len(r.post_data_buffer or b""))))
+    fresh.goto(base_url + "?model=gguf-file&quant=gguf_file")
+    wait_ready(fresh)
+    assert fresh.is_visible("#gguf") and "never uploaded" in fresh.text_content("#gguf-help")
+    assert fresh.text_content("#result-pending") == "Choose a GGUF file to see an estimate."
+    assert fresh.is_hidden("#result-body")
+    fresh.set_input_files("#gguf", str(path))
+    fresh.wait_for_selector("#result-body", state="visible", timeout=60_000)
+    wait_settled(fresh)
+    result = core({"gguf": base64.b64encode(data).decode(), "gguf_name": path.name, "op": "estimate", "lang": "en"})
+    assert result["ok"], result
+    assert shown(fresh) == expected_shown(result)
+    assert fresh.input_value("#quant") == "gguf_file" and "model=gguf-file" in fresh.url
+    assert fresh.is_hidden("#gguf-error")
+    assert all(method == "GET" and size == 0 for method, _, size in sent), sent  # nothing uploaded
+    # a catalog model again: the format goes back to one it has, and gguf_file is hidden
+    fresh.select_option("#model", "llama-3.1-8b")
+    wait_settled(fresh)
+    assert fresh.input_value("#quant") != "gguf_file"
+    assert fresh.is_hidden("#gguf-field")
+    # a file that is not a GGUF: the core's words under the file input
+    bad = tmp_path / "notes.gguf"
+    bad.write_bytes(b"GGML" + bytes(100))
+    fresh.select_option("#model", "gguf-file")
+    fresh.set_input_files("#gguf", str(bad))
+    wait_until(fresh, "() => !document.getElementById('gguf-error').hidden")
+    assert "does not start with 'GGUF'" in fresh.text_content("#gguf-error")
+    # a split model: both parts chosen at once, read in name order, give the whole file's answer
+    parts = []
+    for i, (meta_i, tensors) in enumerate(((meta, LLAMA_TENSORS[:9]), ({}, LLAMA_TENSORS[9:])), 1):
+        keys = {"split.no": i - 1, "split.count": 2, "split.tensors.count": len(LLAMA_TENSORS)}
+        parts.append(tmp_path / f"tiny-{i:05d}-of-00002.gguf")
+        parts[-1].write_bytes(write({**meta_i, **keys}, tensors))
+    fresh.set_input_files("#gguf", [str(p) for p in reversed(parts)])
+    wait_until(fresh, "() => document.getElementById('result').textContent.includes('tiny-00001-of-00002.gguf')")
+    wait_settled(fresh)
+    assert fresh.is_hidden("#gguf-error")
+    split = core({"gguf": [base64.b64encode(p.read_bytes()).decode() for p in parts], "op": "estimate", "lang": "en"})
+    assert split["ok"] and shown(fresh) == expected_shown(split) == expected_shown(result)

@@ -21,7 +21,7 @@ const defaults = S.defaultState(catalog.defaults);
 const query = new URLSearchParams(location.search);
 const embed = query.get("embed") === "1";
 const form = {
-  model: $("model"), config: $("config"), quant: $("quant"), kv: $("kv"),
+  model: $("model"), config: $("config"), gguf: $("gguf"), quant: $("quant"), kv: $("kv"),
   engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
@@ -110,7 +110,7 @@ function contextText() {
 
 /** The chosen model's trained window in tokens (a pasted config's from its last answer). */
 function modelWindow() {
-  return state.model === "custom" ? lastView.state.context_length : modelCtx[state.model];
+  return state.model in modelCtx ? modelCtx[state.model] : lastView.state.context_length;
 }
 
 /** Put each slider tick (and the model's window mark) over the thumb position of its value. */
@@ -148,7 +148,7 @@ function showContext() {
 /** The link to the chosen model's own page (none for a pasted config). */
 function showModelLink() {
   const link = $("model-page-link");
-  link.hidden = state.model === "custom";
+  link.hidden = !(state.model in modelCtx);
   if (!link.hidden) link.href = `${build.models}${encodeURIComponent(state.model)}/index.html`;
 }
 
@@ -175,14 +175,21 @@ function showOptional() {
  * default GGUF for an engine that loads it (llama.cpp) or the checkpoint as published (every engine). */
 function formatFor(engine) {
   const loads = (id) => (catalog.formats.find((x) => x.id === id) || { engines: [] }).engines.includes(engine);
-  if (loads(state.quant)) return state.quant;
+  if (loads(state.quant) && (state.quant !== "gguf_file" || state.model === S.GGUF_FILE)) return state.quant;
   return loads(catalog.defaults.quant) ? catalog.defaults.quant : "native";
+}
+
+/** The config box or the GGUF file input for a model not in the catalog; gguf_file only with a file. */
+function showModelFields() {
+  $("config-field").hidden = state.model !== "custom";
+  $("gguf-field").hidden = state.model !== S.GGUF_FILE;
+  form.quant.querySelector('option[value="gguf_file"]').hidden = state.model !== S.GGUF_FILE;
 }
 
 /** Put the state into the form controls. */
 function applyState() {
   form.model.value = state.model;
-  $("config-field").hidden = state.model !== "custom";
+  showModelFields();
   showModelLink();
   form.quant.value = state.quant;
   form.engine.value = state.engine;
@@ -279,6 +286,48 @@ function showError(text) {
   box.textContent = text ? f.t("status.request_error", { message: text }) : "";
 }
 
+function showGgufError(text) {
+  $("gguf-error").hidden = !text;
+  $("gguf-error").textContent = text || "";
+  form.gguf.setAttribute("aria-invalid", text ? "true" : "false");
+}
+
+/** Base64 of bytes, in chunks (String.fromCharCode takes a bounded number of arguments). */
+function base64(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+/** Read a local GGUF file's header with File.slice (never uploaded): the first MiB of each part, more
+ * while the core says it needs more (op "gguf"), then estimate from the compact header it gives. */
+async function readGguf(files) {
+  const parts = [...files].sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (!parts.length) return;
+  const name = parts[0].name;
+  const sizes = parts.map((p) => Math.min(p.size, 1 << 20));
+  const texts = await Promise.all(parts.map((p, i) => p.slice(0, sizes[i]).arrayBuffer().then(base64)));
+  showGgufError("");
+  showPending(f.t("status.gguf_reading", { file: name }));
+  for (;;) {
+    const answer = await bridge.call("gguf", { gguf: texts, gguf_name: name });
+    if (!answer.ok || answer.result.complete) {
+      if (answer.ok) Object.assign(state, { gguf: answer.result.header, ggufName: name, quant: "gguf_file" });
+      else showGgufError(answer.error.message);
+      break;
+    }
+    const { part, needed_bytes: needed } = answer.result;
+    if (sizes[part] >= parts[part].size) { showGgufError(f.t("status.gguf_cut", { file: parts[part].name })); break; }
+    sizes[part] = Math.min(needed, parts[part].size);
+    texts[part] = base64(await parts[part].slice(0, sizes[part]).arrayBuffer());
+  }
+  if (state.model !== S.GGUF_FILE) return; // another model was chosen meanwhile
+  applyState();
+  syncUrl();
+  send();
+}
+
 function showConfigError(text) {
   $("config-error").hidden = !text;
   $("config-error").textContent = text || "";
@@ -315,6 +364,8 @@ function onAnswer(request, answer, superseded) {
     } else if (request.config !== undefined) {
       showConfigError(answer.error.message);
       showPending(f.t("status.pending_config"));
+    } else if (request.gguf !== undefined && answer.error.field === "gguf") {
+      showGgufError(answer.error.message);
     } else if (key && key !== "config") {
       fieldError(key, answer.error.message);
       coreErrors.add(key);
@@ -343,6 +394,10 @@ function send() {
   if (state.model === "custom" && !state.config.trim()) {
     showConfigError("");
     showPending(f.t("status.pending_custom"));
+    return;
+  }
+  if (state.model === S.GGUF_FILE && !state.gguf) { // a link cannot carry the file: choose it again
+    showPending(f.t("status.pending_gguf"));
     return;
   }
   html.dataset.busy = "1";
@@ -380,12 +435,16 @@ function onInput(event) {
     case form.model:
       state.model = el.value;
       fromUrl.delete("model");
-      $("config-field").hidden = state.model !== "custom";
+      if (state.model === S.GGUF_FILE && state.gguf) state.quant = "gguf_file";
+      else if (state.quant === "gguf_file") state.quant = formatFor(state.engine);
+      form.quant.value = state.quant;
+      showModelFields();
       if (state.model !== "custom") showConfigError("");
       showModelLink();
       updateConfigHash();
       break;
     case form.config: state.config = el.value; updateConfigHash(); break;
+    case form.gguf: if (event.type === "change") readGguf(el.files); return;
     case form.quant: state.quant = el.value; showEngineOptions(); showOptional(); break;
     case form.kv: state.kv = el.value || null; showEngineOptions(); break;
     case form.engine:

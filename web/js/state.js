@@ -8,10 +8,14 @@ export const CTX_LIMIT = 262144;
 
 export const INT_LIMITS = { ctx: [1, 33554432], batch: [1, 4096], n: [1, 64] };
 
+// A local GGUF file: read in the browser (app.js readGguf), its compact header in state.gguf; a link
+// says model=gguf-file but cannot carry the file, so whoever opens it chooses the file again.
+export const GGUF_FILE = "gguf-file";
+
 /** The state the page starts from when the URL says nothing. */
 export function defaultState(defaults) {
   return {
-    model: defaults.model, config: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
+    model: defaults.model, config: "", gguf: "", ggufName: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
     ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
     ...Object.fromEntries(Object.keys(OPTIONAL).map((key) => [key, null])),
   };
@@ -58,7 +62,7 @@ export function readState(search, catalog) {
   const rejected = [];
   const fromUrl = new Set();
   const ids = {
-    model: [...catalog.models.map((m) => m.id), "custom"], quant: catalog.formats.map((x) => x.id),
+    model: [...catalog.models.map((m) => m.id), "custom", GGUF_FILE], quant: catalog.formats.map((x) => x.id),
     kv: catalog.kv_types.map((x) => x.id), engine: catalog.engines.map((x) => x.id), gpu: catalog.gpus.map((x) => x.id),
   };
   for (const [key, list] of Object.entries(ids)) {
@@ -123,6 +127,7 @@ export function toRequest(state, lang) {
     gpu: state.gpu, gpus: state.n, lang,
   };
   if (state.model === "custom") request.config = state.config;
+  else if (state.model === GGUF_FILE) Object.assign(request, { gguf: state.gguf, gguf_name: state.ggufName });
   else request.model = state.model;
   if (state.kv) request.kv_cache = state.kv;
   if (state.ev) request.engine_version = state.ev;
