@@ -360,7 +360,9 @@ def _text_config(cfg: dict) -> tuple[dict, str, frozenset, bool]:
     if isinstance(inner, dict) and ("hidden_size" in inner or "num_hidden_layers" in inner):
         merged = dict(inner)
         inherited = set()
-        for key in ("tie_word_embeddings", "torch_dtype", "quantization_config"):
+        # model_type: a text_config may leave it out (Gemma 3 4B and 12B do); the outer type names a family
+        # row of the same language model (calc/families.py gemma3 = gemma3_text)
+        for key in ("tie_word_embeddings", "torch_dtype", "quantization_config", "model_type"):
             if key not in merged and key in cfg:
                 merged[key] = cfg[key]
                 inherited.add(key)

@@ -268,3 +268,25 @@ def test_cases_do_not_share_state():
     assert before == FAMILIES
     with pytest.raises(dataclasses.FrozenInstanceError):
         FAMILIES["llama"].tied_default = True
+
+
+def test_a_text_config_without_model_type_takes_the_outer_one():
+    """Gemma 3 4B's config.json names its type only outside text_config: the language model is still
+    Gemma 3's (every 6th layer full attention: 5 of 34), not Llama with every layer sliding."""
+    config = {
+        "architectures": ["Gemma3ForConditionalGeneration"],
+        "model_type": "gemma3",
+        "text_config": {
+            "hidden_size": 2560,
+            "intermediate_size": 10240,
+            "num_hidden_layers": 34,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "head_dim": 256,
+            "sliding_window": 1024,
+            "vocab_size": 262208,
+        },
+    }
+    answer = handle({"config": config, "quant": "native", "recommend": False})
+    assert answer["model"]["spec"]["attention_layers"] == {"full": 5, "sliding": 29}
+    assert answer["kv_cache_bytes_per_token"] == 5 * 2 * 4 * 256 * 2
