@@ -288,7 +288,13 @@ class Format:
     other: str = ""
     base: str = ""
     rules: dict = field(default_factory=dict)
+    expert_type: str = ""  # GGUF: the type of every routed-expert tensor, rules aside (MXFP4_MOE)
     embed_on_host: bool = False
+    # may be the best format that fits; false where more bits do not mean better: the _L/_XL variants'
+    # extra bits sit in the embeddings and output (Q3_K_XL outweighs IQ4_XS yet is a Q3), the legacy
+    # Q4_1/Q5_1 outweigh Q4_K_M/Q5_K_M at a higher perplexity (llama-quantize's QUANT_OPTIONS table,
+    # tools/quantize/quantize.cpp), and ternary types are for models trained ternary
+    suggest: bool = True
 
     @property
     def is_gguf(self) -> bool:
@@ -312,9 +318,10 @@ FORMAT_FAMILIES = {
     "mxfp4": _KIND_FIELDS,
     "nvfp4": _KIND_FIELDS,
     "exl2": _KIND_FIELDS,
-    "gguf": ("base", "rules"),
+    "gguf": ("base", "rules", "expert_type"),
 }
-_TYPE_FIELDS = (*_KIND_FIELDS, "base", "rules")
+_TYPE_FIELDS = (*_KIND_FIELDS, "base", "rules", "expert_type")
+_OPTIONAL_TYPE_FIELDS = ("rules", "expert_type")
 
 
 def _gguf_rules(rules: dict) -> str:
@@ -356,7 +363,9 @@ FORMAT_FIELDS = {
     "other": _may(str, _one_of(_dtype_ids)),
     "base": _may(str, _one_of(_dtype_ids)),
     "rules": _may(dict, _gguf_rules),
+    "expert_type": _may(str, _one_of(_dtype_ids)),
     "embed_on_host": _may(bool),
+    "suggest": _may(bool),
 }
 
 
@@ -370,7 +379,7 @@ def formats() -> dict[str, Format]:
                 raise _bad(
                     "formats.toml", r["id"], key, f"not used by family {r['family']!r} (it takes {', '.join(takes) or 'none'})"
                 )
-            if key not in r and key in takes and key != "rules":
+            if key not in r and key in takes and key not in _OPTIONAL_TYPE_FIELDS:
                 raise _bad("formats.toml", r["id"], key, f"required for family {r['family']!r}")
         rows.append(Format(**dict(r, engines=tuple(r["engines"]))))
     return _index("formats.toml", rows)

@@ -79,7 +79,10 @@ def model_weights(model: Model, format_id: str, bpw: float | None):
 
 
 def offered(model: Model, fmt) -> bool:
-    """Whether a format applies to this model: gguf_file only to a model read from a GGUF file."""
+    """Whether a format applies to this model: gguf_file only to a model read from a GGUF file, a
+    format with an expert type (MXFP4_MOE) only to a mixture of experts."""
+    if fmt.expert_type and model.arch.experts <= 1:
+        return False
     return fmt.id != FILE_FORMAT or model.stored is not None
 
 
@@ -347,13 +350,13 @@ def _format_plans(model: Model, kv_id: str, engine: Engine, st: Settings) -> lis
     """(id, bits per weight, plan) of every format the engine loads, most bits first, up to the
     checkpoint's own precision: storing a BF16 checkpoint as FP32 (or an FP8 one as BF16) doubles its
     memory and adds nothing, so it is never the best format (since issue 11).  EXL2 needs a chosen
-    bpw and is left out."""
+    bpw and is left out, and so are formats marked suggest = false (formats.toml)."""
 
     def make():
         native = effective_bpw(build_plan(model, "native", None, kv_id, engine, st).weights, model.params.total)
         out = []
         for fmt in sorted(catalog.formats().values(), key=lambda f: f.id != "native"):  # the checkpoint wins ties
-            if engine.loads_format(fmt) and fmt.id != "exl2" and offered(model, fmt):
+            if engine.loads_format(fmt) and fmt.id != "exl2" and fmt.suggest and offered(model, fmt):
                 plan = build_plan(model, fmt.id, None, kv_id, engine, st)
                 bpw = effective_bpw(plan.weights, model.params.total)
                 if bpw <= native + UPCAST_SLACK_BPW:

@@ -34,6 +34,8 @@ GGUF_FALLBACK = {
     "q4_k": "q5_0",
     "q5_k": "q5_1",
     "q6_k": "q8_0",
+    "tq1_0": "q4_0",  # ternary types -> Q4_0 (llama-quant.cpp tensor_type_fallback, 2025 and since)
+    "tq2_0": "q4_0",
 }
 
 # convert_hf_to_gguf.py keeps these in F32 whatever the file type: 1-D tensors (norms, biases), the
@@ -69,6 +71,9 @@ GGUF_CONDITIONS: dict[str, Callable[[int, int, _RuleContext], bool]] = {
     "experts4": lambda i, n, ctx: ctx.experts >= 4,  # qs.model.hparams.n_expert >= 4
     "experts8": lambda i, n, ctx: ctx.experts == 8,  # qs.model.hparams.n_expert == 8 (Mixtral-style)
     "layers80": lambda i, n, ctx: ctx.layers80,  # qs.model.type == LLM_TYPE_70B
+    # IQ3_XS/IQ3_S attn_v: Q4_K when n_gqa >= 4, then the 70B bump of a Q4_K to Q5_K
+    "gqa4_layers80": lambda i, n, ctx: ctx.n_gqa >= 4 and ctx.layers80,
+    "middle": lambda i, n, ctx: n // 8 <= i < 7 * n // 8,  # IQ3_XS ffn_gate/ffn_up: i_layer in [n/8, 7n/8)
 }
 
 # The tensor names llama_tensor_get_type tests, whole (_RULE_NAMES) or as a prefix (_RULE_STEMS: ffn_down
@@ -136,8 +141,8 @@ def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
         key = _rule_key(t.name, a.tied_embeddings)
         i = seen.get(key, 0)
         seen[key] = i + 1
-        if key == "ffn_down" and a.experts > 1:
-            i = t.layer  # llama-quant.cpp layer_info(): MoE tensors take the layer from their name
+        if key in _RULE_STEMS and a.experts > 1:
+            i = t.layer  # llama-quant.cpp layer_info(): MoE FFN tensors take the layer from their name
         out.append(_Slot(t, key, i, totals[key], ""))
     _SLOTS[id(tensors)] = (tensors, out)
     if len(_SLOTS) > _SLOTS_SIZE:
@@ -166,6 +171,9 @@ def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_d
             out.append(slot.fixed)
             continue
         t, key = slot.tensor, slot.key
+        if fmt.expert_type and t.expert and t.count > 1:
+            out.append(fmt.expert_type)  # MXFP4_MOE: 3-D expert tensors (ne[2] > 1) in MXFP4, the rest Q8_0
+            continue
         dtype = fmt.base
         skip = key == "ffn_down" and t.expert and not moe_down_rules
         for holds, target in () if skip else rules.get(key, ()):
