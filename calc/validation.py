@@ -67,8 +67,8 @@ TOLERANCE = {
     ("vllm", "weights"): 0.02,
     ("vllm", "kv_cache"): 0.005,
     ("vllm", "compute"): 0.30,
-    ("vllm", "kv_pool"): 0.035,
-    ("vllm", "kv_tokens"): 0.035,
+    ("vllm", "kv_pool"): 0.06,  # issue 15's target: every record within 6%, the median within 2%
+    ("vllm", "kv_tokens"): 0.06,
 }
 
 
@@ -125,8 +125,10 @@ def _llamacpp_request(s: dict) -> dict:
 
 
 def _vllm_request(s: dict) -> dict:
-    """vLLM knobs: max_model_len, tensor x pipeline parallel ranks, utilization, batch limits."""
-    out = {"engine": "vllm", "kv_cache": "auto"}
+    """vLLM knobs: max_model_len, tensor x pipeline parallel ranks, utilization, batch limits, and
+    --kv-cache-dtype (fp8_e4m3 / fp8_e5m2 store one byte per element like fp8)."""
+    kv = str(s.get("kv_cache_dtype", "auto"))
+    out = {"engine": "vllm", "kv_cache": "fp8" if kv.startswith("fp8") else kv}
     if "max_model_len" in s:
         out["context"] = int(s["max_model_len"])
     out["gpus"] = int(s.get("tensor_parallel_size", 1)) * int(s.get("pipeline_parallel_size", 1))
@@ -162,12 +164,13 @@ def _plan(rec: dict, req) -> Plan:
 
 
 def _capacity(rec: dict, req, plan: Plan) -> int | None:
-    """Bytes vLLM may fill on one GPU: the total it printed x utilization, else the catalog GPU's."""
+    """Bytes vLLM may fill on one GPU: the total it printed x utilization, else the catalog GPU's
+    (the total PyTorch reports where gpus.toml has it)."""
     s = settings(rec)
     util = plan.settings.gpu_memory_utilization
     if "gpu_total_gib" in s:
         return int(s["gpu_total_gib"] * GIB * util)
-    return int(catalog.gpus()[req.gpu].usable_bytes * util) if req.gpu else None
+    return int(catalog.gpus()[req.gpu].framework_bytes * util) if req.gpu else None
 
 
 def _vllm_tokens_measured(meas: dict, block: int) -> int | None:

@@ -16,7 +16,17 @@ from calc.api import handle
 
 ROWS = validation.rows()
 RECORDS = validation.records()
-PROFILE_KEYS = {"engine_version", "cuda_graph_bytes", "sampler_bytes", "output_rows", "mla_v_cached", "moe_down_rules", "why"}
+PROFILE_KEYS = {
+    "engine_version",
+    "cuda_graph_bytes",
+    "sampler_bytes",
+    "block_size",
+    "mxfp4_hopper_backend",
+    "output_rows",
+    "mla_v_cached",
+    "moe_down_rules",
+    "why",
+}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['record']}:{r['component']}" for r in ROWS])
@@ -63,7 +73,8 @@ def _errors(engine: str, component: str) -> list[float]:
 
 def test_headline_targets():
     """KV exact, weights median <= 1% (none over 3%), llama.cpp totals median <= 5%, vLLM weights
-    within 2%: the targets the accuracy table is held to."""
+    within 2%, vLLM's KV pool and token capacity median within 2% and none over 6%: the targets the
+    accuracy table is held to."""
     for engine in ("llama.cpp", "ik_llama.cpp", "vllm"):
         assert max(_errors(engine, "kv_cache")) <= 0.005
     weights = [
@@ -75,6 +86,8 @@ def test_headline_targets():
     assert statistics.median(weights) <= 0.01 and max(weights) <= 0.03
     assert statistics.median(_errors("llama.cpp", "total")) <= 0.05
     assert max(_errors("vllm", "weights")) <= 0.02
+    for comp in ("kv_pool", "kv_tokens"):  # issue 15: median within 2%, every record within 6%
+        assert statistics.median(_errors("vllm", comp)) <= 0.02 and max(_errors("vllm", comp)) <= 0.06
 
 
 def test_ours_beats_the_naive_baselines():
