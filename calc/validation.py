@@ -39,7 +39,7 @@ import statistics
 from functools import cache
 
 from calc import catalog
-from calc.engines import Engine, engine_for, engines
+from calc.engines import Engine, engine_for, engines, releases
 from calc.estimate import kv_type_id, resolve_model, setup
 from calc.formats import weight_bytes
 from calc.memory.plan import Plan, split_shape
@@ -440,6 +440,7 @@ def compare(rec: dict) -> list[dict]:
         row = {
             "record": rec["id"],
             "engine": engine,
+            "release": release(rec),
             "component": comp,
             "model": rec["mapping"]["model"],
             "quant": rec["mapping"]["quant"],
@@ -452,6 +453,35 @@ def compare(rec: dict) -> list[dict]:
             row["baseline"] = base[comp]
             row["baseline_error"] = (base[comp] - value) / value
         out.append(row)
+    return out
+
+
+def release(rec: dict) -> str:
+    """The engines.toml release a record is estimated under: its profile's, else the newest ("" for a
+    GGUF file or an engine without a module)."""
+    if rec["engine"] not in engines():
+        return ""  # a GGUF file, or ik_llama.cpp (no engine module of its own)
+    return rec["mapping"].get("engine_profile", {}).get("engine_version") or engine_for(rec["engine"]).version
+
+
+# The vLLM comparisons the accuracy section breaks down by release (issue 15).
+RELEASE_COMPONENTS = ("weights", "kv_pool", "kv_tokens")
+
+
+def release_table(all_rows: list[dict] | None = None, engine_id: str = "vllm") -> list[dict]:
+    """Per release of the engine (newest first) and component of RELEASE_COMPONENTS: n and our median
+    and largest |relative error|, over the rows of records estimated under that release."""
+    all_rows = rows() if all_rows is None else all_rows
+    out = []
+    for r in releases(engine_id):
+        for comp in RELEASE_COMPONENTS:
+            sel = [
+                row["error"]
+                for row in all_rows
+                if row["engine"] == engine_id and row["release"] == r.version and row["component"] == comp
+            ]
+            if sel:
+                out.append({"engine": engine_id, "release": r.version, "component": comp, "n": len(sel), "ours": _stats(sel)})
     return out
 
 
@@ -532,6 +562,8 @@ __all__ = [
     "naive",
     "predict",
     "records",
+    "release",
+    "release_table",
     "request_for",
     "rows",
     "spread",

@@ -161,3 +161,22 @@ def test_estimates_carry_the_measured_range(engine):
 
 def test_unvalidated_engine_has_no_range():
     assert handle({"model": "llama-3.1-8b", "engine": "transformers", "quant": "bf16", "curve": False})["range"] is None
+
+
+def test_release_table_splits_the_vllm_rows_by_release():
+    """Every vLLM weights / KV pool / KV token comparison lands in exactly one release's row, under the
+    release its record names (or the newest), and each row's statistics are those of its errors."""
+    from calc.engines import releases
+
+    table = validation.release_table(ROWS)
+    known = [r.version for r in releases("vllm")]
+    assert [t["release"] for t in table] == sorted((t["release"] for t in table), key=known.index)
+    for comp in validation.RELEASE_COMPONENTS:
+        assert sum(t["n"] for t in table if t["component"] == comp) == len(_errors("vllm", comp))
+    for t in table:
+        errors = [
+            abs(r["error"])
+            for r in ROWS
+            if r["engine"] == "vllm" and r["release"] == t["release"] and r["component"] == t["component"]
+        ]
+        assert (t["ours"]["median"], t["ours"]["max"]) == (statistics.median(errors), max(errors))
