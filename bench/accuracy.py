@@ -60,6 +60,15 @@ def summary_markdown(table: list[dict], summary: dict) -> str:
     return "\n".join(lines)
 
 
+def releases_markdown(rows: list[dict]) -> str:
+    """vLLM by release (engines.toml): each release's records, our median and largest error."""
+    lines = ["| vLLM release | component | n | ours median | ours max |", "| --- | --- | ---: | ---: | ---: |"]
+    for t in validation.release_table(rows):
+        stats = f"{_pct(t['ours']['median'])} | {_pct(t['ours']['max'])}"
+        lines.append(f"| {t['release']} | {LABELS[t['component']]} | {t['n']} | {stats} |")
+    return "\n".join(lines)
+
+
 def rows_markdown(rows: list[dict]) -> str:
     """Every comparison: measured, ours, naive, signed errors."""
     lines = [
@@ -121,6 +130,7 @@ def page_report(source_url: Callable[[object], str | None]) -> dict:
     ]
     return {
         "table": validation.table(validation.rows()),
+        "releases": validation.release_table(validation.rows()),
         "summary": validation.summary(),
         "records": records,
         "baselines": BASELINE,
@@ -144,9 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             for r in validation.records()
             if r["mapping"].get("excluded") or r["mapping"].get("exclude")
         ]
-        print(json.dumps({"summary": summary, "table": table, "rows": rows, "excluded": excluded}, indent=1))
+        releases = validation.release_table(rows)
+        out = {"summary": summary, "table": table, "releases": releases, "rows": rows, "excluded": excluded}
+        print(json.dumps(out, indent=1))
         return 0
     print(summary_markdown(table, summary))
+    print("\n" + releases_markdown(rows))
     if args.markdown:
         print("\n## Every comparison\n")
         print(rows_markdown(rows))

@@ -427,11 +427,19 @@ class Gpu:
     price_usd: float = 0.0
     released: str = ""
     missing: tuple = ()  # fields no source gives (left at 0 rather than guessed)
+    framework_memory_bytes: int = 0  # total torch.cuda.mem_get_info() reports (0: not measured)
+    framework_memory_note: str = ""  # where that total was read
 
     @property
     def usable_bytes(self) -> int:
         """Memory a model may use: all of it on discrete GPUs, the wired-memory limit on Apple."""
         return int(self.memory_bytes * self.usable_fraction)
+
+    @property
+    def framework_bytes(self) -> int:
+        """The device total a framework sizes from (PyTorch's torch.cuda.mem_get_info total, a few
+        hundred MiB under nvidia-smi's), where a log gave it; else the usable memory."""
+        return self.framework_memory_bytes or self.usable_bytes
 
 
 _GPU_FIELDS = set(Gpu.__dataclass_fields__)
@@ -454,6 +462,8 @@ GPU_FIELDS = {
     "released": _may(str, _month),
     "source": _need(str, _url),
     "missing": _may(list, _each(str, _one_of(_GPU_OPTIONAL_FIGURES))),
+    "framework_memory_bytes": _may(int, _positive),  # torch.cuda.mem_get_info() total, from a log
+    "framework_memory_note": _may(str, _filled),  # the log it was read from
 }
 
 
@@ -465,6 +475,8 @@ def gpus() -> dict[str, Gpu]:
             if (key in r) == (key in r.get("missing", ())):
                 problem = "given and listed in missing" if key in r else "neither given nor listed in missing"
                 raise _bad("gpus.toml", r["id"], key, problem)
+        if ("framework_memory_bytes" in r) != ("framework_memory_note" in r):
+            raise _bad("gpus.toml", r["id"], "framework_memory_note", "framework_memory_bytes and its note come together")
         rows.append(Gpu(**{k: (tuple(v) if k == "missing" else v) for k, v in r.items() if k in _GPU_FIELDS}))
     return _index("gpus.toml", rows)
 

@@ -108,7 +108,7 @@ def make_plan(model: Model, format_id: str, bpw: float | None, kv_id: str, engin
     # K and V share one type: llama.cpp's -ctk/-ctv are set together here; a quantized V without
     # flash attention is refused by llama.cpp, and a warning says so.
     state = dtypes["f32"] if engine.state_dtype == "f32" else dtypes[_TORCH_TO_KV.get(model.arch.dtype.lower(), "bf16")]
-    weights = model_weights(model, format_id, bpw)
+    weights = engine.stored_weights(model.arch, model.tensors, model_weights(model, format_id, bpw), format_id, bpw, st)
     fmt = catalog.formats()[format_id]
     return Plan(model.arch, weights, layer_kv(model.arch, engine, kv_type, kv_type, state), engine, fmt, st)
 

@@ -174,13 +174,15 @@ def spec_card(model: dict, words: dict) -> dict:
 
 def bar(memory: dict, capacity: int) -> dict:
     """The headline bar of one GPU (the fullest: `memory` its {part}_bytes): one segment per part,
-    set against the larger of its total and its usable `capacity`, and the capacity's mark."""
+    set against the larger of its total and its usable `capacity`, and the capacity's mark.  Each
+    segment runs between edges rounded to 0.01 units, so the printed widths add up to the bar."""
     scale = max(memory["total_bytes"], capacity)
     x, segments = 0.0, []
     for part in PARTS:
-        width = BAR_WIDTH * memory[f"{part}_bytes"] / scale if scale else 0
-        segments.append({"part": part, "x": f"{x:.2f}", "width": f"{width:.2f}"})
-        x += width
+        end = x + (BAR_WIDTH * memory[f"{part}_bytes"] / scale if scale else 0)
+        left, right = round(x, 2), round(end, 2)
+        segments.append({"part": part, "x": f"{left:.2f}", "width": f"{right - left:.2f}"})
+        x = end
     return {"segments": segments, "cap": f"{BAR_WIDTH * capacity / scale if scale else 0:.2f}"}
 
 

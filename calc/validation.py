@@ -39,7 +39,7 @@ import statistics
 from functools import cache
 
 from calc import catalog
-from calc.engines import Engine, engine_for, engines
+from calc.engines import Engine, engine_for, engines, releases
 from calc.estimate import kv_type_id, resolve_model, setup
 from calc.formats import weight_bytes
 from calc.memory.plan import Plan, split_shape
@@ -67,8 +67,8 @@ TOLERANCE = {
     ("vllm", "weights"): 0.02,
     ("vllm", "kv_cache"): 0.005,
     ("vllm", "compute"): 0.30,
-    ("vllm", "kv_pool"): 0.035,
-    ("vllm", "kv_tokens"): 0.035,
+    ("vllm", "kv_pool"): 0.06,  # issue 15's target: every record within 6%, the median within 2%
+    ("vllm", "kv_tokens"): 0.06,
 }
 
 
@@ -125,8 +125,10 @@ def _llamacpp_request(s: dict) -> dict:
 
 
 def _vllm_request(s: dict) -> dict:
-    """vLLM knobs: max_model_len, tensor x pipeline parallel ranks, utilization, batch limits."""
-    out = {"engine": "vllm", "kv_cache": "auto"}
+    """vLLM knobs: max_model_len, tensor x pipeline parallel ranks, utilization, batch limits, and
+    --kv-cache-dtype (fp8_e4m3 / fp8_e5m2 store one byte per element like fp8)."""
+    kv = str(s.get("kv_cache_dtype", "auto"))
+    out = {"engine": "vllm", "kv_cache": "fp8" if kv.startswith("fp8") else kv}
     if "max_model_len" in s:
         out["context"] = int(s["max_model_len"])
     out["gpus"] = int(s.get("tensor_parallel_size", 1)) * int(s.get("pipeline_parallel_size", 1))
@@ -162,12 +164,13 @@ def _plan(rec: dict, req) -> Plan:
 
 
 def _capacity(rec: dict, req, plan: Plan) -> int | None:
-    """Bytes vLLM may fill on one GPU: the total it printed x utilization, else the catalog GPU's."""
+    """Bytes vLLM may fill on one GPU: the total it printed x utilization, else the catalog GPU's
+    (the total PyTorch reports where gpus.toml has it)."""
     s = settings(rec)
     util = plan.settings.gpu_memory_utilization
     if "gpu_total_gib" in s:
         return int(s["gpu_total_gib"] * GIB * util)
-    return int(catalog.gpus()[req.gpu].usable_bytes * util) if req.gpu else None
+    return int(catalog.gpus()[req.gpu].framework_bytes * util) if req.gpu else None
 
 
 def _vllm_tokens_measured(meas: dict, block: int) -> int | None:
@@ -465,6 +468,7 @@ def compare(rec: dict) -> list[dict]:
         row = {
             "record": rec["id"],
             "engine": engine,
+            "release": release(rec),
             "component": comp,
             "model": rec["mapping"]["model"],
             "quant": rec["mapping"]["quant"],
@@ -477,6 +481,35 @@ def compare(rec: dict) -> list[dict]:
             row["baseline"] = base[comp]
             row["baseline_error"] = (base[comp] - value) / value
         out.append(row)
+    return out
+
+
+def release(rec: dict) -> str:
+    """The engines.toml release a record is estimated under: its profile's, else the newest ("" for a
+    GGUF file or an engine without a module)."""
+    if rec["engine"] not in engines():
+        return ""  # a GGUF file, or ik_llama.cpp (no engine module of its own)
+    return rec["mapping"].get("engine_profile", {}).get("engine_version") or engine_for(rec["engine"]).version
+
+
+# The vLLM comparisons the accuracy section breaks down by release (issue 15).
+RELEASE_COMPONENTS = ("weights", "kv_pool", "kv_tokens")
+
+
+def release_table(all_rows: list[dict] | None = None, engine_id: str = "vllm") -> list[dict]:
+    """Per release of the engine (newest first) and component of RELEASE_COMPONENTS: n and our median
+    and largest |relative error|, over the rows of records estimated under that release."""
+    all_rows = rows() if all_rows is None else all_rows
+    out = []
+    for r in releases(engine_id):
+        for comp in RELEASE_COMPONENTS:
+            sel = [
+                row["error"]
+                for row in all_rows
+                if row["engine"] == engine_id and row["release"] == r.version and row["component"] == comp
+            ]
+            if sel:
+                out.append({"engine": engine_id, "release": r.version, "component": comp, "n": len(sel), "ours": _stats(sel)})
     return out
 
 
@@ -557,6 +590,8 @@ __all__ = [
     "naive",
     "predict",
     "records",
+    "release",
+    "release_table",
     "request_for",
     "rows",
     "spread",

@@ -215,3 +215,29 @@ def test_a_bad_release_is_refused_at_load(monkeypatch, release, message):
             engines()
     finally:
         engines.cache_clear()
+
+
+def test_vllm_sizes_from_the_total_pytorch_reports():
+    """vLLM multiplies gpu_memory_utilization by torch.cuda.mem_get_info's total: 79.22 GiB
+    (81,121 MiB) on an H100 80GB (gpus.toml framework_memory_bytes), not nvidia-smi's 81,559 MiB;
+    a GPU without a measured total keeps its catalog memory."""
+    q = {"model": "llama-3.1-8b", "engine": "vllm", "quant": "native", "gpus": 1, "recommend": False, "curve": False}
+    h100 = handle({**q, "gpu": "h100-sxm"})
+    assert h100["per_gpu"][0]["capacity_bytes"] == int(81121 * 2**20 * 0.9)
+    assert handle({**q, "gpu": "h200"})["per_gpu"][0]["capacity_bytes"] == int(catalog.gpus()["h200"].memory_bytes * 0.9)
+
+
+@pytest.mark.parametrize(
+    "gpu, pad_i, pad_h",
+    [("a100-80gb-sxm", 2944, 3072), ("h100-sxm", 2880, 3072), ("b200", 3072, 3072), ("mi300x", 2880, 2880)],
+)
+def test_vllm_pads_mxfp4_experts_for_the_gpus_moe_backend(gpu, pad_i, pad_h):
+    """gpt-oss-20b (24 layers x 32 experts, intermediate and hidden 2880): Marlin pads the
+    intermediate to 128 and the hidden size to 256, Triton on Hopper the hidden side to 256,
+    FlashInfer on B200 both to 256; off CUDA nothing.  Per expert: gate, up and down of
+    pad_i x pad_h MXFP4 (17 bytes per 32) and the bf16 biases (2 pad_i + pad_h)."""
+    q = {"model": "gpt-oss-20b", "engine": "vllm", "quant": "native", "recommend": False, "curve": False}
+    padded = handle({**q, "gpu": gpu, "gpus": 1})["memory"]["weights_bytes"]
+    plain = handle({**q, "gpu": None})["memory"]["weights_bytes"]
+    per_expert = 3 * (pad_i * pad_h - 2880 * 2880) // 32 * 17 + (2 * (pad_i - 2880) + (pad_h - 2880)) * 2
+    assert padded - plain == 24 * 32 * per_expert

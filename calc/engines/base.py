@@ -76,6 +76,11 @@ class Engine:
         """Bytes per GPU the runtime holds outside weights, KV and activations."""
         return self.overhead_bytes
 
+    def stored_weights(self, arch, tensors: tuple, weights, format_id: str, bpw, st: Settings):
+        """The weights as the engine lays them out in memory: by default the checkpoint's bytes
+        (calc/formats.py weight_bytes); an engine whose kernels pad tensors overrides this."""
+        return weights
+
     def capacity_bytes(self, gpu: Gpu, st: Settings) -> int:
         """Bytes one GPU may fill: its usable memory."""
         return gpu.usable_bytes

@@ -6,14 +6,17 @@ Constants are in calc/data/engines.toml (row "vllm"), each with the file or rele
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from calc.architecture import Architecture
 from calc.catalog import Gpu
 from calc.engines.base import Engine, Settings
+from calc.formats import weight_bytes
 from calc.memory.activations import F32, HALF, mlp_width
 from calc.memory.kv_cache import pad
 from calc.memory.plan import split_shape
+from calc.tensors import Tensor
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,61 @@ class VllmSettings(Settings):
     gpu_memory_utilization: float  # --gpu-memory-utilization: the fraction of each GPU vLLM reserves
     max_num_batched_tokens: int  # --max-num-batched-tokens: tokens of one scheduler step
     max_num_seqs: int  # --max-num-seqs: requests of one step
+    mxfp4_pad: tuple = ()  # (intermediate, hidden) multiples the MXFP4 MoE backend pads to, and tp; () none
+
+    def as_dict(self) -> dict:
+        """The knobs a user sets (the MXFP4 padding follows from the GPU and is not one)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "mxfp4_pad"}
+
+
+# The MXFP4 MoE backend vLLM picks per GPU generation and the multiples it pads each expert's
+# intermediate and hidden sizes to (vllm/model_executor/layers/quantization/mxfp4.py,
+# get_mxfp4_backend and Mxfp4MoEMethod.create_weights; v0.10.1 through v0.2x):
+#   marlin   every CUDA GPU without triton_kernels / FlashInfer support (Ampere, Ada, SM120):
+#            intermediate to 128, hidden to 256 ("n % 256 == 0 and k % 128 == 0")
+#   triton   Hopper with triton_kernels: intermediate to 64 in create_weights; the Hopper value
+#            swizzle (triton_kernels HopperMXValueLayout) then stores the hidden side padded to 256,
+#            which is what the logs measure (64.38 GiB for gpt-oss-120b, issue #33155)
+#   sm100    Blackwell B200/B300 with FlashInfer (SM100_FI_MXFP4_BF16): both to 256
+MXFP4_PADDING = {"marlin": (128, 256), "triton": (64, 256), "sm100": (256, 256)}
+HOPPER = frozenset({"h100-pcie", "h100-sxm", "h100-nvl", "h200", "gh200-96gb"})
+SM100 = frozenset({"b200", "b300"})
+
+
+def mxfp4_backend(gpu: Gpu | None, hopper_backend: str) -> str:
+    """The MXFP4 MoE backend vLLM picks on this GPU ("" off CUDA or without a GPU)."""
+    if gpu is None or gpu.vendor != "nvidia":
+        return ""
+    if gpu.id in SM100:
+        return "sm100"
+    return hopper_backend if gpu.id in HOPPER else "marlin"
+
+
+def round_up(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
+def padded_experts(tensors: tuple, intermediate: int, hidden: int, pad_i: int, pad_h: int, tp: int) -> tuple:
+    """gpt-oss expert tensors as vLLM allocates them: each rank's intermediate slice
+    (intermediate / tp) rounded up to pad_i, the hidden size to pad_h; gate/up are
+    [intermediate, hidden], down [hidden, intermediate], the biases follow their outputs."""
+    i_pad = round_up(-(-intermediate // tp), pad_i) * tp
+    h_pad = round_up(hidden, pad_h)
+    out = []
+    for t in tensors:
+        if not t.expert:
+            out.append(t)
+        elif t.name in ("ffn_gate_exps", "ffn_up_exps"):
+            out.append(Tensor(t.name, t.layer, i_pad, h_pad, t.kind, t.count, True))
+        elif t.name == "ffn_down_exps":
+            out.append(Tensor(t.name, t.layer, h_pad, i_pad, t.kind, t.count, True))
+        elif t.name == "ffn_up_gate_exps_bias":
+            out.append(Tensor(t.name, t.layer, 1, 2 * i_pad, t.kind, t.count, True))
+        elif t.name == "ffn_down_exps_bias":
+            out.append(Tensor(t.name, t.layer, 1, h_pad, t.kind, t.count, True))
+        else:
+            out.append(t)
+    return tuple(out)
 
 
 def cells(context: int, batch: int, window: int, block: int, max_batched: int) -> int:
@@ -74,6 +132,7 @@ class Vllm(Engine):
     max_num_seqs: int = 256
     max_num_seqs_large: int = 1024
     sampler_bytes: int = 8  # bytes per logit the profiler's dummy sampler holds
+    mxfp4_hopper_backend: str = "triton"  # the MXFP4 MoE backend on Hopper: "triton" or "marlin"
     non_torch_bytes: int = 0  # cuBLAS workspace and NCCL buffers outside PyTorch's allocator
     cuda_graph_bytes: int = 0  # CUDA graph pool, subtracted from the KV budget
 
@@ -86,12 +145,26 @@ class Vllm(Engine):
 
     def settings(self, req, gpu) -> VllmSettings:
         large = self.large(gpu)
+        backend = mxfp4_backend(gpu, self.mxfp4_hopper_backend)
+        # the ranks the intermediate size is cut into; the recommendation's per-GPU groups carry no
+        # GPU count, and pad one rank's worth (the whole width: at most 2% more than per-rank padding)
+        tp, _ = split_shape(self, max(1, getattr(req, "gpus", 1) or 1))
         return VllmSettings(
             gpu_memory_utilization=req.gpu_memory_utilization or self.gpu_memory_utilization,
             max_num_batched_tokens=req.max_num_batched_tokens
             or (self.max_num_batched_tokens_large if large else self.max_num_batched_tokens),
             max_num_seqs=req.max_num_seqs or (self.max_num_seqs_large if large else self.max_num_seqs),
+            mxfp4_pad=(*MXFP4_PADDING[backend], tp) if backend else (),
         )
+
+    def stored_weights(self, arch: Architecture, tensors: tuple, weights, format_id: str, bpw, st: VllmSettings):
+        """MXFP4 experts (gpt-oss, as shipped) padded the way the GPU's MoE backend allocates them;
+        every other checkpoint as the tensors say."""
+        if arch.quant_method != "mxfp4" or format_id != "native" or not st.mxfp4_pad:
+            return weights
+        pad_i, pad_h, tp = st.mxfp4_pad
+        moe_width = arch.moe_intermediate or arch.intermediate
+        return weight_bytes(arch, padded_experts(tensors, moe_width, arch.hidden, pad_i, pad_h, tp), format_id, bpw)
 
     def cells_rule(self, st: VllmSettings):
         block, max_batched = self.block_size, st.max_num_batched_tokens
@@ -116,8 +189,10 @@ class Vllm(Engine):
         return self.overhead_bytes + self.non_torch_bytes + self.cuda_graph_bytes
 
     def capacity_bytes(self, gpu: Gpu, st: VllmSettings) -> int:
-        """vLLM reserves exactly gpu_memory_utilization of each GPU, whatever the model needs (vllm/config/cache.py)."""
-        return int(gpu.usable_bytes * st.gpu_memory_utilization)
+        """vLLM reserves exactly gpu_memory_utilization of the total PyTorch reports for each GPU
+        (torch.cuda.mem_get_info, vllm/utils/mem_utils.py MemorySnapshot; below nvidia-smi's total),
+        whatever the model needs (vllm/config/cache.py)."""
+        return int(gpu.framework_bytes * st.gpu_memory_utilization)
 
     def memory_warnings(self, plan, cap: int | None) -> list[tuple[str, dict]]:
         return [("vllm_reserves", {"reserved": cap})] if cap is not None else []
