@@ -28,6 +28,7 @@ from calc.families import (
     family,
 )
 from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text
+from calc.quant_config import NativeQuant, native_quant
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class Architecture:
     learned_positions: int = 0  # rows of a learned absolute position table (GPT-2, OPT; 0: none)
     head_bias: bool = False  # the output projection has a bias (Phi-2)
     embed_dim: int = 0  # token embedding width when it differs from hidden (OPT-350m: project_in/out); 0: hidden
+    native: NativeQuant | None = None  # the checkpoint's storage as released (calc/quant_config.py); None: torch_dtype
 
     @property
     def is_moe(self) -> bool:
@@ -598,4 +600,9 @@ def parse_config(config) -> Architecture:
         learned_positions=max_ctx + fam.position_offset if position == "learned" else 0,
         head_bias=fam.head_bias,
         embed_dim=embed_dim if embed_dim != hidden else 0,
+        native=native_quant(
+            f.cfg.get("quantization_config"),
+            f.str("torch_dtype") or f.str("dtype") or "bfloat16",
+            f._path("quantization_config").removesuffix("quantization_config"),
+        ),
     )
