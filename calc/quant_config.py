@@ -33,6 +33,7 @@ features, G = ceil(cols / group_size) groups per row):
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from dataclasses import dataclass
 
@@ -95,8 +96,10 @@ def _group(gs: int, path: str, key: str) -> int:
 def grouped(name: str, bits: int, group: int, scale_bytes: int, zero: bool, per_col: int = 0) -> Dtype:
     """`bits` per weight + per group of `group` weights along a row a scale and (zero) a bits-wide zero point.
 
-    Eight groups make a whole number of bytes: block = 8 groups, 8*group*bits/8 + 8*scale + (8*bits/8).
-    group 0: one scale per row (per_row_bytes, the zero point rounded up to a byte)."""
+    A block is one group: group*bits/8 bytes of weights + the scale; the zero points of one group over
+    t = 8 / gcd(8, bits) rows fill whole bytes (bits * t / 8), Dtype's row tiles, so a tensor's bytes
+    are exact: rows*cols*bits/8 + G*rows*scale + G*rows*bits/8.  A group whose weights are not whole
+    bytes takes blocks of eight groups.  group 0: one scale (and zero point, rounded up to a byte) per row."""
     if not group:
         return Dtype(
             id=name,
@@ -106,11 +109,22 @@ def grouped(name: str, bits: int, group: int, scale_bytes: int, zero: bool, per_
             per_col_bytes=per_col,
             source=name,
         )
+    if group * bits % 8:
+        return Dtype(
+            id=name,
+            block_elems=8 * group,
+            block_bytes=group * bits + 8 * scale_bytes + (bits if zero else 0),
+            per_col_bytes=per_col,
+            source=name,
+        )
+    tile = 8 // math.gcd(8, bits)
     return Dtype(
         id=name,
-        block_elems=8 * group,
-        block_bytes=group * bits + 8 * scale_bytes + (bits if zero else 0),
+        block_elems=group,
+        block_bytes=group * bits // 8 + scale_bytes,
         per_col_bytes=per_col,
+        tile_rows=tile if zero else 0,
+        tile_scale_bytes=bits * tile // 8 if zero else 0,
         source=name,
     )
 

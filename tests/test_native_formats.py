@@ -234,3 +234,12 @@ def test_bad_quantization_config_is_an_error_naming_the_field(quantization_confi
     r = handle({"config": {**TINY, "quantization_config": quantization_config}, "quant": "native", "curve": False})
     assert not r["ok"]
     assert r["error"]["field"] == field
+
+
+def test_group_counts_are_exact_for_any_multiple_of_the_group():
+    """MLP width 1,408 = 11 groups of 128 (Llama 2's 11,008 is 86): every group counted once, none padded."""
+    mlp = [(1408, 1024), (1408, 1024), (1024, 1408)]
+    got, _ = _weights({"quant_method": "gptq", "bits": 4, "group_size": 128}, intermediate_size=1408)
+    assert got == _sum(gptq(4, 128), ATTENTION + mlp) + _rest()
+    got, _ = _weights({"quant_method": "gptq", "bits": 3, "group_size": 128}, intermediate_size=1408)
+    assert got == _sum(gptq(3, 128), ATTENTION + mlp) + _rest()
