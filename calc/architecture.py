@@ -536,6 +536,7 @@ def parse_config(config) -> Architecture:
     attn_bias = f.bool("attention_bias", False)
     quant_method, quant_block = _quant(f)
     linear_bias = fam.linear_bias and (not fam.linear_bias_flag or f.bool(fam.linear_bias_flag, True))
+    mlp_linear_bias = fam.linear_bias and (fam.linear_bias_flag_attention_only or linear_bias)
     embed_dim = f.int(fam.embed_proj_key, default=hidden) if fam.embed_proj_key else hidden
     position, rope_scaling = _position(f, fam)
     max_ctx = f.int("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", default=2048)
@@ -574,7 +575,7 @@ def parse_config(config) -> Architecture:
         or f.bool("qkv_bias", fam.qkv_bias_default)
         or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
         o_bias=linear_bias or (attn_bias and fam.output_bias),
-        mlp_bias=linear_bias or f.bool("mlp_bias", False) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
+        mlp_bias=mlp_linear_bias or f.bool("mlp_bias", False) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
         expert_bias=fam.expert_bias,
         router_score_bias=fam.router_score_bias,
         qk_norm=qk_norm,

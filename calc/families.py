@@ -116,6 +116,7 @@ class Family:
     # (q/k/v, output, MLP), unless linear_bias_flag names a config key that says otherwise.
     linear_bias: bool = False
     linear_bias_flag: str = ""
+    linear_bias_flag_attention_only: bool = False  # the flag governs the attention biases only (GPT-NeoX)
     head_bias: bool = False  # the output projection (lm_head) has a bias (Phi-2)
     multi_query_flag: str = ""  # this config flag (default True, GPTBigCodeConfig) makes attention multi-query
     position_offset: int = 0  # rows of a learned position table beyond the window (OPT: 2)
@@ -311,7 +312,8 @@ FAMILIES: dict[str, Family] = {
         norm_bias=True,
         fused_qkv=True,
         linear_bias=True,
-        linear_bias_flag="attention_bias",
+        linear_bias_flag="attention_bias",  # GPTNeoXConfig attention_bias=True; the MLP always has biases
+        linear_bias_flag_attention_only=True,
     ),
     # modeling_opt.py: q/k/v/out_proj and fc1/fc2 with biases (enable_bias, default True),
     # self_attn_layer_norm and final_layer_norm per layer, a final LayerNorm; OPTLearnedPositionalEmbedding

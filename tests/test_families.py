@@ -141,7 +141,8 @@ CASES = {
         {"intermediate_size": None, "n_inner": 768, "num_key_value_heads": None},
         {"kv_heads": 1, "intermediate": 768, "position": "learned", "tensors": {"position_embd", "norm1_bias"}},
     ),
-    "gpt_neox": ({}, {"tied_embeddings": N, "fused_qkv": T, "qkv_bias": T, "mlp_bias": T, "learned_positions": 0}),
+    # attention_bias false drops the attention biases only; the MLP keeps its own
+    "gpt_neox": ({"attention_bias": False}, {"tied_embeddings": N, "fused_qkv": T, "qkv_bias": N, "o_bias": N, "mlp_bias": T}),
     "opt": (
         {"intermediate_size": None, "ffn_dim": 640, "word_embed_proj_dim": 128, "enable_bias": False},
         {"intermediate": 640, "embed_dim": 128, "learned_positions": 131074, "qkv_bias": N, "tensors": {"project_in"}},
