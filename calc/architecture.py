@@ -116,6 +116,7 @@ class Architecture:
     learned_positions: int = 0  # rows of a learned absolute position table (GPT-2, OPT; 0: none)
     head_bias: bool = False  # the output projection has a bias (Phi-2)
     embed_dim: int = 0  # token embedding width when it differs from hidden (OPT-350m: project_in/out); 0: hidden
+    vision_params: int = 0  # elements of the vision tower and its projector where vision_config is counted (SigLIP)
     native: NativeQuant | None = None  # the checkpoint's storage as released (calc/quant_config.py); None: torch_dtype
 
     @property
@@ -506,6 +507,33 @@ def _shared_width(f: _Fields, fam: Family, experts: int, moe_inter: int) -> int:
     return moe_inter if fam.shared_expert_default else 0
 
 
+def _vision_params(raw: dict, text_hidden: int) -> int:
+    """Elements of a multimodal checkpoint's vision tower and projector, from its vision_config; 0 where
+    the tower is not one counted here (only SigLIP, Gemma 3's, so far).
+
+    SigLIP (modeling_siglip.py SiglipVisionTransformer, h = hidden_size, i = intermediate_size, p =
+    patch_size, n = (image_size / p)^2 patches): patch_embedding Conv2d c*p*p*h + h, position_embedding
+    n*h, per layer q/k/v/out_proj 4*(h*h + h), fc1 h*i + i, fc2 i*h + h, layer_norm1/2 4*h, then
+    post_layernorm 2*h (Gemma 3 sets vision_use_head false: no pooling head).  Gemma 3's projector
+    (modeling_gemma3.py Gemma3MultiModalProjector): mm_input_projection_weight h x text hidden and
+    mm_soft_emb_norm h."""
+    v = raw.get("vision_config")
+    if not isinstance(v, dict) or str(v.get("model_type") or "") != "siglip_vision_model":
+        return 0
+    f = _Fields(v, "vision_config.")
+    h = f.int("hidden_size", maximum=1 << 16)
+    i = f.int("intermediate_size", maximum=1 << 18)
+    layers = f.int("num_hidden_layers", maximum=MAX_LAYERS)
+    p = f.int("patch_size", maximum=1 << 10)
+    image = f.int("image_size", maximum=1 << 14)
+    c = f.int("num_channels", default=3, maximum=64)
+    n = (image // p) ** 2
+    tower = c * p * p * h + h + n * h + layers * (4 * (h * h + h) + h * i + i + i * h + h + 4 * h) + 2 * h
+    if f.bool("vision_use_head", False):
+        return 0  # a pooling head (SiglipMultiheadAttentionPoolingHead) is not counted: say so, count none
+    return tower + h * text_hidden + h
+
+
 def parse_config(config) -> Architecture:
     """Normalise a Hugging Face config.json (dict, text or path) into an Architecture."""
     raw = load_config(config)
@@ -601,6 +629,7 @@ def parse_config(config) -> Architecture:
         learned_positions=max_ctx + fam.position_offset if position == "learned" else 0,
         head_bias=fam.head_bias,
         embed_dim=embed_dim if embed_dim != hidden else 0,
+        vision_params=_vision_params(raw, hidden) if multimodal else 0,
         native=native_quant(
             f.cfg.get("quantization_config"),
             f.str("torch_dtype") or f.str("dtype") or "bfloat16",

@@ -240,7 +240,7 @@ def _warnings(
             add("native_quant_unknown", what=nq.problem, dtype=nq.base.id.upper())
         if nq.dtype_problem:
             add("native_dtype_unknown", dtype=nq.dtype_problem)
-    if a.multimodal:
+    if a.multimodal and not plan.vision_bytes:
         add("text_only")
     if model.stored is not None:
         add("gguf_model", file=model.source.get("file") or model.name, file_type=model.source.get("file_type") or "?")
