@@ -28,6 +28,7 @@ from calc.families import (
     family,
 )
 from calc.jsonsafe import MAX_CONFIG_CHARS, config_from_text
+from calc.quant_config import NativeQuant, native_quant
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ class Architecture:
     multimodal: bool
     llamacpp_70b: bool  # llama.cpp classifies the GGUF as LLM_TYPE_70B (80 layers of a llama or qwen2 arch)
     llamacpp_ignores_window: bool  # llama.cpp caches every token of every layer whatever sliding_window says
+    learned_positions: int = 0  # rows of a learned absolute position table (GPT-2, OPT; 0: none)
+    head_bias: bool = False  # the output projection has a bias (Phi-2)
+    embed_dim: int = 0  # token embedding width when it differs from hidden (OPT-350m: project_in/out); 0: hidden
+    vision_params: int = 0  # elements of the vision tower and its projector where vision_config is counted (SigLIP)
+    native: NativeQuant | None = None  # the checkpoint's storage as released (calc/quant_config.py); None: torch_dtype
 
     @property
     def is_moe(self) -> bool:
@@ -145,7 +151,7 @@ MAX_LAYERS = 256
 _DIM = 1 << 18  # hidden sizes, MLP widths, latent ranks
 _MAXIMA = {
     **dict.fromkeys(("num_hidden_layers", "n_layer", "num_layers", "num_nextn_predict_layers"), MAX_LAYERS),
-    **dict.fromkeys(("hidden_size", "n_embd", "d_model"), _DIM),
+    **dict.fromkeys(("hidden_size", "n_embd", "d_model", "word_embed_proj_dim"), _DIM),
     **dict.fromkeys(
         (
             "intermediate_size",
@@ -153,6 +159,8 @@ _MAXIMA = {
             "ffn_hidden_size",
             "moe_intermediate_size",
             "shared_expert_intermediate_size",
+            "n_inner",
+            "ffn_dim",
         ),
         1 << 20,
     ),
@@ -473,6 +481,8 @@ def _kv_heads(f: _Fields, fam: Family, heads: int) -> int:
     architecture; the old one is multi-query (one KV head) when multi_query, else MHA."""
     if not _new_decoder(f, fam):
         return 1 if f.bool("multi_query", True) else heads
+    if fam.multi_query_flag and f.bool(fam.multi_query_flag, True):  # GPTBigCodeConfig: multi_query=True
+        return 1
     return f.int("num_key_value_heads", "num_kv_heads", default=heads)
 
 
@@ -495,6 +505,33 @@ def _shared_width(f: _Fields, fam: Family, experts: int, moe_inter: int) -> int:
     if f.has("shared_expert_intermediate_size"):
         return f.int("shared_expert_intermediate_size", minimum=0)
     return moe_inter if fam.shared_expert_default else 0
+
+
+def _vision_params(raw: dict, text_hidden: int) -> int:
+    """Elements of a multimodal checkpoint's vision tower and projector, from its vision_config; 0 where
+    the tower is not one counted here (only SigLIP, Gemma 3's, so far).
+
+    SigLIP (modeling_siglip.py SiglipVisionTransformer, h = hidden_size, i = intermediate_size, p =
+    patch_size, n = (image_size / p)^2 patches): patch_embedding Conv2d c*p*p*h + h, position_embedding
+    n*h, per layer q/k/v/out_proj 4*(h*h + h), fc1 h*i + i, fc2 i*h + h, layer_norm1/2 4*h, then
+    post_layernorm 2*h (Gemma 3 sets vision_use_head false: no pooling head).  Gemma 3's projector
+    (modeling_gemma3.py Gemma3MultiModalProjector): mm_input_projection_weight h x text hidden and
+    mm_soft_emb_norm h."""
+    v = raw.get("vision_config")
+    if not isinstance(v, dict) or str(v.get("model_type") or "") != "siglip_vision_model":
+        return 0
+    f = _Fields(v, "vision_config.")
+    h = f.int("hidden_size", maximum=1 << 16)
+    i = f.int("intermediate_size", maximum=1 << 18)
+    layers = f.int("num_hidden_layers", maximum=MAX_LAYERS)
+    p = f.int("patch_size", maximum=1 << 10)
+    image = f.int("image_size", maximum=1 << 14)
+    c = f.int("num_channels", default=3, maximum=64)
+    n = (image // p) ** 2
+    tower = c * p * p * h + h + n * h + layers * (4 * (h * h + h) + h * i + i + i * h + h + 4 * h) + 2 * h
+    if f.bool("vision_use_head", False):
+        return 0  # a pooling head (SiglipMultiheadAttentionPoolingHead) is not counted: say so, count none
+    return tower + h * text_hidden + h
 
 
 def parse_config(config) -> Architecture:
@@ -526,6 +563,9 @@ def parse_config(config) -> Architecture:
     qk_norm = fam.qk_norm or ("head" if f.bool("use_qk_norm", False) else "")
     attn_bias = f.bool("attention_bias", False)
     quant_method, quant_block = _quant(f)
+    linear_bias = fam.linear_bias and (not fam.linear_bias_flag or f.bool(fam.linear_bias_flag, True))
+    mlp_linear_bias = fam.linear_bias and (fam.linear_bias_flag_attention_only or linear_bias)
+    embed_dim = f.int(fam.embed_proj_key, default=hidden) if fam.embed_proj_key else hidden
     position, rope_scaling = _position(f, fam)
     max_ctx = f.int("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", default=2048)
     window = f.int("sliding_window", default=4096) if SLIDING in kinds else 0
@@ -558,9 +598,12 @@ def parse_config(config) -> Architecture:
         moe_intermediate=moe_inter,
         shared_intermediate=shared,
         shared_expert_gate=fam.shared_expert_gate and shared > 0,
-        qkv_bias=attn_bias or f.bool("qkv_bias", fam.qkv_bias_default) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
-        o_bias=attn_bias and fam.output_bias,
-        mlp_bias=f.bool("mlp_bias", False) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
+        qkv_bias=linear_bias
+        or attn_bias
+        or f.bool("qkv_bias", fam.qkv_bias_default)
+        or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
+        o_bias=linear_bias or (attn_bias and fam.output_bias),
+        mlp_bias=mlp_linear_bias or f.bool("mlp_bias", False) or (bool(fam.bias_flag) and f.bool(fam.bias_flag, False)),
         expert_bias=fam.expert_bias,
         router_score_bias=fam.router_score_bias,
         qk_norm=qk_norm,
@@ -572,7 +615,7 @@ def parse_config(config) -> Architecture:
         mla=mla,
         linear=_linear(f, kinds),
         mamba=_mamba(f, kinds, hidden),
-        activation=f.str("hidden_activation") or f.str("hidden_act", fam.activation),
+        activation=f.str("hidden_activation") or f.str("activation_function") or f.str("hidden_act", fam.activation),
         norm=fam.norm,
         position=position,
         rope_scaling=rope_scaling,
@@ -583,4 +626,13 @@ def parse_config(config) -> Architecture:
         multimodal=multimodal,
         llamacpp_70b=fam.llamacpp_70b_at_80_layers and layers == 80,
         llamacpp_ignores_window=fam.llamacpp_ignores_window,
+        learned_positions=max_ctx + fam.position_offset if position == "learned" else 0,
+        head_bias=fam.head_bias,
+        embed_dim=embed_dim if embed_dim != hidden else 0,
+        vision_params=_vision_params(raw, hidden) if multimodal else 0,
+        native=native_quant(
+            f.cfg.get("quantization_config"),
+            f.str("torch_dtype") or f.str("dtype") or "bfloat16",
+            f._path("quantization_config").removesuffix("quantization_config"),
+        ),
     )

@@ -302,7 +302,7 @@ class Format:
 
 
 # Format families and the storage-type fields each one's rows give: "native" reads the checkpoint's own
-# config (calc/formats.py _native_map), "file" a GGUF file's own tensor bytes (calc/gguf_model.py),
+# config (calc/formats.py _native_types, calc/quant_config.py), "file" a GGUF file's own tensor bytes (calc/gguf_model.py),
 # "gguf" a base type and llama.cpp's per-tensor rules, every other
 # family one storage type per tensor kind.
 _KIND_FIELDS = ("linear", "embed", "head", "other")

@@ -237,7 +237,13 @@ def _warnings(
         latent = a.mla.kv_lora_rank + a.mla.qk_rope_head_dim
         full = a.heads * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim + a.mla.v_head_dim)
         add("mla_decompressed", ratio=round(full / latent))
-    if a.multimodal:
+    nq = a.native
+    if req.quant == "native" and nq is not None:
+        if nq.problem:
+            add("native_quant_unknown", what=nq.problem, dtype=nq.base.id.upper())
+        if nq.dtype_problem:
+            add("native_dtype_unknown", dtype=nq.dtype_problem)
+    if a.multimodal and not plan.vision_bytes:
         add("text_only")
     if model.stored is not None:
         add("gguf_model", file=model.source.get("file") or model.name, file_type=model.source.get("file_type") or "?")

@@ -28,7 +28,7 @@ EXPERT_WIDTHS = (EXPERTS_OWN_KEY, EXPERTS_DENSE_WIDTH, EXPERTS_INTERMEDIATE_SIZE
 
 NORMS = ("rmsnorm", "layernorm")
 QK_NORMS = ("", "head", "full")  # none (unless use_qk_norm), per head_dim, per projection width (OLMo 2)
-POSITIONS = ("rope", "rope+nope")
+POSITIONS = ("rope", "rope+nope", "learned")  # learned: an absolute position table (GPT-2, OPT)
 
 _HF = "https://github.com/huggingface/transformers/blob/main/src/transformers/models/"
 _LLAMACPP_MODEL = "https://github.com/ggml-org/llama.cpp/blob/master/src/llama-model.cpp"
@@ -112,6 +112,15 @@ class Family:
     alibi_flag: str = ""  # a config flag that replaces RoPE by ALiBi
     bias_flag: str = ""  # a config flag that puts biases on the q/k/v and MLP projections
     new_decoder_flag: str = ""  # while this config flag is false: MQA (multi_query) or MHA, one norm per layer
+    # Two-matrix MLP families (GPT-2, GPT-NeoX, OPT, Phi-2, StarCoder): biases on every projection
+    # (q/k/v, output, MLP), unless linear_bias_flag names a config key that says otherwise.
+    linear_bias: bool = False
+    linear_bias_flag: str = ""
+    linear_bias_flag_attention_only: bool = False  # the flag governs the attention biases only (GPT-NeoX)
+    head_bias: bool = False  # the output projection (lm_head) has a bias (Phi-2)
+    multi_query_flag: str = ""  # this config flag (default True, GPTBigCodeConfig) makes attention multi-query
+    position_offset: int = 0  # rows of a learned position table beyond the window (OPT: 2)
+    embed_proj_key: str = ""  # a config key for the token embedding width when it differs from hidden (OPT)
     # How llama.cpp loads the family (src/llama-model.cpp).
     # n_layer == 80 makes the GGUF an LLM_TYPE_70B, which llama-quant.cpp gives a larger attn_v type
     # (llama.cpp also calls an 80-layer LLM_ARCH_LLAMA without GQA a 65B; no such model is told apart here).
@@ -261,6 +270,92 @@ FAMILIES: dict[str, Family] = {
     "gemma2": Family(sources=_hf("gemma2"), layer_pattern=EveryNth(FULL, SLIDING, 2), norms_per_layer=4),
     "gemma3": _GEMMA3,
     "gemma3_text": _GEMMA3,
+    # Two-matrix MLP families.  modeling_gpt2.py: fused c_attn (q, k, v), c_proj, c_fc, c_proj, all
+    # with biases; ln_1, ln_2 and ln_f LayerNorms with biases; wte tied to lm_head; wpe, n_positions
+    # rows.  n_inner None = 4 * n_embd (GPT2MLP).
+    "gpt2": Family(
+        sources=_hf("gpt2"),
+        activation="gelu_new",
+        ffn_default_ratio=4,
+        intermediate_keys=("n_inner",),
+        gated_mlp=False,
+        norm="layernorm",
+        norm_bias=True,
+        fused_qkv=True,
+        linear_bias=True,
+        position="learned",
+    ),
+    # modeling_gpt_bigcode.py: GPT-2's layout with multi-query attention (c_attn emits q plus one K and
+    # one V head when multi_query, which GPTBigCodeConfig defaults to True).
+    "gpt_bigcode": Family(
+        sources=_hf("gpt_bigcode"),
+        activation="gelu_pytorch_tanh",
+        ffn_default_ratio=4,
+        intermediate_keys=("n_inner",),
+        gated_mlp=False,
+        norm="layernorm",
+        norm_bias=True,
+        fused_qkv=True,
+        linear_bias=True,
+        multi_query_flag="multi_query",
+        position="learned",
+    ),
+    # modeling_gpt_neox.py: fused query_key_value and dense with biases (attention_bias, default True),
+    # dense_h_to_4h / dense_4h_to_h with biases, input and post_attention LayerNorms, a separate
+    # embed_out (tie_word_embeddings defaults to False); partial RoPE (rotary_pct), no position table.
+    "gpt_neox": Family(
+        sources=_hf("gpt_neox"),
+        tied_default=False,
+        activation="gelu",
+        gated_mlp=False,
+        norm="layernorm",
+        norm_bias=True,
+        fused_qkv=True,
+        linear_bias=True,
+        linear_bias_flag="attention_bias",  # GPTNeoXConfig attention_bias=True; the MLP always has biases
+        linear_bias_flag_attention_only=True,
+    ),
+    # modeling_opt.py: q/k/v/out_proj and fc1/fc2 with biases (enable_bias, default True),
+    # self_attn_layer_norm and final_layer_norm per layer, a final LayerNorm; OPTLearnedPositionalEmbedding
+    # keeps max_position_embeddings + 2 rows (offset 2); embeddings of word_embed_proj_dim with
+    # project_in / project_out when it differs from hidden_size (OPT-350m); lm_head tied.
+    "opt": Family(
+        sources=_hf("opt"),
+        activation="relu",
+        intermediate_keys=("ffn_dim",),
+        gated_mlp=False,
+        norm="layernorm",
+        norm_bias=True,
+        linear_bias=True,
+        linear_bias_flag="enable_bias",
+        position="learned",
+        position_offset=2,
+        embed_proj_key="word_embed_proj_dim",
+    ),
+    # modeling_phi.py (Phi-1/1.5/2): q/k/v/dense and fc1/fc2 with biases, one input_layernorm (attention
+    # and MLP in parallel), final_layernorm, lm_head with a bias; partial RoPE.
+    "phi": Family(
+        sources=_hf("phi"),
+        tied_default=False,
+        activation="gelu_new",
+        gated_mlp=False,
+        norms_per_layer=1,
+        norm="layernorm",
+        norm_bias=True,
+        linear_bias=True,
+        head_bias=True,
+    ),
+    # modeling_starcoder2.py: q/k/v/o and c_fc/c_proj with biases (use_bias, default True), two LayerNorms
+    # with biases, RoPE; every layer slides when sliding_window is set.
+    "starcoder2": Family(
+        sources=_hf("starcoder2"),
+        activation="gelu_pytorch_tanh",
+        gated_mlp=False,
+        norm="layernorm",
+        norm_bias=True,
+        linear_bias=True,
+        linear_bias_flag="use_bias",
+    ),
     # modeling_cohere.py: one input_layernorm (LayerNorm without bias); attention and MLP in parallel.
     "cohere": Family(sources=_hf("cohere"), norms_per_layer=1, norm="layernorm"),
 }

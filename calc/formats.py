@@ -16,6 +16,7 @@ from calc import catalog
 from calc.architecture import Architecture
 from calc.catalog import Dtype, Format
 from calc.errors import CalcError
+from calc.quant_config import native_quant, skipped
 from calc.tensors import EMBED, HEAD, LINEAR_W, OTHER, Tensor
 
 # llama-quant.cpp: a type whose block does not divide the row length falls back to one that does
@@ -41,8 +42,6 @@ GGUF_FALLBACK = {
 # convert_hf_to_gguf.py keeps these in F32 whatever the file type: 1-D tensors (norms, biases), the
 # MoE router (FFN_GATE_INP) and SSM convolution/state tensors; llama-quantize leaves them alone.
 _GGUF_F32_NAMES = ("ffn_gate_inp", "ssm_conv1d", "ssm_a", "ssm_d", "ssm_dt", "ssm_norm")
-
-_TORCH_DTYPES = {"bfloat16": "bf16", "float16": "f16", "float32": "f32", "half": "f16", "float": "f32"}
 
 
 def use_more_bits(i: int, n: int) -> bool:
@@ -186,18 +185,59 @@ def _gguf_types(a: Architecture, fmt: Format, tensors: tuple[Tensor, ...], moe_d
     return out
 
 
-def _native_map(a: Architecture) -> dict[str, str]:
-    """Storage types of the checkpoint as released (its config.json)."""
-    base = _TORCH_DTYPES.get(a.dtype.lower(), "bf16")
-    linear = base
-    if a.quant_method == "fp8":
-        linear = "fp8_block128" if a.quant_block else "fp8"
-    return {LINEAR_W: linear, EMBED: base, HEAD: base, OTHER: base, "expert": "mxfp4" if a.quant_method == "mxfp4" else linear}
+# Our tensor names -> the Hugging Face module they come from (modeling_*.py), for a checkpoint's list of
+# modules left unquantized (modules_to_not_convert, ignore, exclude_modules: calc/quant_config.py skipped).
+_HF_MODULES = {
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_qkv": "self_attn.qkv_proj",
+    "attn_output": "self_attn.o_proj",
+    "attn_q_a": "self_attn.q_a_proj",
+    "attn_q_b": "self_attn.q_b_proj",
+    "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa",
+    "attn_kv_b": "self_attn.kv_b_proj",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+    "ffn_gate_exps": "mlp.experts.gate_proj",
+    "ffn_up_exps": "mlp.experts.up_proj",
+    "ffn_down_exps": "mlp.experts.down_proj",
+    "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+    "ffn_up_shexp": "mlp.shared_experts.up_proj",
+    "ffn_down_shexp": "mlp.shared_experts.down_proj",
+    "ffn_gate_inp": "mlp.gate",
+    "ssm_in": "linear_attn.in_proj",
+    "ssm_out": "linear_attn.out_proj",
+}
+
+
+def _hf_module(t: Tensor) -> str:
+    if t.kind == HEAD:
+        return "lm_head"
+    if t.kind == EMBED:
+        return "model.embed_tokens"
+    return f"model.layers.{t.layer}.{_HF_MODULES.get(t.name, t.name)}"
+
+
+def _native_types(a: Architecture, tensors: tuple[Tensor, ...]) -> list[Dtype]:
+    """Storage of each tensor in the checkpoint as released (calc/quant_config.py NativeQuant): the
+    quantized type on 2-D projections not named in the skip list (and on lm_head only where the config
+    quantizes it), the experts' own type where it differs (MXFP4), torch_dtype for the rest."""
+    nq = a.native or native_quant(None, a.dtype, "")
+    out = []
+    for t in tensors:
+        d = nq.base
+        if t.kind == LINEAR_W or (t.kind == HEAD and nq.head):
+            if t.expert and nq.experts is not None:
+                d = nq.experts
+            elif nq.linear is not None and not (nq.skip and skipped(nq.skip, _hf_module(t))):
+                d = nq.linear
+        out.append(d)
+    return out
 
 
 def _kind_map(a: Architecture, fmt: Format) -> dict[str, str]:
-    if fmt.id == "native":
-        return _native_map(a)
     out = {LINEAR_W: fmt.linear, EMBED: fmt.embed, HEAD: fmt.head, OTHER: fmt.other}
     out["expert"] = fmt.linear
     return out
@@ -215,6 +255,8 @@ def tensor_types(
     known = catalog.dtypes()
     if fmt.is_gguf:
         return [known[d] for d in _gguf_types(a, fmt, tensors, moe_down_rules)]
+    if fmt.id == "native":
+        return _native_types(a, tensors)
     kinds = _kind_map(a, fmt)
     out = []
     for t in tensors:

@@ -151,7 +151,12 @@ def _moe(a: Architecture, i: int) -> list[Tensor]:
 
 def enumerate_tensors(a: Architecture) -> tuple[Tensor, ...]:
     """Every weight tensor of the language model, in file order."""
-    out = [Tensor("token_embd", -1, a.vocab, a.hidden, EMBED)]
+    width = a.embed_dim or a.hidden
+    out = [Tensor("token_embd", -1, a.vocab, width, EMBED)]
+    if a.learned_positions:  # GPT-2 wpe, OPT embed_positions: one row per position
+        out.append(Tensor("position_embd", -1, a.learned_positions, a.hidden, EMBED))
+    if a.embed_dim:  # OPT project_in / project_out between the embedding width and hidden (no bias)
+        out.append(_mat("project_in", -1, a.hidden, a.embed_dim))
     norm_len = a.hidden
     for i in range(a.layers):
         kind = a.layer_kinds[i]
@@ -165,8 +170,12 @@ def enumerate_tensors(a: Architecture) -> tuple[Tensor, ...]:
     out.append(_vec("output_norm", -1, norm_len))
     if a.norm_has_bias:
         out.append(_vec("output_norm_bias", -1, norm_len))
+    if a.embed_dim:
+        out.append(_mat("project_out", -1, a.embed_dim, a.hidden))
     if not a.tied_embeddings:
-        out.append(Tensor("output", -1, a.vocab, a.hidden, HEAD))
+        out.append(Tensor("output", -1, a.vocab, width, HEAD))
+    if a.head_bias:
+        out.append(_vec("output_bias", -1, a.vocab))
     return tuple(out)
 
 
@@ -185,7 +194,7 @@ def count_params(a: Architecture, tensors: tuple[Tensor, ...]) -> ParamCounts:
     total = sum(t.elements for t in tensors)
     experts = sum(t.elements for t in tensors if t.expert)
     idle = experts * (a.experts - a.experts_active) // a.experts if a.experts else 0
-    embedding = a.vocab * a.hidden
+    embedding = a.vocab * (a.embed_dim or a.hidden)
     active = total - idle
     # With tied embeddings the table is also the output head, which every token reads in full.
     no_embed = active if a.tied_embeddings else active - embedding

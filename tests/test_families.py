@@ -132,6 +132,26 @@ CASES = {
     "gemma3": ({"sliding_window": 64}, {"layer_kinds": (S,) * 5 + (F, S, S), "norms_per_layer": 4, "qk_norm": "head"}),
     "gemma3_text": ({"sliding_window_pattern": 2}, {"layer_kinds": (S, F) * 4, "sliding_window": 4096}),
     "cohere": ({}, {"norms_per_layer": 1, "norm": "layernorm", "norm_has_bias": N, "tied_embeddings": T}),
+    # two-matrix MLPs with biases everywhere (modeling_gpt2.py, modeling_gpt_bigcode.py, ...)
+    "gpt2": (
+        {"intermediate_size": None, "max_position_embeddings": None, "n_positions": 1024},
+        {"intermediate": 1024, "gated_mlp": N, "learned_positions": 1024, "fused_qkv": T, "o_bias": T, "mlp_bias": T},
+    ),
+    "gpt_bigcode": (
+        {"intermediate_size": None, "n_inner": 768, "num_key_value_heads": None},
+        {"kv_heads": 1, "intermediate": 768, "position": "learned", "tensors": {"position_embd", "norm1_bias"}},
+    ),
+    # attention_bias false drops the attention biases only; the MLP keeps its own
+    "gpt_neox": ({"attention_bias": False}, {"tied_embeddings": N, "fused_qkv": T, "qkv_bias": N, "o_bias": N, "mlp_bias": T}),
+    "opt": (
+        {"intermediate_size": None, "ffn_dim": 640, "word_embed_proj_dim": 128, "enable_bias": False},
+        {"intermediate": 640, "embed_dim": 128, "learned_positions": 131074, "qkv_bias": N, "tensors": {"project_in"}},
+    ),
+    "phi": ({}, {"norms_per_layer": 1, "head_bias": T, "tied_embeddings": N, "tensors": {"output_bias"}}),
+    "starcoder2": (
+        {"sliding_window": 64, "use_bias": False},
+        {"layer_kinds": (S,) * 8, "qkv_bias": N, "o_bias": N, "norm_has_bias": T, "gated_mlp": N},
+    ),
 }
 
 
@@ -217,7 +237,7 @@ BAD_ROWS = [
     {"sources": ()},
     {"norm": "batchnorm"},
     {"qk_norm": "per_token"},
-    {"position": "learned"},
+    {"position": "absolute"},
     {"expert_width": "moe_width"},
     {"norms_per_layer": 0},
     {"layer_pattern": EveryNth(FULL, "dense", 2)},

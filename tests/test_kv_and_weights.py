@@ -157,6 +157,22 @@ def test_moe_weights_follow_total_and_speed_follows_active():
     assert read == pytest.approx(expected, rel=0.002)
 
 
+def _fp8_block(rows: int, cols: int) -> int:
+    """FP8 with 128x128 block scales: one byte per weight + a float32 per (started) 128x128 block."""
+    return rows * cols + -(-rows // 128) * -(-cols // 128) * 4
+
+
+def test_minimax_m2_native_is_fp8_with_block_scales():
+    """MiniMax-M2 as released: attention and experts in FP8 with 128x128 scales, the rest BF16."""
+    attention = _fp8_block(6144, 3072) + 2 * _fp8_block(1024, 3072) + _fp8_block(3072, 6144)
+    experts = 256 * (2 * _fp8_block(1536, 3072) + _fp8_block(3072, 1536))
+    bf16 = 2 * (256 * 3072 + 2 * 3072 + 2 * 128)  # router, two norms, q and k norms (head_dim)
+    total = 62 * (attention + experts + bf16) + 2 * (2 * 200064 * 3072 + 3072)  # embeddings, head, final norm
+    r = estimate(model="minimax-m2", quant="native", engine="vllm", context=4096)
+    assert r["memory"]["weights_bytes"] == total == 230_023_192_576
+    assert r["model"]["spec"]["context_length"] == 196_608
+
+
 def test_gpt_oss_native_keeps_experts_in_mxfp4():
     """gpt-oss-120b as released: MXFP4 experts (4.25 bits), the rest BF16; about 60.8 GiB (OpenAI's table)."""
     r = estimate(model="gpt-oss-120b", quant="native", engine="vllm", context=1024)

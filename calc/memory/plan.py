@@ -122,6 +122,10 @@ class Plan:
         self.windows = sorted({lk.window for lk in layer_kv if not lk.state_bytes_per_seq})
         on_host = engine.embeddings_on_host or fmt.embed_on_host
         self.embed_gpu = 0 if on_host else weights.embed
+        # A vision tower the engine loads sits with the embeddings on the first stage, sharded like them,
+        # at 16 bits (vLLM and transformers load it unquantized in the model's 16-bit dtype).
+        self.vision_bytes = 2 * arch.vision_params if engine.loads_vision_encoder else 0
+        self.embed_gpu += self.vision_bytes
         # Tied embeddings: llama.cpp duplicates the table onto the GPU as the output layer
         # (TENSOR_DUPLICATED in llama-model.cpp); elsewhere the head shares the embedding.
         self.head_gpu = weights.head or (weights.embed if on_host else 0)
