@@ -418,6 +418,14 @@ class Gpu:
     price_usd: float = 0.0
     released: str = ""
     missing: tuple = ()  # fields no source gives (left at 0 rather than guessed)
+    aliases: tuple = ()  # short names a device list may use ("h100"), each unique (calc/machine.py)
+    unified: bool = False  # CPU and GPU share one memory (Apple: always; Strix Halo, DGX Spark)
+    recommend: bool = True  # offered in the recommended setups (false: hardware input only, issue 14)
+
+    @property
+    def is_unified(self) -> bool:
+        """One memory pool for CPU and GPU: Apple silicon, or a row marked unified."""
+        return self.unified or self.vendor == "apple"
 
     @property
     def usable_bytes(self) -> int:
@@ -445,6 +453,9 @@ GPU_FIELDS = {
     "released": _may(str, _month),
     "source": _need(str, _url),
     "missing": _may(list, _each(str, _one_of(_GPU_OPTIONAL_FIGURES))),
+    "aliases": _may(list, _each(str, _filled)),
+    "unified": _may(bool),
+    "recommend": _may(bool),
 }
 
 
@@ -456,7 +467,7 @@ def gpus() -> dict[str, Gpu]:
             if (key in r) == (key in r.get("missing", ())):
                 problem = "given and listed in missing" if key in r else "neither given nor listed in missing"
                 raise _bad("gpus.toml", r["id"], key, problem)
-        rows.append(Gpu(**{k: (tuple(v) if k == "missing" else v) for k, v in r.items() if k in _GPU_FIELDS}))
+        rows.append(Gpu(**{k: (tuple(v) if k in ("missing", "aliases") else v) for k, v in r.items() if k in _GPU_FIELDS}))
     return _index("gpus.toml", rows)
 
 

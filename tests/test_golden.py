@@ -21,7 +21,11 @@ gained the realistic range, the roofline times the engine's measured band
 (calc/data/speed_efficiency.toml), so its new fields (SPEED_RANGE_FIELDS) may be non-null; the saved
 speed fields, the ceilings, must come back equal.  An eighth (issue 13): `model.source` is new, never
 null, and says where the model came from ({"kind": "catalog"} or {"kind": "config"} here); the
-catalog's formats gain gguf_file ("as stored in the file", only for a model read from a GGUF file)."""
+catalog's formats gain gguf_file ("as stored in the file", only for a model read from a GGUF file).  A
+ninth (issue 14): the GPU catalog gains the cards and unified-memory machines of "your machine" (V100,
+A40, RTX 2080 Ti, M1-M3 Max, Strix Halo, DGX Spark), as hardware input only (gpus.toml recommend = false):
+the catalog's GPU list is the saved one with them added, and no estimate changes (the new `offload`
+field is null without devices)."""
 
 from __future__ import annotations
 
@@ -58,6 +62,9 @@ def _diff(saved, got, path="") -> list[str]:
 # V x KV heads (4 or 8) x head_dim 256 x 2 bytes (F16/BF16); the sliding layers hold a fixed 1,024-token window
 GEMMA3_FIXED = {"gemma-3-4b-it": 5 * 2 * 4 * 256 * 2, "gemma-3-12b-it": 8 * 2 * 8 * 256 * 2}
 GEMMA3_FIXED |= {f"google/{k}": v for k, v in GEMMA3_FIXED.items()}
+ISSUE14_GPUS = {"v100-16gb", "v100-32gb", "a40", "rtx-2080-ti", "strix-halo-128gb", "dgx-spark"}
+ISSUE14_GPUS |= {f"apple-m{g}-max-{m}gb" for g, m in ((1, 32), (1, 64), (2, 32), (2, 64), (2, 96))}
+ISSUE14_GPUS |= {f"apple-m3-max-{m}gb" for m in (36, 48, 64, 128)}
 NEW_LISTS = (".format_sizes: new non-null field", ".model.source: new non-null field")  # added since, never null
 WINDOW_FIELDS = (".max_context:", ".max_context_limit:", ".warnings")
 SPEED_RANGE_FIELDS = tuple(
@@ -112,6 +119,7 @@ def test_answer_unchanged(row):
         and not d.startswith(NEW_LISTS)
         and not d.startswith(SPEED_RANGE_FIELDS)
         and not (d.startswith(".models[") and got["models"][int(d[8 : d.index("]")])]["id"] in GEMMA3_FIXED)
+        and not (d.startswith(".gpus:") and [g for g in got["gpus"] if g["id"] not in ISSUE14_GPUS] == answer["gpus"])
         and not (d.startswith(".formats:") and [f for f in got["formats"] if f["id"] != "gguf_file"] == answer["formats"])
     ]
     assert changed == []
