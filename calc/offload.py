@@ -78,6 +78,22 @@ class OffloadSettings(NamedTuple):
 DEFAULT_SETTINGS = OffloadSettings(None, False, 0, (), None, "layer", False)
 
 
+# calc/tensors.py numbers a layer's norms; llama.cpp names them (llama-arch.cpp LLM_TENSOR_NAMES), by
+# how many a layer has: pre-norm layers two, Gemma 2/3 and OLMo 2 style four.
+NORM_NAMES = {
+    1: ("attn_norm",),
+    2: ("attn_norm", "ffn_norm"),
+    4: ("attn_norm", "post_attention_norm", "ffn_norm", "post_ffw_norm"),
+}
+
+
+def _llama_name(base: str, norms: int) -> str:
+    m = re.fullmatch(r"norm(\d)(_bias)?", base)
+    if m and norms in NORM_NAMES and int(m[1]) < norms:
+        return NORM_NAMES[norms][int(m[1])] + ("_b" if m[2] else "")
+    return base
+
+
 def llama_tensors(model, weights, format_id: str, bpw: float | None) -> tuple[LTensor, ...]:
     """Every tensor with its llama.cpp name and bytes under the format.  A GGUF file's own sizes
     (gguf_file) scale each layer's generated tensors to the file's per-layer expert and other bytes."""
@@ -91,7 +107,7 @@ def llama_tensors(model, weights, format_id: str, bpw: float | None) -> tuple[LT
     for t, d in zip(model.tensors, types, strict=True):
         b = d.tensor_bytes(t.rows, t.cols, t.count)
         if t.layer >= 0:
-            name, layer = f"blk.{t.layer}.{t.name}.weight", t.layer
+            name, layer = f"blk.{t.layer}.{_llama_name(t.name, a.norms_per_layer)}.weight", t.layer
         elif t.name == "token_embd":
             name, layer = "token_embd.weight", -1
         else:
