@@ -247,15 +247,13 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
     w = [0.0] * (ng + 1)  # index ng: the host
     cuts = splits(gpus, st.tensor_split) if gpus else []
     shares = [cuts[0], *(cuts[i] - cuts[i - 1] for i in range(1, ng))] if ng else []
-    host_layer_work = False
+    host_layer_work = any(d == HOST for d in lay.layer_dev[:n])  # whole layers run on the CPU
     biggest_host = 0
     for t, dev in zip(tensors, lay.tensor_dev, strict=True):
         if dev == HOST:
             w[ng] += t.bytes
-            if 0 <= t.layer < n:
-                host_layer_work = True
-                if t.matrix:
-                    biggest_host = max(biggest_host, t.bytes)
+            if 0 <= t.layer < n and t.matrix:
+                biggest_host = max(biggest_host, t.bytes)
         elif st.split_mode == "row" and t.matrix and 0 <= t.layer < n and ng > 1:
             for i in range(ng):
                 w[i] += t.bytes * shares[i]
@@ -271,15 +269,17 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
         kv[ng if dev == HOST else dev] += int(b)
     out_dev = lay.layer_dev[n]
     ubatch = es.ubatch
+    copy = biggest_host if ng and ubatch >= OP_OFFLOAD_MIN_BATCH and not machine.unified else 0
     compute = [0] * (ng + 1)
     for i in range(ng):
-        if i in lay.layer_dev or i == 0:  # the main GPU runs the offloaded products even with -ngl 0
-            has_layers = i in lay.layer_dev
-            compute[i] = engine.activations(plan, context, batch, 1, out_dev == i) if has_layers else 0
-    if ng and biggest_host and ubatch >= OP_OFFLOAD_MIN_BATCH and not machine.unified:
-        compute[0] += biggest_host
-    u = min(ubatch, plan.cells(context, batch, 0))
-    compute[ng] = a.hidden * u * 4
+        extra = copy if i == 0 else 0  # the main GPU runs the offloaded products, even with -ngl 0
+        if i in lay.layer_dev:
+            compute[i] = engine.activations(plan, context, batch, 1, out_dev == i, extra)
+        elif extra:
+            compute[i] = engine.activations(plan, context, batch, 1, False, extra)
+    cells = plan.cells(context, batch, 0)
+    u = min(ubatch, cells)
+    compute[ng] = (a.hidden + cells) * u * 4  # the input embeddings and the F32 KQ mask, built on the host
     if host_layer_work or out_dev == HOST:
         compute[ng] += engine.activations(plan, context, batch, 1, out_dev == HOST)
     overhead = engine.runtime_bytes()

@@ -103,15 +103,19 @@ def test_compute_buffers_follow_the_engine_and_the_output():
     eng, plan = s.engine, s.plan
     assert parts[0].compute == eng.activations(plan, 1024, 1, 1, False)
     assert parts[1].compute == eng.activations(plan, 1024, 1, 1, True)  # the logits with the output layer
-    assert parts[2].compute == 256 * 512 * 4  # the host's input embeddings: n_embd x n_ubatch F32
+    assert parts[2].compute == (256 + 1024) * 512 * 4  # the host's input embeddings and KQ mask, F32
     assert [p.overhead for p in parts] == [eng.runtime_bytes(), eng.runtime_bytes(), 0]
 
 
 def test_host_weights_are_copied_into_the_main_gpu_compute_buffer():
     """-ot exps=CPU with n_ubatch 512 >= 32: the largest host tensor (one expert tensor, 262,144 B)
-    is copied to CUDA0 for the offloaded product."""
+    is copied to CUDA0 for the offloaded product, alive in the FFN phase:
+        mask + max(logits, ffn + copy, attention)   (calc/engines/llamacpp.py compute_bytes)
+    with u = 512, 1,024 cells, flash attention: mask 1,024 x 512 x 2 = 1,048,576; logits (1,024 x 512
+    + 2 x 256 x 512) x 4 = 3,145,728; ffn 512 x (4 x 256 + 3 x 2 x 128) x 4 = 3,670,016."""
     s, _t, _m, parts, _lay = _run(override_tensor="exps=CPU")
-    assert parts[0].compute == s.engine.activations(s.plan, 1024, 1, 1, True) + 262_144
+    assert parts[0].compute == 1_048_576 + max(3_145_728, 3_670_016 + 262_144)
+    assert s.engine.activations(s.plan, 1024, 1, 1, True) == 1_048_576 + 3_670_016
     _s, _t, _m, small, _lay = _run(override_tensor="exps=CPU", ubatch=16)
     assert small[0].compute == s.engine.activations(
         setup(parse_request({"config": TINY_MOE, "quant": "f16", "context": 1024, "ubatch": 16})).plan, 1024, 1, 1, True
