@@ -349,3 +349,42 @@ def test_settings_that_do_little_are_warned(knobs, code):
 def test_a_machine_error_is_a_calc_error():
     with pytest.raises(CalcError):
         machine("apple-m4-max-128gb,rtx-4090")
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def test_cli_machine_flags(capsys):
+    from calc import cli
+
+    args = ["estimate", "--model", "qwen3-30b-a3b", "--gpu", "4090,3090", "--ram", "64GiB", "-ngl", "49"]
+    assert cli.main([*args, "-ts", "1,1", "-ot", r"blk\.(0|1)\.ffn_.*_exps=CPU", "--no-recommend"]) == 0
+    out = capsys.readouterr().out
+    assert "your machine:" in out and "CUDA1 NVIDIA GeForce RTX 3090" in out
+    assert "llama-server -m Qwen3-30B-A3B-Q4_K_M.gguf -c 32768 -np 1 -ngl 49 -ot 'blk\\.(0|1)\\.ffn_.*_exps=CPU' -ts 1,1" in out
+
+
+def test_cli_one_catalog_gpu_by_short_name_keeps_the_usual_fit(capsys):
+    from calc import cli
+
+    assert cli.main(["estimate", "--model", "llama-3.1-8b", "--gpu", "4090", "--no-recommend", "--json"]) == 0
+    import json
+
+    r = json.loads(capsys.readouterr().out)
+    assert r["fit"]["gpu"] == "rtx-4090" and r["offload"]["per_device"][0]["id"] == "rtx-4090"
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--gpu", "4090", "-ts", "1,1"], "tensor_split has 2 values but devices lists 1 GPUs"),
+        (["--ram", "64GiB"], "need --gpu"),
+        (["--gpu", "rtx-9999,4090"], "unknown GPU"),
+    ],
+)
+def test_cli_machine_errors_name_the_setting(capsys, args, text):
+    from calc import cli
+
+    assert cli.main(["estimate", "--model", "llama-3.1-8b", *args]) == 2
+    assert text in capsys.readouterr().err
