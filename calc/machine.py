@@ -64,6 +64,9 @@ def _presets() -> tuple[dict, dict]:
                     raise CatalogError(f"{MEMORY_FILE}: row {row.get('id')!r} field {key!r}: missing or not a {kind.__name__}")
             if not row["source"].startswith("https://"):
                 raise CatalogError(f"{MEMORY_FILE}: row {row['id']!r} field 'source': not an https URL")
+            share = row.get("measured_share", [1.0, 1.0])
+            if not (isinstance(share, list) and len(share) == 2 and 0 < share[0] <= share[1] <= 1):
+                raise CatalogError(f"{MEMORY_FILE}: row {row['id']!r} field 'measured_share': not [low, high] in (0, 1]")
             into[row["id"]] = row
     return out
 

@@ -537,6 +537,9 @@ def offload_speed(
         decode      = batch / step tokens/s; range = decode x the llama.cpp decode band (calc/speed.py)
         prefill     = 2 x active params x T / (main GPU's TFLOPS) + T / n_ubatch x host weights / PCIe
                       (weights in RAM stream to the GPU once per micro-batch of >= 32 tokens)
+        range       = compute over the measured prefill band, plus the transfer over the link's
+                      measured share (calc/data/memory.toml measured_share, from the runs of
+                      calc/data/offload_validation.json: tests/test_offload_validation.py recomputes it)
     A device of unknown bandwidth (a GPU given by size alone) leaves the estimate null."""
     from calc import speed as sp
 
@@ -553,12 +556,12 @@ def offload_speed(
         read[i] += p.kv
     devices = (*machine.gpus, machine.ram)
     if any(read[i] and not devices[i].bandwidth_bytes_per_s for i in range(ng + 1)):
-        return OffloadSpeed(None, None, None, None, int(sum(read[:ng])), int(read[ng]), "unknown bandwidth")
+        return OffloadSpeed(None, None, None, None, None, int(sum(read[:ng])), int(read[ng]), "unknown bandwidth")
     step = sum(read[i] / devices[i].bandwidth_bytes_per_s for i in range(ng + 1) if read[i])
     decode = batch / step
     band = sp.efficiency(plan.engine.id, "decode")
     drange = [round(decode * band.low, 2), round(decode * band.high, 2)] if band else None
-    prefill = prange = None
+    prefill = prange = transfer = None
     main = machine.gpus[0] if ng else None
     tokens = context * batch
     if main and main.tflops:
@@ -567,11 +570,22 @@ def offload_speed(
         stream = 0.0
         if host_w > 0 and plan.settings.ubatch >= OP_OFFLOAD_MIN_BATCH and machine.link_bandwidth_bytes_per_s:
             stream = math.ceil(tokens / plan.settings.ubatch) * host_w / machine.link_bandwidth_bytes_per_s
-        prefill = round(compute + stream, 3)
+        prefill, transfer = round(compute + stream, 3), round(stream, 3)
         pband = sp.efficiency(plan.engine.id, "prefill")
+        share = link_share(machine.link)
         if pband:
-            prange = [round(compute / pband.high + stream, 3), round(compute / pband.low + stream, 3)]
-    return OffloadSpeed(round(decode, 2), drange, prefill, prange, int(sum(read[:ng])), int(read[ng]), "roofline")
+            prange = [round(compute / pband.high + stream / share[1], 3), round(compute / pband.low + stream / share[0], 3)]
+    return OffloadSpeed(round(decode, 2), drange, prefill, prange, transfer, int(sum(read[:ng])), int(read[ng]), "roofline")
+
+
+def link_share(link: str) -> tuple[float, float]:
+    """[low, high] share of the link's bandwidth weight copies reached in measured runs; (1, 1) where
+    none was measured (unified memory copies nothing)."""
+    from calc.machine import link_presets
+
+    row = link_presets().get(link) or {}
+    low, high = row.get("measured_share", (1.0, 1.0))
+    return float(low), float(high)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -825,7 +839,7 @@ def _vllm_answer(req, model, plan, engine, kv_id, native, m: Machine, warn, vllm
     fplan = FitPlan("vllm", "max_model_len", short is None, 0, max_len, None, 0, False, steps, short, short_dev)
     gpu_read = sum(max(0, p.weights - offload) for p in per) / tp  # each rank reads its own shard
     bw = min(g.bandwidth_bytes_per_s for g in m.gpus)
-    speed = OffloadSpeed(None, None, None, None, int(gpu_read * tp), host_w, "unknown bandwidth")
+    speed = OffloadSpeed(None, None, None, None, None, int(gpu_read * tp), host_w, "unknown bandwidth")
     if bw:
         step = gpu_read / bw + (host_w / m.link_bandwidth_bytes_per_s if host_w and m.link_bandwidth_bytes_per_s else 0)
         decode = req.batch / step
@@ -835,6 +849,7 @@ def _vllm_answer(req, model, plan, engine, kv_id, native, m: Machine, warn, vllm
         speed = OffloadSpeed(
             round(decode, 2),
             [round(decode * band.low, 2), round(decode * band.high, 2)] if band else None,
+            None,
             None,
             None,
             int(gpu_read * tp),
@@ -892,5 +907,5 @@ def _transformers_answer(req, model, plan, m: Machine):
             model.repo or model.name, [int(g.capacity_bytes * 0.9) for g in m.gpus], m.ram.capacity_bytes or None
         )
     )
-    speed = OffloadSpeed(None, None, None, None, 0, 0, "not modelled for transformers")
+    speed = OffloadSpeed(None, None, None, None, None, 0, 0, "not modelled for transformers")
     return Offload(rows, None, None, all(r.fits is not False for r in rows), speed, cmd)

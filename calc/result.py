@@ -186,6 +186,9 @@ class OffloadSpeed(NamedTuple):
     prefill_range_seconds: Annotated[
         list | None, "[low, high]: the compute part over the measured prefill band, plus the streaming"
     ]
+    prefill_transfer_seconds: Annotated[
+        float | None, "of prefill_seconds, the weights in RAM copied to the GPU at the link's full bandwidth"
+    ]
     gpu_bytes_per_step: Annotated[Bytes, "bytes the GPUs read per decode step (active experts only)"]
     host_bytes_per_step: Annotated[Bytes, "bytes the CPU reads from RAM per decode step"]
     basis: Annotated[str, '"roofline", or "unknown bandwidth" (a GPU given by size alone)']

@@ -41,3 +41,20 @@ def test_each_device_within_three_percent(record):
             assert abs(error) <= TOLERANCE, (device, part, round(ours, 2), mib)
             compared += 1
     assert compared >= 2
+
+
+def test_link_share_is_what_the_measured_prompts_reached():
+    """memory.toml's PCIe 4.0 measured_share is [min, max] of transfer / (measured PP512 seconds -
+    our compute seconds) over the mainline llama.cpp records with a prompt speed."""
+    from calc.offload import link_share
+
+    shares = []
+    for r in USED:
+        speed = r["measured"].get("tokens_per_s") or {}
+        if r["engine"] != "llama.cpp" or not speed.get("prompt"):
+            continue
+        s = handle({**r["mapping"]["request"], "context": 512, "recommend": False, "curve": False})["offload"]["speed"]
+        compute = s["prefill_seconds"] - s["prefill_transfer_seconds"]
+        shares.append(round(s["prefill_transfer_seconds"] / (512 / speed["prompt"] - compute), 2))
+    assert len(shares) >= 2
+    assert link_share("pcie4-x16") == (min(shares), max(shares))
