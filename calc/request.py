@@ -204,7 +204,7 @@ def _items(raw: dict, key: str) -> list | None:
         return None
     if isinstance(value, str):
         value = [v for v in re.split(r"[,/]" if key == "tensor_split" else ",", value) if v.strip()]
-    if not isinstance(value, list) or not value or len(value) > 256:
+    if not isinstance(value, list) or not value or len(value) > 128:
         raise CalcError("bad_value", key, f"{key} must be text with commas or a list, got {show(value)}")
     return value
 
@@ -242,6 +242,8 @@ def _offload(raw: dict, gpu: str | None, gpus: int) -> dict:
     if ot is not None:
         pairs = []
         for item in ot:
+            if isinstance(item, str) and len(item) > 200:
+                raise CalcError("out_of_range", "override_tensor", "override_tensor: an item may have at most 200 characters")
             match = _OT.fullmatch(item.strip()) if isinstance(item, str) else None
             if not match:
                 raise CalcError(
