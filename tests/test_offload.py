@@ -388,3 +388,29 @@ def test_cli_machine_errors_name_the_setting(capsys, args, text):
 
     assert cli.main(["estimate", "--model", "llama-3.1-8b", *args]) == 2
     assert text in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-oss-20b",
+        "qwen3-30b-a3b",
+        "deepseek-v2-lite",
+        "jamba-v0.1",
+        "gemma-3-12b-it",
+        "qwen3-next-80b-a3b-instruct",
+        "phi-3-mini-4k-instruct",
+    ],
+)
+@pytest.mark.parametrize("devices", ["8GiB", "12GiB,8GiB", "apple-m4-16gb"])
+def test_the_plan_fits_or_says_what_is_short(model, devices):
+    r = handle({"model": model, "devices": devices, "ram": "32GiB", "context": 16384, "recommend": False, "curve": False})
+    assert r["ok"], r
+    o = r["offload"]
+    plan, rows = o["plan"], o["per_device"]
+    margins = [plan["margin_bytes"] if d["kind"] == "gpu" else 0 for d in rows]
+    over = [d["device"] for d, m in zip(rows, margins, strict=True) if d["total_bytes"] + m > d["capacity_bytes"]]
+    if plan["fits"]:
+        assert over == [] and o["fits"]
+    else:
+        assert plan["short_device"] in over and plan["short_bytes"] > 0
