@@ -429,6 +429,14 @@ class Gpu:
     missing: tuple = ()  # fields no source gives (left at 0 rather than guessed)
     framework_memory_bytes: int = 0  # total torch.cuda.mem_get_info() reports (0: not measured)
     framework_memory_note: str = ""  # where that total was read
+    aliases: tuple = ()  # short names a device list may use ("h100"), each unique (calc/machine.py)
+    unified: bool = False  # CPU and GPU share one memory (Apple: always; Strix Halo, DGX Spark)
+    recommend: bool = True  # offered in the recommended setups (false: hardware input only, issue 14)
+
+    @property
+    def is_unified(self) -> bool:
+        """One memory pool for CPU and GPU: Apple silicon, or a row marked unified."""
+        return self.unified or self.vendor == "apple"
 
     @property
     def usable_bytes(self) -> int:
@@ -464,6 +472,9 @@ GPU_FIELDS = {
     "missing": _may(list, _each(str, _one_of(_GPU_OPTIONAL_FIGURES))),
     "framework_memory_bytes": _may(int, _positive),  # torch.cuda.mem_get_info() total, from a log
     "framework_memory_note": _may(str, _filled),  # the log it was read from
+    "aliases": _may(list, _each(str, _filled)),
+    "unified": _may(bool),
+    "recommend": _may(bool),
 }
 
 
@@ -477,7 +488,7 @@ def gpus() -> dict[str, Gpu]:
                 raise _bad("gpus.toml", r["id"], key, problem)
         if ("framework_memory_bytes" in r) != ("framework_memory_note" in r):
             raise _bad("gpus.toml", r["id"], "framework_memory_note", "framework_memory_bytes and its note come together")
-        rows.append(Gpu(**{k: (tuple(v) if k == "missing" else v) for k, v in r.items() if k in _GPU_FIELDS}))
+        rows.append(Gpu(**{k: (tuple(v) if k in ("missing", "aliases") else v) for k, v in r.items() if k in _GPU_FIELDS}))
     return _index("gpus.toml", rows)
 
 

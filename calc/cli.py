@@ -42,13 +42,38 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--batch", type=int, default=1, help="sequences held at once")
     e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
     e.add_argument("--engine-version", help="the engine's release (see `engines`; default: the newest)")
-    e.add_argument("--gpu", help="GPU id (see `gpus`); default: none, recommendations only")
+    e.add_argument(
+        "--gpu",
+        help="GPU id or short name (see `gpus`); a comma list of your GPUs (4090,3090 / 2xh100 / 24GiB) answers for "
+        "your machine; default: none, recommendations only",
+    )
+    e.add_argument("--devices", help="your machine's GPUs, as a --gpu list")
     e.add_argument("--gpus", type=int, help="number of GPUs of --gpu (default 1)")
     e.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, help="llama.cpp: -fa on | off (default on)")
     e.add_argument("--ubatch", type=int, help="llama.cpp: n_ubatch")
     e.add_argument("--gpu-memory-utilization", type=float, help="vLLM: fraction of each GPU it reserves")
     e.add_argument("--max-num-batched-tokens", type=int, help="vLLM: tokens of the profiling pass")
     e.add_argument("--max-num-seqs", type=int, help="vLLM: sequences of the profiler's sampler pass")
+    m = e.add_argument_group("your machine (llama.cpp offload; vLLM limits)")
+    m.add_argument("--ram", help="system RAM size: 64GiB, 128GB (binary sizes)")
+    m.add_argument(
+        "--ram-bandwidth", help="GB/s, or a preset: ddr4-3200-2ch, ddr5-5600-2ch (default), ddr5-4800-8ch, ddr5-4800-12ch"
+    )
+    m.add_argument("--gpu-share", type=float, help="unified memory: the share of the pool the GPU may use")
+    m.add_argument("-ngl", "--n-gpu-layers", type=int, dest="n_gpu_layers", help="llama.cpp: the last N layers on GPUs")
+    m.add_argument("--cpu-moe", action="store_true", default=None, help="llama.cpp: every routed expert in RAM")
+    m.add_argument("-ncmoe", "--n-cpu-moe", type=int, dest="n_cpu_moe", help="llama.cpp: experts of the first N layers in RAM")
+    m.add_argument("-ot", "--override-tensor", action="append", dest="override_tensor", help="llama.cpp: <regex>=<device>")
+    m.add_argument("-ts", "--tensor-split", dest="tensor_split", help="llama.cpp: proportions per GPU, 3,1")
+    m.add_argument("-sm", "--split-mode", dest="split_mode", help="llama.cpp: layer | row | none")
+    m.add_argument(
+        "-nkvo", "--no-kv-offload", action="store_true", default=None, dest="no_kv_offload", help="llama.cpp: KV in RAM"
+    )
+    m.add_argument("--fit", action=argparse.BooleanOptionalAction, help="plan the settings like llama.cpp --fit (default on)")
+    m.add_argument("--fit-goal", help="layers (keep the context; default) | context (from the model's window down)")
+    m.add_argument("--cpu-offload-gb", type=float, help="vLLM: GiB of weights per GPU in RAM")
+    m.add_argument("--kv-cache-memory", help="vLLM: KV pool per GPU (--kv-cache-memory-bytes), a size like 20GiB")
+    m.add_argument("--block-size", type=int, help="vLLM: tokens per KV block")
     e.add_argument("--lang", default="en", help="language of the warnings: en | zh")
     e.add_argument("--curve", action="store_true", help="include memory-against-context points (in --json)")
     e.add_argument("--recommend", action=argparse.BooleanOptionalAction, default=True, help="list the GPU setups that hold it")
@@ -191,6 +216,7 @@ def _request(args: argparse.Namespace) -> dict:
         req["model"] = model
     if args.gpus is not None:
         req["gpus"] = args.gpus
+    _machine(args, req)
     optional = {
         "quant": args.quant,
         "bpw": args.bpw,
@@ -204,6 +230,54 @@ def _request(args: argparse.Namespace) -> dict:
     }
     req.update({k: v for k, v in optional.items() if v is not None})
     return req
+
+
+MACHINE_FLAGS = ("ram", "ram_bandwidth", "gpu_share", "n_gpu_layers", "cpu_moe", "n_cpu_moe", "override_tensor")
+MACHINE_FLAGS += ("tensor_split", "split_mode", "no_kv_offload", "fit", "fit_goal", "cpu_offload_gb", "kv_cache_memory")
+MACHINE_FLAGS += ("block_size",)
+
+
+def _machine(args: argparse.Namespace, req: dict) -> None:
+    """--gpu as a list of your GPUs (or --devices, or any machine flag): the request's devices; when
+    they are all one catalog GPU, gpu and gpus too, so the usual fit and speed answer for them."""
+    from calc.machine import parse_devices, parse_size
+
+    flags = {k: getattr(args, k) for k in MACHINE_FLAGS if getattr(args, k) is not None}
+    if "kv_cache_memory" in flags:
+        flags["kv_cache_memory"] = parse_size(flags["kv_cache_memory"], "kv_cache_memory")
+    devices = args.devices
+    gpu = args.gpu
+    if gpu and devices is None and ("," in gpu or flags or not _is_catalog_id(gpu)):
+        devices = gpu
+    if devices is None and not flags:
+        return
+    if devices is None:
+        if not gpu:
+            raise InputError("--ram and the offload flags need --gpu (your GPUs, e.g. --gpu 4090 or --gpu 4090,3090)")
+        devices = gpu
+    if args.gpus and "," not in devices and "x" not in devices.lower():
+        devices = f"{args.gpus}x{devices}"
+    try:
+        listed = parse_devices(devices, "gpu")
+    except CalcError as exc:
+        raise InputError(f"--gpu: {exc.message}") from None
+    ids = {g.id if g else None for g, _ in listed}
+    req.pop("gpu", None)
+    req.pop("gpus", None)
+    if len(ids) == 1 and None not in ids:
+        req["gpu"], req["gpus"] = ids.pop(), len(listed) if len(listed) <= 64 else 64
+    else:
+        req["gpu"] = None
+    req["devices"] = devices
+    if "override_tensor" in flags:
+        flags["override_tensor"] = [x for item in flags["override_tensor"] for x in item.split(",") if x]
+    req.update(flags)
+
+
+def _is_catalog_id(text: str) -> bool:
+    from calc import catalog
+
+    return text.strip().lower() in catalog.gpus()
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -241,6 +315,8 @@ def _print_estimate(r: dict) -> None:
             print(f"vLLM KV capacity: {r['kv_capacity_tokens']:,} tokens, {r['max_concurrency']}x concurrency")
         for line in speed_lines(r["speed"], r["request"], r["engine"]["label"]):
             print(line)
+    if r.get("offload"):
+        _print_machine(r["offload"])
     for w in r["warnings"]:
         print(f"warning: {w['text']}")
     recs = r["recommendations"][:10]
@@ -259,6 +335,46 @@ def _print_estimate(r: dict) -> None:
                 ]
             )
         )
+
+
+def _print_machine(o: dict) -> None:
+    """Your machine: memory per device, the placement, the plan, the speed and the command."""
+    print("\nyour machine:")
+    rows = [["device", "weights", "KV", "compute", "total", "of", ""]]
+    for d in o["per_device"]:
+        cap = d["capacity_bytes"]
+        verdict = "" if d["fits"] is None else "ok" if d["fits"] else "OVER"
+        rows.append(
+            [
+                f"{d['device']} {d['name']}",
+                fmt_gib(d["weights_bytes"]),
+                fmt_gib(d["kv_cache_bytes"]),
+                fmt_gib(d["compute_bytes"]),
+                fmt_gib(d["total_bytes"]),
+                fmt_gib(cap) if cap is not None else "?",
+                verdict,
+            ]
+        )
+    print(_table(rows))
+    p = o["placement"]
+    if p:
+        runs = "; ".join(f"{dev} {', '.join(f'{a}-{b}' for a, b in rs)}" for dev, rs in p["layers"].items())
+        print(f"layers: {runs}; output on {p['output_device']}; embeddings on {p['embeddings_device']}")
+        if p["expert_layers_on_cpu"]:
+            print(f"routed experts in RAM for layers {', '.join(f'{a}-{b}' for a, b in p['expert_layers_on_cpu'])}")
+    plan = o["plan"]
+    if plan:
+        print(f"plan ({plan['engine']}, {plan['goal']}): " + "; ".join(plan["steps"]))
+    s = o["speed"]
+    if s["decode_range_tokens_per_s"]:
+        low, high = s["decode_range_tokens_per_s"]
+        print(f"decode (estimate): {low:g}-{high:g} tokens/s (ceiling {s['decode_tokens_per_s']:g})")
+    if s["prefill_range_seconds"]:
+        low, high = s["prefill_range_seconds"]
+        print(f"prefill (estimate): {low:g}-{high:g} s")
+    for key in ("llama_server", "vllm_serve", "transformers"):
+        if o["command"][key]:
+            print(f"command:\n  {o['command'][key]}")
 
 
 def speed_lines(s: dict, req: dict, engine: str) -> list[str]:

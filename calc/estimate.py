@@ -135,6 +135,8 @@ def gpu_groups(engine: Engine, knobs: tuple) -> tuple[tuple[Settings, tuple[int,
     req = SimpleNamespace(**dict(zip(ENGINE_KNOBS, knobs, strict=True)))
     groups: dict = {}
     for i, g in enumerate(catalog.gpus().values()):
+        if not g.recommend:  # hardware input only (gpus.toml recommend = false)
+            continue
         groups.setdefault(engine.settings(req, g), []).append(i)
     return tuple((st, tuple(members)) for st, members in groups.items())
 
@@ -228,7 +230,7 @@ def _warnings(
     tp, _ = split_shape(engine, req.gpus)
     if engine.split == "tensor" and tp > 1 and (a.heads % tp or (a.kv_heads % tp and tp % a.kv_heads)):
         add("split_unsupported", heads=a.heads, kv_heads=a.kv_heads, tp=tp)
-    if cap is not None and max(p.total for p in per_gpu) > cap:
+    if cap is not None and max(p.total for p in per_gpu) > cap and req.devices is None:  # else offload speaks for the run
         need = max(p.total for p in per_gpu)
         add("does_not_fit", need=need, capacity=cap, need_text=fmt_gib(need), capacity_text=fmt_gib(cap))
     for code, params in engine.memory_warnings(plan, cap):
@@ -270,6 +272,8 @@ def setup(req: Request, engine: Engine | None = None) -> Setup:
     """Resolve a request; `engine` replaces the catalog's (another release's constants, say)."""
     model = resolve_model(req)
     engine = engine or engine_for(req.engine, req.engine_version)
+    if req.block_size and engine.id == "vllm":  # --block-size: the engine's constant for this request
+        engine = engine.with_overrides(block_size=req.block_size)
     gpu = catalog.gpus()[req.gpu] if req.gpu else None
     st = engine.settings(req, gpu)
     kv_id = kv_type_id(req, model, engine)
@@ -300,6 +304,7 @@ def estimate(req: Request) -> Estimate:
         best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
     recs, recs_total = recommended(model, req, engine, kv_id) if req.recommend else ((), 0)
+    offload, offload_notes = your_machine(req, model, plan, engine, kv_id)
     curve = []
     if req.curve:
         curve = memory_curve(model, plan, req.context, req.batch, req.gpus if gpu else 1)
@@ -329,8 +334,27 @@ def estimate(req: Request) -> Estimate:
         recommendations=recs,
         recommendations_total=recs_total,
         curve=curve,
-        warnings=_warnings(req, model, plan, engine, kv_id, per_gpu, cap),
+        warnings=[*_warnings(req, model, plan, engine, kv_id, per_gpu, cap), *offload_notes],
+        offload=offload,
     )
+
+
+OFFLOAD_BYTE_PARAMS = ("need", "capacity", "short")  # byte parameters of the machine's warnings, shown in GiB
+
+
+def your_machine(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str):
+    """The machine answer (calc/offload.py) and its warnings; (None, []) without devices."""
+    if req.devices is None:
+        return None, []
+    from calc import offload
+
+    notes: list[Notice] = []
+
+    def warn(code: str, **params) -> None:
+        params |= {f"{k}_text": fmt_gib(v) for k, v in params.items() if k in OFFLOAD_BYTE_PARAMS and v is not None}
+        notes.append(Notice(code, params, i18n.t(code, req.lang, params)))
+
+    return offload.answer(req, model, plan, engine, kv_id, native_window(model), warn), notes
 
 
 def format_sizes(model: Model, engine: Engine, bpw: float | None) -> tuple[FormatSize, ...]:

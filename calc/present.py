@@ -419,6 +419,84 @@ def summary(answer: dict, words: dict, gpu_name: str) -> str:
     return r["summary_sep"].join(parts)
 
 
+def _runs(runs: list) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def machine_view(answer: dict, r: dict) -> dict | None:
+    """Your machine (answer "offload"): a bar and texts per device, the placement, the plan, the speed
+    and the command; None without devices."""
+    o = answer.get("offload")
+    if not o:
+        return None
+    rows = []
+    for d in o["per_device"]:
+        cap, total = d["capacity_bytes"], d["total_bytes"]
+        if cap is None:
+            text = fill(r["machine_device_nocap"], total=gib(total))
+        elif total > cap:
+            text = fill(r["machine_device_over"], total=gib(total), capacity=gib(cap), over=gib(total - cap))
+        else:
+            text = fill(r["machine_device"], total=gib(total), capacity=gib(cap))
+        parts = fill(
+            r["machine_parts"], weights=gib(d["weights_bytes"]), kv=gib(d["kv_cache_bytes"]), compute=gib(d["compute_bytes"])
+        )
+        scale = max(total, cap or 0) or 1
+        rows.append(
+            {
+                "device": d["device"],
+                "name": r["machine_ram"] if d["kind"] == "ram" else d["name"],
+                "text": text,
+                "parts": parts,
+                "fill": round(BAR_WIDTH * total / scale, 2),
+                "cap": round(BAR_WIDTH * (cap or 0) / scale, 2),
+                "over": d["fits"] is False,
+            }
+        )
+    lines = []
+    p = o["placement"]
+    if p:
+        lines.append(
+            r["machine_layers_sep"].join(fill(r["machine_layers"], runs=_runs(v), device=k) for k, v in p["layers"].items())
+        )
+        lines.append(fill(r["machine_output"], device=p["output_device"], embed=p["embeddings_device"]))
+        if p["expert_layers_on_cpu"]:
+            lines.append(fill(r["machine_experts"], runs=_runs(p["expert_layers_on_cpu"])))
+    plan = o["plan"]
+    if plan:
+        if not plan["fits"] and plan["short_device"]:
+            lines.append(fill(r["machine_plan_short"], device=plan["short_device"], short=gib(plan["short_bytes"], 2)))
+        elif plan["engine"] == "vllm":
+            lines.append(fill(r["machine_plan_vllm"], tokens=num(plan["context"])))
+        elif plan["n_gpu_layers"] is not None:
+            total = answer["model"]["spec"]["layers"] + 1
+            lines.append(fill(r["machine_plan_layers"], n=plan["n_gpu_layers"], total=total))
+        elif plan["n_cpu_moe"]:
+            lines.append(fill(r["machine_plan_experts"], n=plan["n_cpu_moe"]))
+        else:
+            lines.append(r["machine_plan_all"])
+        if plan["engine"] != "vllm" and plan["context"] != answer["request"]["context"]:
+            lines[-1] += fill(r["machine_plan_context"], tokens=num(plan["context"]))
+    s = o["speed"]
+    speed = r["machine_speed_none"]
+    if s["decode_range_tokens_per_s"]:
+        low, high = rate(*s["decode_range_tokens_per_s"])
+        speed = fill(r["machine_speed"], low=low, high=high, ceiling=num(s["decode_tokens_per_s"], 1))
+    if s["prefill_range_seconds"]:
+        low, high = seconds(*s["prefill_range_seconds"])
+        tokens = (plan or {}).get("context") or answer["request"]["context"]
+        speed += " " + fill(r["machine_prefill"], tokens=num(tokens * answer["request"]["batch"]), low=low, high=high)
+    cmd = o["command"]
+    return {
+        "rows": rows,
+        "lines": lines,
+        "speed": speed,
+        "verdict": r["machine_fits"] if o["fits"] else r["machine_not_fits"],
+        "fits": o["fits"],
+        "command": cmd["llama_server"] or cmd["vllm_serve"] or cmd["transformers"] or "",
+    }
+
+
 def view(answer: dict, lang: str) -> dict:
     """The view of an estimate answer (calc.api op "estimate", ok true) in `lang`."""
     words = texts(lang)
@@ -494,4 +572,5 @@ def view(answer: dict, lang: str) -> dict:
         "spec": spec_card(model, words),
         "chart": chart(answer, words, gpu_name),
         "state": {"kv_cache": answer["request"]["kv_cache"], "context": answer["request"]["context"], "context_length": window},
+        "machine": machine_view(answer, r),
     }

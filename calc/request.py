@@ -73,6 +73,33 @@ class Request:
     gpu_memory_utilization: Annotated[float | None, "vLLM: fraction of each GPU it reserves (default 0.9)"]
     max_num_batched_tokens: Annotated[int | None, "vLLM: tokens of the profiling pass (default by GPU size)"]
     max_num_seqs: Annotated[int | None, "vLLM: sequences of the profiler's sampler pass (default by GPU size)"]
+    devices: Annotated[
+        tuple | None,
+        "your machine's GPUs (answer field offload): catalog ids or short names, counts and sizes, as text "
+        '"rtx-4090,rtx-3090", "2xh100", "24GiB" or a list; a unified-memory machine (Apple, strix-halo-128gb, '
+        "dgx-spark) alone; null: no machine answer (given ram or an offload setting with gpu: gpus x gpu)",
+    ]
+    ram: Annotated[str | int | None, 'system RAM: "128GiB" (GB = GiB: memory is sold in binary sizes) or bytes']
+    ram_bandwidth: Annotated[
+        str | float | None, 'RAM bandwidth: GB/s, or a preset of calc/data/memory.toml ("ddr5-5600-2ch", the default)'
+    ]
+    gpu_share: Annotated[float | None, "unified memory: the share of the pool the GPU may use (default the catalog's)"]
+    n_gpu_layers: Annotated[int | None, "llama.cpp -ngl: the last N repeating layers (N > layers: the output too) on GPUs"]
+    cpu_moe: Annotated[bool | None, "llama.cpp --cpu-moe: every routed expert in RAM"]
+    n_cpu_moe: Annotated[int | None, "llama.cpp --n-cpu-moe N: the routed experts of the first N layers in RAM"]
+    override_tensor: Annotated[
+        tuple | None, 'llama.cpp -ot: "<regex>=<device>" items (text with commas, or a list), device CPU, CUDA0, ...'
+    ]
+    tensor_split: Annotated[tuple | None, 'llama.cpp -ts: one proportion per GPU ("3,1" or a list)']
+    split_mode: Annotated[str | None, 'llama.cpp --split-mode: "layer" (default), "row" or "none"']
+    no_kv_offload: Annotated[bool | None, "llama.cpp --no-kv-offload: the KV cache in RAM"]
+    fit: Annotated[
+        bool | None, "plan the settings like llama.cpp --fit (default: on unless a placement setting is given); vLLM: always"
+    ]
+    fit_goal: Annotated[str | None, '"layers" (keep the context, most on GPU; default) or "context" (from the window down)']
+    cpu_offload_gb: Annotated[float | None, "vLLM --cpu-offload-gb: GiB of weights per GPU kept in RAM"]
+    kv_cache_memory: Annotated[int | None, "vLLM --kv-cache-memory-bytes: the KV pool per GPU instead of what utilization leaves"]
+    block_size: Annotated[int | None, "vLLM --block-size: tokens per KV block (default 16)"]
     lang: Annotated[str, '"en" or "zh": language of warnings and of the view']
     curve: Annotated[bool, "include memory-against-context points"]
     recommend: Annotated[bool, "include the recommended GPU setups"]
@@ -165,6 +192,87 @@ def _gguf(raw: dict) -> tuple[bytes, ...] | None:
         raise CalcError("bad_value", "gguf", "gguf must be base64 text (RFC 4648, with padding)") from None
 
 
+_OT = re.compile(r"(.+)=([A-Za-z]+[0-9]{0,2})")
+OFFLOAD_KNOBS = ("ram", "ram_bandwidth", "gpu_share", "n_gpu_layers", "cpu_moe", "n_cpu_moe", "override_tensor")
+OFFLOAD_KNOBS += ("tensor_split", "split_mode", "no_kv_offload", "fit", "fit_goal", "cpu_offload_gb", "kv_cache_memory")
+OFFLOAD_KNOBS += ("block_size",)
+
+
+def _items(raw: dict, key: str) -> list | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,/]" if key == "tensor_split" else ",", value) if v.strip()]
+    if not isinstance(value, list) or not value or len(value) > 128:
+        raise CalcError("bad_value", key, f"{key} must be text with commas or a list, got {show(value)}")
+    return value
+
+
+def _offload(raw: dict, gpu: str | None, gpus: int) -> dict:
+    """The machine fields (see Request): checked here, the machine itself built by calc/machine.py."""
+    from calc import machine
+
+    devices = raw.get("devices")
+    given = [k for k in OFFLOAD_KNOBS if raw.get(k) is not None]
+    if devices is None and given:
+        if gpu is None:
+            raise CalcError("missing_field", given[0], f"{given[0]} needs devices (your GPUs) or gpu")
+        devices = f"{gpus}x{gpu}"
+    out = dict.fromkeys(OFFLOAD_KNOBS)
+    out["devices"] = None
+    if devices is None:
+        return out
+    try:
+        m = machine.machine(devices, raw.get("ram"), raw.get("ram_bandwidth"), _float(raw, "gpu_share", 0.05, 1.0))
+    except CalcError as exc:  # devices made of gpu x gpus: the fault is in gpus (too many for one machine)
+        if exc.field == "devices" and raw.get("devices") is None:
+            raise CalcError(exc.code, "gpus", exc.message.replace("devices", "gpus x gpu")) from None
+        raise
+    out["devices"] = tuple(devices) if isinstance(devices, list) else tuple(x.strip() for x in devices.split(","))
+    out["ram"] = raw.get("ram")
+    out["ram_bandwidth"] = raw.get("ram_bandwidth")
+    out["gpu_share"] = _float(raw, "gpu_share", 0.05, 1.0)
+    out["n_gpu_layers"] = _int(raw, "n_gpu_layers", -1, 100_000)
+    if out["n_gpu_layers"] == -1:
+        out["n_gpu_layers"] = None  # llama.cpp: -1 is every layer (auto)
+    out["cpu_moe"] = _bool(raw, "cpu_moe")
+    out["n_cpu_moe"] = _int(raw, "n_cpu_moe", 0, 100_000)
+    ot = _items(raw, "override_tensor")
+    if ot is not None:
+        pairs = []
+        for item in ot:
+            if isinstance(item, str) and len(item) > 200:
+                raise CalcError("out_of_range", "override_tensor", "override_tensor: an item may have at most 200 characters")
+            match = _OT.fullmatch(item.strip()) if isinstance(item, str) else None
+            if not match:
+                raise CalcError(
+                    "bad_value", "override_tensor", f"override_tensor items are <regex>=<device>, got {show(item, 60)}"
+                )
+            pairs.append((match[1], match[2]))
+        out["override_tensor"] = tuple(pairs)
+    ts = _items(raw, "tensor_split")
+    if ts is not None:
+        vals = [_float({"tensor_split": v}, "tensor_split", 0.0, 1e6) for v in ts]
+        if not any(vals):
+            raise CalcError("bad_value", "tensor_split", "tensor_split must have a value above 0")
+        if len(vals) != len(m.gpus):
+            raise CalcError(
+                "bad_value", "tensor_split", f"tensor_split has {len(vals)} values but devices lists {len(m.gpus)} GPUs"
+            )
+        out["tensor_split"] = tuple(vals)
+    if raw.get("split_mode") is not None:
+        out["split_mode"] = _choice(raw, "split_mode", {"layer": 0, "row": 0, "none": 0})
+    out["no_kv_offload"] = _bool(raw, "no_kv_offload")
+    out["fit"] = _bool(raw, "fit")
+    if raw.get("fit_goal") is not None:
+        out["fit_goal"] = _choice(raw, "fit_goal", {"layers": 0, "context": 0})
+    out["cpu_offload_gb"] = _float(raw, "cpu_offload_gb", 0.0, 100_000.0)
+    out["kv_cache_memory"] = _int(raw, "kv_cache_memory", 2**20, 2**50)
+    out["block_size"] = _int(raw, "block_size", 1, 256)
+    return out
+
+
 def parse_request(raw) -> Request:
     """Validate a request dict and fill in defaults (the fields: Request)."""
     if not isinstance(raw, dict):
@@ -229,6 +337,7 @@ def parse_request(raw) -> Request:
         gpu_memory_utilization=_float(raw, "gpu_memory_utilization", 0.05, 1.0),
         max_num_batched_tokens=_int(raw, "max_num_batched_tokens", 1, 1 << 22),
         max_num_seqs=_int(raw, "max_num_seqs", 1, 1 << 16),
+        **_offload(raw, gpu, _int(raw, "gpus", 1, MAX_GPUS) or 1),
         lang=lang,
         curve=DEFAULTS["curve"] if curve is None else curve,
         recommend=DEFAULTS["recommend"] if recommend is None else recommend,

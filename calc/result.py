@@ -111,6 +111,108 @@ class Speed(NamedTuple):
     ]
 
 
+class DeviceMemory(NamedTuple):
+    """What one device of your machine holds for this run: a GPU, or the system RAM (kind "ram")."""
+
+    device: Annotated[str, "llama.cpp's device name: CUDA0, ROCm0, MTL0, ... or CPU for the system RAM"]
+    id: Annotated[str | None, "catalog GPU id; null for a GPU given by size or for the RAM"]
+    name: Annotated[str, "what the device is"]
+    kind: Annotated[str, '"gpu" or "ram"']
+    weights_bytes: Annotated[Bytes, "model buffer: weights on this device (the RAM: CPU_Mapped, mmap)"]
+    kv_cache_bytes: Annotated[Bytes, "KV cache of the layers whose KV lives here"]
+    compute_bytes: Annotated[Bytes, "compute buffer (GPU: with weights copied in for offloaded products)"]
+    overhead_bytes: Annotated[Bytes, "runtime overhead (CUDA context); 0 for the RAM"]
+    total_bytes: Annotated[Bytes, "the sum of the four parts"]
+    capacity_bytes: Annotated[
+        Bytes | None,
+        "what may be used: the GPU's usable bytes, the RAM's size (unified: what the GPU leaves); null: RAM size not given",
+    ]
+    fits: Annotated[bool | None, "total_bytes <= capacity_bytes; null when the capacity is unknown"]
+
+
+class OverrideHit(NamedTuple):
+    """One tensor buffer override (-ot, --cpu-moe, --n-cpu-moe) and what it moved."""
+
+    pattern: Annotated[str, "the regex, searched in each tensor name (std::regex_search)"]
+    device: Annotated[str, "where the matched tensors go"]
+    flag: Annotated[str, '"override_tensor", "cpu_moe" or "n_cpu_moe": which setting made it']
+    tensors: Annotated[int, "tensors it matched (a tensor matched by an earlier override is not counted)"]
+    bytes: Annotated[Bytes, "their bytes"]
+
+
+class Placement(NamedTuple):
+    """Where llama.cpp puts the model (src/llama-model.cpp load_tensors, calc/offload.py)."""
+
+    n_gpu_layers: Annotated[int, "layers on GPUs, the output layer counted (-ngl, at most n_layer + 1)"]
+    layers: Annotated[dict, "device name -> [first, last] runs of repeating layers it holds"]
+    output_device: Annotated[str, "device of the output layer (output.weight, output_norm)"]
+    embeddings_device: Annotated[str, '"CPU": llama.cpp keeps the input layer (token_embd) on the host']
+    expert_layers_on_cpu: Annotated[list, "[first, last] runs of GPU layers whose routed experts are in RAM"]
+    kv_cache: Annotated[str, '"with each layer", or "CPU" with --no-kv-offload']
+    tensor_split: Annotated[list, "each GPU's share of the layers (normalised; default by free memory)"]
+    split_mode: Annotated[str, '"layer", "row" or "none"']
+    overrides: Annotated[list[OverrideHit], "every tensor buffer override in llama.cpp's order"]
+
+
+class FitPlan(NamedTuple):
+    """The settings a planner chose for your machine (llama.cpp --fit, or vLLM's limits)."""
+
+    engine: Annotated[str, "engine id"]
+    goal: Annotated[
+        str,
+        '"layers" (keep the context, most on GPU) or "context" (llama.cpp: from the trained window down); vLLM: "max_model_len"',
+    ]
+    fits: Annotated[bool, "the chosen settings fit every device with the margin"]
+    margin_bytes: Annotated[Bytes, "free memory kept on each GPU (llama.cpp --fit-target, 1 GiB)"]
+    context: Annotated[Tokens, "tokens per sequence chosen (vLLM: --max-model-len)"]
+    n_gpu_layers: Annotated[int | None, "llama.cpp -ngl chosen; null: every layer"]
+    n_cpu_moe: Annotated[int, "llama.cpp --n-cpu-moe chosen"]
+    cpu_moe: Annotated[bool, "every routed expert in RAM"]
+    steps: Annotated[list, "what the planner did, in order, in English"]
+    short_bytes: Annotated[Bytes | None, "when nothing fits: how many bytes are missing on short_device"]
+    short_device: Annotated[str | None, "the device that is short; null when it fits"]
+
+
+class OffloadSpeed(NamedTuple):
+    """Speed of this placement: an estimate (roofline, with the engine's measured band as its range)."""
+
+    decode_tokens_per_s: Annotated[
+        float | None, "decode ceiling, all sequences: bytes read per step on each device over its bandwidth, summed"
+    ]
+    decode_range_tokens_per_s: Annotated[list | None, "[low, high]: the ceiling times the engine's measured decode band"]
+    prefill_seconds: Annotated[
+        float | None, "prefill of the whole context: compute on the main GPU plus weights in RAM streamed over PCIe"
+    ]
+    prefill_range_seconds: Annotated[
+        list | None, "[low, high]: the compute part over the measured prefill band, plus the streaming"
+    ]
+    prefill_transfer_seconds: Annotated[
+        float | None, "of prefill_seconds, the weights in RAM copied to the GPU at the link's full bandwidth"
+    ]
+    gpu_bytes_per_step: Annotated[Bytes, "bytes the GPUs read per decode step (active experts only)"]
+    host_bytes_per_step: Annotated[Bytes, "bytes the CPU reads from RAM per decode step"]
+    basis: Annotated[str, '"roofline", or "unknown bandwidth" (a GPU given by size alone)']
+
+
+class OffloadCommand(NamedTuple):
+    """The command lines of the run the estimate describes."""
+
+    llama_server: Annotated[str | None, "llama-server line (-m, -c, -np, -ngl, --n-cpu-moe / -ot, -ts, -fa, -ctk/-ctv, -ub)"]
+    vllm_serve: Annotated[str | None, "vllm serve line"]
+    transformers: Annotated[str | None, "a transformers snippet with device_map and max_memory"]
+
+
+class Offload(NamedTuple):
+    """Your machine: the run on the GPUs and RAM given (request field devices)."""
+
+    per_device: Annotated[list[DeviceMemory], "memory per device, the GPUs in order and the system RAM last"]
+    placement: Annotated[Placement | None, "llama.cpp: where layers, experts and KV go; null for other engines"]
+    plan: Annotated[FitPlan | None, "what the planner chose (fit); null when the settings were given"]
+    fits: Annotated[bool, "every device holds its part (RAM unchecked when its size is not given)"]
+    speed: Annotated[OffloadSpeed, "speed of this run, an estimate"]
+    command: Annotated[OffloadCommand, "the command to run it"]
+
+
 class Recommendation(NamedTuple):
     """A GPU setup that holds the request, cheapest first (setups without a price last)."""
 
@@ -254,6 +356,9 @@ class Estimate(NamedTuple):
     recommendations_total: Annotated[int, "how many setups hold it in all"]
     curve: Annotated[list[CurvePoint], "memory at 1k, 2k, ... 1M (on to a longer window) and the request's context; else empty"]
     warnings: Annotated[list[Notice], "what the user should know, in the request's language"]
+    offload: Annotated[
+        Offload | None, "your machine (devices given): per-device memory, placement, plan, speed and command; else null"
+    ]
 
 
 class ModelAnswer(NamedTuple):

@@ -230,6 +230,17 @@ TINY_CONFIG = {
     "intermediate_size": 128,
 }
 WARNING_REQUESTS = {
+    # your machine (issue 14)
+    "offload_not_moe": {"model": "llama-3.2-1b", "devices": "rtx-4090", "n_cpu_moe": 2},
+    "offload_too_many_layers": {"model": "llama-3.2-1b", "devices": "rtx-4090", "n_gpu_layers": 200},
+    "override_matches_nothing": {"model": "llama-3.2-1b", "devices": "rtx-4090", "override_tensor": "exps=CPU"},
+    "fit_short": {"model": "deepseek-r1", "devices": "rtx-4090", "ram": "64GiB"},
+    "fit_user_set": {"model": "llama-3.2-1b", "devices": "rtx-4090", "n_gpu_layers": 5, "fit": True},
+    "ram_exceeded": {"model": "deepseek-r1", "devices": "rtx-4090", "ram": "64GiB"},
+    "device_exceeded": {"model": "llama-3.3-70b-instruct", "devices": "rtx-4090", "n_gpu_layers": 81, "ram": "64GiB"},
+    "ram_not_given": {"model": "gpt-oss-120b", "quant": "mxfp4", "devices": "rtx-4090"},
+    "unified_ram_ignored": {"model": "llama-3.2-1b", "devices": "apple-m4-max-128gb", "ram": "64GiB"},
+    "vllm_mixed_gpus": {"model": "llama-3.2-1b", "engine": "vllm", "quant": "bf16", "devices": "rtx-4090,rtx-3060-12gb"},
     "context_exceeds_native": {"model": "phi-4", "engine": "vllm", "quant": "awq", "context": 131072},
     "custom_model": {"config": TINY_CONFIG},
     "does_not_fit": {"model": "glm-4.5", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},

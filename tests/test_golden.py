@@ -27,7 +27,10 @@ A ninth (issue 13): `range` is the total moved by the largest error the validati
 the current table gives for the answer's own breakdown.  The new GGUF formats (IQ3_XS, Q4_K_L, ...)
 join `formats` and may be the best format that fits.  A tenth (issue 13): catalog rows corrected
 against the published checkpoint (CATALOG_FIXES) answer from the corrected row; their saved answers
-are replaced by the checks written there."""
+are replaced by the checks written there.  An eleventh (issue 14): the GPU catalog gains the cards and
+unified-memory machines of "your machine" (V100, A40, RTX 2080 Ti, M1-M3 Max, Strix Halo, DGX Spark),
+as hardware input only (gpus.toml recommend = false): the catalog's GPU list is the saved one with them
+added, and no estimate changes (the new `offload` field is null without devices)."""
 
 from __future__ import annotations
 
@@ -82,6 +85,9 @@ def _minimax_m2(request: dict, got: dict) -> None:
 
 
 CATALOG_FIXES = {"minimax-m2": _minimax_m2, "minimaxai/minimax-m2": _minimax_m2}  # by id or repo, lower case
+ISSUE14_GPUS = {"v100-16gb", "v100-32gb", "a40", "rtx-2080-ti", "strix-halo-128gb", "dgx-spark"}
+ISSUE14_GPUS |= {f"apple-m{g}-max-{m}gb" for g, m in ((1, 32), (1, 64), (2, 32), (2, 64), (2, 96))}
+ISSUE14_GPUS |= {f"apple-m3-max-{m}gb" for m in (36, 48, 64, 128)}
 NEW_LISTS = (".format_sizes: new non-null field", ".model.source: new non-null field")  # added since, never null
 WINDOW_FIELDS = (".max_context:", ".max_context_limit:", ".warnings")
 SPEED_RANGE_FIELDS = tuple(
@@ -182,5 +188,6 @@ def test_answer_unchanged(row):
             == [f for f in answer["formats"] if f["id"] != "gguf_file"]
         )
         and not (d.endswith("].context_length: 2048 -> 196608") and got["models"][int(d[8 : d.index("]")])]["id"] == "minimax-m2")
+        and not (d.startswith(".gpus:") and [g for g in got["gpus"] if g["id"] not in ISSUE14_GPUS] == answer["gpus"])
     ]
     assert changed == []

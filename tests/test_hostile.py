@@ -330,6 +330,23 @@ VALID = {
     # GGUF headers (tests/gguf_files.py): whole, cut short, split in two, not base64
     "gguf": GGUF_VALUES,
     "gguf_name": ["model.gguf", "", "\ud800.gguf", "x" * 500],
+    # your machine (issue 14)
+    "devices": ["rtx-4090", "4090,3090", "2xh100", "24GiB", "apple-m4-max-128gb", ["rtx-4090", "16GiB"], None],
+    "ram": ["64GiB", "128GB", 2**36, None],
+    "ram_bandwidth": ["ddr5-5600-2ch", 51.2, "460", None],
+    "gpu_share": [0.5, 0.9, None],
+    "n_gpu_layers": [0, 10, 999, -1, None],
+    "cpu_moe": [True, False, None],
+    "n_cpu_moe": [0, 5, 100, None],
+    "override_tensor": ["exps=CPU", [r"blk\.(\d+)\.ffn_.*_exps=CPU"], "attn=CUDA0", None],
+    "tensor_split": ["1", "3,1", [1, 1], None],
+    "split_mode": ["layer", "row", "none", None],
+    "no_kv_offload": [True, False, None],
+    "fit": [True, False, None],
+    "fit_goal": ["layers", "context", None],
+    "cpu_offload_gb": [0, 4, 10.5, None],
+    "kv_cache_memory": [2**30, 2**34, None],
+    "block_size": [16, 32, None],
 }
 REQUEST_FIELDS = [k for k in FIELDS if k != "config"]
 assert set(REQUEST_FIELDS) == set(VALID)

@@ -46,6 +46,7 @@ def compute_bytes(
     tp: int = 1,
     width: int | None = None,
     output_rows: int | None = None,
+    ffn_extra: int = 0,
 ) -> int:
     """Compute buffer for one GPU (llama-context.cpp graph_reserve, ggml-alloc reuse):
 
@@ -58,7 +59,8 @@ def compute_bytes(
 
     The KQ mask is a graph input the scheduler copies onto the GPU for the whole graph, so it is
     alive in every phase.  Without flash attention the softmax runs in place on KQ (ggml-alloc
-    reuses the parent of an in-place op), one [cells, u, n_head] F32 tensor.  `output_rows` is the
+    reuses the parent of an in-place op), one [cells, u, n_head] F32 tensor.  `ffn_extra` is alive
+    in the FFN phase only: a weight in host memory copied in for an offloaded product (calc/offload.py).  `output_rows` is the
     number of logit rows reserved: the ubatch by default (n_outputs_max = n_batch), or one per
     sequence under llama-server since PR #23861 (engines.toml output_rows).
     """
@@ -72,7 +74,7 @@ def compute_bytes(
     attn = u * (hidden + 2 * heads * a.head_dim) * F32
     if not flash:
         attn += heads * cells * u * F32
-    return mask + max(out, ffn, attn)
+    return mask + max(out, ffn + ffn_extra, attn)
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,11 @@ class LlamaCpp(Engine):
         ctx_pad, ubatch = self.ctx_pad if st.flash_attention else self.ctx_pad_no_fa or self.ctx_pad, st.ubatch
         return lambda context, batch, window: cells(context, batch, window, ctx_pad, ubatch)
 
-    def activations(self, plan, context: int, batch: int, tp: int, last: bool) -> int:
+    def activations(self, plan, context: int, batch: int, tp: int, last: bool, ffn_extra: int = 0) -> int:
         st = plan.settings
         rows = batch if self.output_rows == "sequences" else None
         full = plan.cells(context, batch, 0)
-        return compute_bytes(plan.arch, st.ubatch, full, st.flash_attention, last, tp, plan.mlp_width, rows)
+        return compute_bytes(plan.arch, st.ubatch, full, st.flash_attention, last, tp, plan.mlp_width, rows, ffn_extra)
 
     def ignores_window(self, arch: Architecture) -> bool:
         """Phi-3's window: "Phi SWA is currently disabled" (llama-model.cpp LLM_ARCH_PHI3 sets

@@ -25,6 +25,7 @@ const form = {
   engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
+const machine = Object.fromEntries(Object.keys(S.MACHINE).map((key) => [key, $(key)])); // your machine (issue 14)
 
 let lastView = data("initial-view"); // calc/present.py view of the result on screen
 let { state, rejected, fromUrl } = S.readState(location.search, catalog);
@@ -200,6 +201,8 @@ function applyState() {
   form.batch.value = String(state.batch);
   form.gpu.value = state.gpu;
   form.n.value = String(state.n);
+  for (const key of Object.keys(S.MACHINE)) machine[key].value = state[key];
+  if (S.hasMachine(state)) $("machine-settings").open = true;
   showOptional();
   showContext();
 }
@@ -482,6 +485,7 @@ function onInput(event) {
       state[el.name] = value;
       break;
     }
+    case machine[el.name]: state[el.name] = el.value.trim(); break;
     case form.batch: if (!count("batch")) return; break;
     case form.n: if (!count("n")) return; break;
     default: return;
@@ -600,6 +604,7 @@ function start() {
     send();
   });
   $("copy-link").addEventListener("click", () => copyText(shareUrl(embed ? { embed: "1" } : {})));
+  $("copy-command").addEventListener("click", () => copyText($("machine-command").textContent));
   $("embed-box").addEventListener("toggle", showEmbedCode);
   $("copy-embed").addEventListener("click", () => { showEmbedCode(); copyText($("embed-code").value); });
   bridge.ready.then(() => {

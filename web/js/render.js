@@ -86,6 +86,31 @@ export function renderResult(body, view) {
   $("recs-none").hidden = Boolean(view.recs.length);
   $("recs").replaceChildren(...view.recs.map(recRow));
   $("speed-sources").replaceChildren(...sourceLinks(view.speed_sources, view.spec.separator));
+  renderMachine(view.machine);
+}
+
+function deviceRow(d) {
+  const li = row("device");
+  li.dataset.device = d.device;
+  li.classList.toggle("over", d.over);
+  li.querySelector(".device-name").textContent = `${d.device} · ${d.name}`;
+  li.querySelector(".device-text").textContent = d.text;
+  li.querySelector(".device-parts").textContent = d.parts;
+  li.querySelector(".device-fill").setAttribute("width", d.fill);
+  li.querySelector(".device-cap").setAttribute("width", d.cap);
+  return li;
+}
+
+/** Your machine (#machine-result) from a view's machine (null: hidden). */
+function renderMachine(m) {
+  $("machine-result").hidden = !m;
+  if (!m) return;
+  $("machine-verdict").textContent = m.verdict;
+  $("machine-verdict").classList.toggle("over", !m.fits);
+  $("machine-devices").replaceChildren(...m.rows.map(deviceRow));
+  $("machine-lines").replaceChildren(...m.lines.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  $("machine-speed").textContent = m.speed;
+  $("machine-command").textContent = m.command;
 }
 
 /** The spec card (#spec) from a view. */

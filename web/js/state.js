@@ -1,6 +1,7 @@
 // The calculator's state <-> the query string <-> the core's request.
 // URL keys: model, quant, bpw (EXL2), kv, ctx, batch, engine, ev (engine version), gpu, n, the engine settings
-// fa, ub (llama.cpp), gmu, mbt, mns (vLLM), plus lang and embed, handled by app.js.
+// fa, ub (llama.cpp), gmu, mbt, mns (vLLM), your machine's dev, ram, rbw, ngl, ncmoe, ot, plus lang and
+// embed, handled by app.js.
 
 export const CTX_MIN_LOG = 10; // 1k
 export const CTX_MAX_LOG = 18; // 256k
@@ -18,7 +19,20 @@ export function defaultState(defaults) {
     model: defaults.model, config: "", gguf: "", ggufName: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
     ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
     ...Object.fromEntries(Object.keys(OPTIONAL).map((key) => [key, null])),
+    ...Object.fromEntries(Object.keys(MACHINE).map((key) => [key, ""])),
   };
+}
+
+// Your machine (issue 14): text as typed, passed to the core, which checks it and names the field at
+// fault (devices, ram, ram_bandwidth, n_gpu_layers, n_cpu_moe, override_tensor).  "" = not given.
+export const MACHINE = {
+  dev: "devices", ram: "ram", rbw: "ram_bandwidth", ngl: "n_gpu_layers", ncmoe: "n_cpu_moe", ot: "override_tensor",
+};
+const MACHINE_MAX = 200; // characters a machine field may carry in a link
+
+/** Whether the state asks for the machine answer: a GPU list or the RAM given. */
+export function hasMachine(state) {
+  return Object.keys(MACHINE).some((key) => state[key]);
 }
 
 // Settings that are null (the engine's own default) unless set: state key -> [request field, kind].
@@ -94,6 +108,12 @@ export function readState(search, catalog) {
     if (value === undefined) rejected.push({ param: key, value: params.get(key) });
     else { state[key] = value; fromUrl.add(key); }
   }
+  for (const key of Object.keys(MACHINE)) {
+    if (!params.has(key)) continue;
+    const raw = params.get(key).trim();
+    if (raw.length > MACHINE_MAX) rejected.push({ param: key, value: params.get(key) });
+    else { state[key] = raw; fromUrl.add(key); }
+  }
   return { state, rejected, fromUrl };
 }
 
@@ -116,6 +136,7 @@ export function queryString(state, extra = {}) {
   params.set("gpu", state.gpu);
   params.set("n", String(state.n));
   for (const key of Object.keys(OPTIONAL)) if (state[key] !== null && applies(state, key)) params.set(key, optionalText(state, key));
+  for (const key of Object.keys(MACHINE)) if (state[key]) params.set(key, state[key]);
   for (const [key, value] of Object.entries(extra)) if (value) params.set(key, value);
   return `?${params.toString()}`;
 }
@@ -132,6 +153,11 @@ export function toRequest(state, lang) {
   if (state.kv) request.kv_cache = state.kv;
   if (state.ev) request.engine_version = state.ev;
   for (const [key, [field]] of Object.entries(OPTIONAL)) if (state[key] !== null && applies(state, key)) request[field] = state[key];
+  for (const [key, field] of Object.entries(MACHINE)) {
+    if (!state[key] || (state.engine !== "llama.cpp" && ["ngl", "ncmoe", "ot"].includes(key))) continue;
+    request[field] = state[key];
+  }
+  if (hasMachine(state) && !state.dev) request.devices = `${state.n}x${state.gpu}`; // the GPU above
   return request;
 }
 
@@ -147,7 +173,8 @@ export function applies(state, key) {
 export function stateKey(field) {
   const optional = Object.fromEntries(Object.entries(OPTIONAL).map(([key, [name]]) => [name, key]));
   return { model: "model", config: "config", quant: "quant", kv_cache: "kv", context: "ctx",
-    batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n", ...optional }[field] || null;
+    batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n", ...optional,
+    ...Object.fromEntries(Object.entries(MACHINE).map(([key, name]) => [name, key])) }[field] || null;
 }
 
 // Multipliers of the context box's suffixes: binary, as the engines and model cards mean them

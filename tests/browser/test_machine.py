@@ -1,0 +1,75 @@
+"""Your machine on the page (issue 14): the link keeps the machine, the panel shows one bar per device
+and the llama-server line the core gives, in English and Chinese; typing RAM brings the panel."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from util import wait_ready, wait_until
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("MACHINE_SHOTS")  # a folder: save screenshots there to look at them
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1400}, locale="en-US", service_workers="block")
+    p = ctx.new_page()
+    yield p
+    ctx.close()
+
+
+QUERY = "?model=gpt-oss-120b&quant=mxfp4&ctx=32768&batch=1&engine=llama.cpp&gpu=rtx-5060-ti-16gb&n=1&ram=64GiB"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_link_with_ram_shows_the_machine(page, base_url, core, lang):
+    page.goto(base_url + ("zh/index.html" if lang == "zh" else "") + QUERY)
+    wait_ready(page)
+    answer = core(
+        {
+            "op": "estimate",
+            "model": "gpt-oss-120b",
+            "quant": "mxfp4",
+            "context": 32768,
+            "batch": 1,
+            "engine": "llama.cpp",
+            "gpu": "rtx-5060-ti-16gb",
+            "gpus": 1,
+            "ram": "64GiB",
+            "devices": "1xrtx-5060-ti-16gb",
+            "lang": lang,
+        }
+    )
+    assert page.is_visible("#machine-result")
+    assert page.text_content("#machine-command") == answer["offload"]["command"]["llama_server"]
+    assert page.locator("#machine-devices li").count() == 2
+    assert page.get_attribute("#machine-devices li[data-device=CPU]", "class") == "device"
+    assert page.input_value("#ram") == "64GiB"
+    if SHOTS:
+        page.locator("#machine-result").screenshot(path=f"{SHOTS}/machine-{lang}.png")
+
+
+def test_typing_ram_and_layers_updates_link_and_command(page, base_url):
+    page.goto(base_url + "?model=qwen3-30b-a3b&quant=q4_k_m&ctx=32768&batch=1&engine=llama.cpp&gpu=rtx-3060-12gb&n=1")
+    wait_ready(page)
+    assert page.is_hidden("#machine-result")
+    page.click("#machine-settings summary")
+    page.fill("#ram", "32GiB")
+    page.fill("#ngl", "30")
+    wait_until(page, "document.getElementById('machine-command').textContent.includes('-ngl 30')")
+    wait_until(page, "location.search.includes('ram=32GiB') && location.search.includes('ngl=30')")
+    assert page.is_visible("#machine-result")
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/machine-form.png", full_page=True)
+
+
+def test_a_bad_machine_field_is_named_under_it(page, base_url):
+    page.goto(base_url + "?model=llama-3.1-8b&quant=q4_k_m&gpu=rtx-4090&n=1&dev=rtx-9999")
+    wait_ready(page)
+    assert page.is_visible("#err-dev") and "rtx-9999" in page.text_content("#err-dev")
