@@ -7,7 +7,7 @@ parameters or seconds; units are chosen by whoever displays them.
 The request's fields are documented in calc/request.py (``python -m calc estimate --help`` offers a
 flag for each); every answer's fields are declared and documented in calc/result.py: ``Estimate``
 (op "estimate", the default), ``ViewAnswer`` (op "view": the page's words and numbers,
-calc/present.py), ``ModelAnswer`` (op "model"), ``GgufAnswer`` (op "gguf": a GGUF header read),
+calc/present.py), ``ModelAnswer`` (op "model"), ``GgufAnswer`` (op "gguf": a GGUF header read), ``HubAnswer`` (op "hub"),
 ``CatalogAnswer`` (op "catalog") and ``Failure`` (``ok`` false; ``error.code`` says what went wrong
 and ``error.field`` which request field).
 """
@@ -24,7 +24,7 @@ from calc.jsonsafe import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.model import describe, model_rows_summary
 from calc.present import view
 from calc.request import DEFAULTS, MAX_GGUF_BYTES, Request, parse_request
-from calc.result import SCHEMA, CatalogAnswer, GgufAnswer, ModelAnswer, ViewAnswer, failure, to_json
+from calc.result import SCHEMA, CatalogAnswer, GgufAnswer, HubAnswer, ModelAnswer, ViewAnswer, failure, to_json
 
 # A request carries at most a 5 MB config.json, as text with every character escaped at worst.
 MAX_REQUEST_CHARS = 6 * MAX_CONFIG_CHARS + 10_000
@@ -90,12 +90,43 @@ def _gguf(req: Request) -> GgufAnswer:
     return GgufAnswer(True, SCHEMA, "gguf", True, None, None, base64.b64encode(small).decode("ascii"), describe(model))
 
 
+def _hub(req: Request) -> HubAnswer:
+    """op "hub": the repo reference normalised and, with hub_listing, the repo's files read."""
+    from calc.hub import listing
+
+    if req.hub is None:
+        raise CalcError("missing_field", "hub", 'op "hub" needs hub: a repo id or Hub URL')
+    ref = req.hub
+    if req.hub_listing is None:
+        return HubAnswer(True, SCHEMA, "hub", ref.repo, ref.revision, ref.file, False, ref.sha, False, False, None, [], [], [])
+    ls = listing(req.hub_listing)
+    gguf = [{"quant": g.quant, "files": list(g.files), "size": g.size} for g in ls.gguf]
+    return HubAnswer(
+        True,
+        SCHEMA,
+        "hub",
+        ref.repo,
+        ref.revision,
+        ref.file,
+        True,
+        ls.sha or ref.sha,
+        ls.gated,
+        ls.config,
+        ls.index,
+        list(ls.safetensors),
+        gguf,
+        list(ls.mmproj),
+    )
+
+
 def _run(req: Request):
     """The typed answer of a parsed request (calc/result.py)."""
     if req.op == "catalog":
         return _catalog()
     if req.op == "gguf":
         return _gguf(req)
+    if req.op == "hub":
+        return _hub(req)
     if req.op == "model":
         return ModelAnswer(True, SCHEMA, "model", describe(resolve_model(req)))
     answer = estimate(req)

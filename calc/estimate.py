@@ -63,6 +63,12 @@ def derived(model: Model, kind: str, key, make):
 
 
 def resolve_model(req: Request) -> Model:
+    if req.hub is not None:
+        from calc.hub import hub_gguf_model, hub_model
+
+        if req.gguf is not None:
+            return hub_gguf_model(req.gguf, req.gguf_name, req.hub)
+        return hub_model(req.config, req.safetensors or (), req.hub)
     if req.gguf is not None:
         return gguf_model(req.gguf, req.gguf_name)
     return custom_model(req.config) if req.config is not None else catalog_model(req.model)
@@ -70,7 +76,10 @@ def resolve_model(req: Request) -> Model:
 
 def model_weights(model: Model, format_id: str, bpw: float | None):
     """The weights' bytes of a model in a format, kept with the model: a GGUF file's own under
-    gguf_file (which no other model has), else every tensor under the format's rules."""
+    gguf_file (which no other model has), a Hub checkpoint's own (its safetensors headers) under
+    native, else every tensor under the format's rules."""
+    if format_id == "native" and model.checkpoint is not None:
+        return model.checkpoint
     if format_id == FILE_FORMAT:
         if model.stored is None:
             raise CalcError("bad_value", "quant", f"quant {FILE_FORMAT} (as stored in the file) needs a GGUF file: give gguf")

@@ -45,6 +45,7 @@ class Model:
     key: str  # cache key: the catalog id, or "custom:" + a hash of the config text ("gguf:" of a GGUF header)
     stored: WeightBytes | None = None  # a GGUF file's own tensor bytes: the weights under format gguf_file
     source: dict | None = None  # where a model not in the catalog came from (calc/result.py ModelInfo.source)
+    checkpoint: WeightBytes | None = None  # a Hub checkpoint's bytes from its safetensors headers: format native
     # What the core derives from this model (plans, weight tables, its answer block), by kind: kept
     # with the model, so evicting a custom model frees all of it (calc/estimate.py derived()).
     derived: dict = field(default_factory=dict, compare=False, repr=False)

@@ -47,8 +47,8 @@ class Request:
 
     op: Annotated[
         str,
-        '"estimate" (default), "view" (the page\'s words and numbers), "catalog", "model" or "gguf" '
-        "(read a GGUF header: calc/result.py GgufAnswer)",
+        '"estimate" (default), "view" (the page\'s words and numbers), "catalog", "model", "gguf" '
+        '(read a GGUF header: calc/result.py GgufAnswer) or "hub" (a repo id or URL and its file list read: HubAnswer)',
     ]
     model: Annotated[str, "catalog slug or Hugging Face repo id, case-insensitive"]
     config: Annotated[object, "a custom model instead of model: config.json as an object or its text"]
@@ -59,7 +59,23 @@ class Request:
         "many bytes a header needs, and gives the compact header to send instead)",
     ]
     gguf_name: Annotated[str | None, "the GGUF file's name, shown as the model's source (at most 200 characters)"]
-    quant: Annotated[str, 'weight format id (python -m calc quants); with gguf, default "gguf_file": as stored in the file']
+    hub: Annotated[
+        object,
+        "a model fetched from the Hugging Face Hub: a repo id or Hub URL, or an object {repo, revision, file, sha}; "
+        "with config (its config.json) and safetensors, or with gguf (a GGUF file of the repo); model.source says "
+        'kind "hub" with the repo and revision',
+    ]
+    safetensors: Annotated[
+        tuple | None,
+        "with hub and config: the first bytes of each safetensors shard, base64 (8 bytes of header length, then the "
+        "header), at most 4,096 shards and 20 MiB in all: the checkpoint's exact bytes under quant native",
+    ]
+    hub_listing: Annotated[object, 'op "hub": the Hub\'s model API answer (with siblings) or tree API list, read into files']
+    quant: Annotated[
+        str,
+        'weight format id (python -m calc quants); with gguf, default "gguf_file": as stored in the file; with '
+        'safetensors, default "native": the checkpoint as released, its bytes from the headers',
+    ]
     bpw: Annotated[float | None, "bits per weight, for quant exl2 only (default 4.0)"]
     kv_cache: Annotated[str, 'KV-cache type id, or "auto": the engine\'s default']
     context: Annotated[int, "tokens per sequence"]
@@ -111,6 +127,12 @@ class Request:
             out["config"] = "custom"
         if self.gguf is not None:
             out["gguf"] = f"{sum(map(len, self.gguf)):,} bytes of GGUF header"
+        if self.hub is not None:
+            out["hub"] = {"repo": self.hub.repo, "revision": self.hub.revision, "file": self.hub.file, "sha": self.hub.sha}
+        if self.safetensors is not None:
+            out["safetensors"] = f"{len(self.safetensors):,} safetensors headers, {sum(map(len, self.safetensors)):,} bytes"
+        if self.hub_listing is not None:
+            out["hub_listing"] = "given"
         return out
 
 
@@ -172,24 +194,47 @@ def _choice(raw: dict, key: str, table: dict, aliases: dict | None = None) -> st
     return table[norm].id if hasattr(table[norm], "id") else norm
 
 
-def _gguf(raw: dict) -> tuple[bytes, ...] | None:
-    """The `gguf` field decoded: one bytes per part, each base64 text."""
-    value = raw.get("gguf")
+def _gguf(raw: dict, key: str = "gguf", parts: int = MAX_GGUF_PARTS) -> tuple[bytes, ...] | None:
+    """The `gguf` (or `safetensors`) field decoded: one bytes per part, each base64 text."""
+    value = raw.get(key)
     if value is None:
         return None
     texts = value if isinstance(value, list) else [value]
-    if not texts or len(texts) > MAX_GGUF_PARTS or not all(isinstance(t, str) for t in texts):
-        raise CalcError(
-            "bad_value", "gguf", f"gguf must be base64 text or a list of 1 to {MAX_GGUF_PARTS} of them, got {show(value)}"
-        )
+    if not texts or len(texts) > parts or not all(isinstance(t, str) for t in texts):
+        raise CalcError("bad_value", key, f"{key} must be base64 text or a list of 1 to {parts:,} of them, got {show(value)}")
     if sum(len(t) for t in texts) > 4 * -(-MAX_GGUF_BYTES // 3) + 4 * len(texts):
-        raise CalcError("out_of_range", "gguf", f"gguf holds more than {MAX_GGUF_BYTES // 2**20} MiB of header")
+        raise CalcError("out_of_range", key, f"{key} holds more than {MAX_GGUF_BYTES // 2**20} MiB of header")
     import binascii
 
     try:
         return tuple(binascii.a2b_base64(t, strict_mode=True) for t in texts)
     except (binascii.Error, ValueError):
-        raise CalcError("bad_value", "gguf", "gguf must be base64 text (RFC 4648, with padding)") from None
+        raise CalcError("bad_value", key, f"{key} must be base64 text (RFC 4648, with padding)") from None
+
+
+def _hub(raw: dict):
+    """The `hub` field: a repo id or URL, or {repo, revision, file, sha} -> calc/hub.py HubRef."""
+    value = raw.get("hub")
+    if value is None:
+        return None
+    from calc.hub import MAX_NAME, HubRef, parse_ref
+
+    if isinstance(value, str):
+        return parse_ref(value)
+    if not isinstance(value, dict):
+        raise CalcError("bad_value", "hub", f"hub must be a repo id or an object with repo, got {show(value)}")
+    extra = [k for k in value if k not in ("repo", "revision", "file", "sha")]
+    if extra:
+        raise CalcError("unknown_field", "hub", f"unknown hub field {show(extra[0], 40)}")
+    for k in ("revision", "file", "sha"):
+        if value.get(k) is not None and not isinstance(value[k], str):
+            raise CalcError("bad_value", f"hub.{k}", f"hub.{k} must be text, got {show(value[k])}")
+    ref = parse_ref(value.get("repo") if isinstance(value.get("repo"), str) else "", value.get("revision"))
+    file = value.get("file") or ref.file
+    if file is not None and (len(file) > MAX_NAME or ".." in file.split("/")):
+        raise CalcError("bad_value", "hub.file", f"hub.file is not a path inside the repo: {show(file, 60)}")
+    sha = value.get("sha")
+    return HubRef(ref.repo, ref.revision, file, clean(sha, 80) if sha else None)
 
 
 _OT = re.compile(r"(.+)=([A-Za-z]+[0-9]{0,2})")
@@ -281,7 +326,7 @@ def parse_request(raw) -> Request:
     if unknown:
         name = clean(unknown[0], 60) if isinstance(unknown[0], str) else show(unknown[0])
         raise CalcError("unknown_field", name, f"unknown request field {show(unknown[0], 60)}")
-    op = _choice(raw, "op", {"estimate": 0, "view": 0, "catalog": 0, "model": 0, "gguf": 0})
+    op = _choice(raw, "op", {"estimate": 0, "view": 0, "catalog": 0, "model": 0, "gguf": 0, "hub": 0})
     config = raw.get("config")
     if config is not None and not isinstance(config, (dict, str)):
         raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
@@ -289,10 +334,18 @@ def parse_request(raw) -> Request:
     name = raw.get("gguf_name")
     if name is not None and not isinstance(name, str):
         raise CalcError("bad_value", "gguf_name", f"gguf_name must be text, got {show(name)}")
+    hub = _hub(raw)
+    from calc.hub import MAX_SHARDS
+
+    safetensors = _gguf(raw, "safetensors", MAX_SHARDS)
+    if safetensors is not None and (hub is None or config is None):
+        raise CalcError("missing_field", "safetensors", "safetensors headers need hub and config: the repo and its config.json")
+    if hub is not None and op not in ("hub", "catalog") and config is None and gguf is None:
+        raise CalcError("missing_field", "hub", "a Hub model needs its config (config.json) or gguf (a GGUF file's header)")
     model = DEFAULTS["model"]
     if gguf is not None and config is not None:
         raise CalcError("conflicting_fields", "gguf", "give either gguf or config, not both")
-    if config is None and gguf is None:
+    if config is None and gguf is None and hub is None:
         model = _choice(raw, "model", catalog.models())
     elif raw.get("model") is not None:
         which = "config" if config is not None else "gguf"
@@ -309,7 +362,10 @@ def parse_request(raw) -> Request:
     kv = "auto" if auto else _choice(raw, "kv_cache", catalog.kv_types())
     gpu = raw.get("gpu", DEFAULTS["gpu"])
     gpu = _choice(raw, "gpu", catalog.gpus()) if gpu is not None and gpu != "" else None
-    quant = FILE_FORMAT if gguf is not None and raw.get("quant") is None else _choice(raw, "quant", catalog.formats())
+    if raw.get("quant") is None and (gguf is not None or safetensors is not None):
+        quant = FILE_FORMAT if gguf is not None else "native"  # the file fixes the format
+    else:
+        quant = _choice(raw, "quant", catalog.formats())
     if quant == FILE_FORMAT and gguf is None:
         raise CalcError("bad_value", "quant", f"quant {FILE_FORMAT} (as stored in the file) needs a GGUF file: give gguf")
     bpw = _float(raw, "bpw", 1.0, 16.0)
@@ -323,6 +379,9 @@ def parse_request(raw) -> Request:
         config=config,
         gguf=gguf,
         gguf_name=clean(name.strip(), 200) or None if name is not None else None,
+        hub=hub,
+        safetensors=safetensors,
+        hub_listing=raw.get("hub_listing"),
         quant=quant,
         bpw=bpw if quant == "exl2" else None,
         kv_cache=kv,

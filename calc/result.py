@@ -311,7 +311,9 @@ class ModelInfo(NamedTuple):
         dict,
         'where the model came from: {"kind": "catalog"}, {"kind": "config"} (a pasted config.json), or {"kind": '
         '"gguf", "file": its name or null, "file_type": general.file_type\'s name ("Q4_K_M") or null, '
-        '"architecture": general.architecture}',
+        '"architecture": general.architecture}, or {"kind": "hub", "repo", "revision", "sha" (or null), "file" (a GGUF '
+        "file of the repo, with file_type and architecture; null for its safetensors checkpoint, with checkpoint_bytes, "
+        "dtypes (bytes by safetensors dtype), tensors, files and tower_bytes (vision/audio towers) when headers were read)}",
     ]
     total_params: Annotated[int, "parameters counted from the config"]
     active_params: Annotated[int, "parameters each token uses (MoE: routed experts only)"]
@@ -389,6 +391,29 @@ class GgufAnswer(NamedTuple):
     model: Annotated[ModelInfo | None, "the model the file holds; null until complete"]
 
 
+class HubAnswer(NamedTuple):
+    """The answer of op "hub": a repo id or Hub URL normalised, and (with hub_listing) the files a
+    loader reads from the repo; the caller fetches them (calc/hubfetch.py, the page) and sends
+    config and safetensors, or gguf, with hub in an estimate."""
+
+    ok: Annotated[bool, "true"]
+    schema: Annotated[int, "the answers' shape version"]
+    op: Annotated[str, '"hub"']
+    repo: Annotated[str, "the repo id, owner/name"]
+    revision: Annotated[str, 'the branch, tag or commit (default "main")']
+    file: Annotated[str | None, "the file the URL names (a .gguf), or null"]
+    listed: Annotated[bool, "hub_listing was given: the fields below are filled in"]
+    sha: Annotated[str | None, "the commit the listing is of, when the model API gives it"]
+    gated: Annotated[bool, "the repo is gated: its files need a token of an account that accepted its terms"]
+    config: Annotated[bool, "the repo has config.json at its root"]
+    index: Annotated[str | None, 'the safetensors index ("model.safetensors.index.json"), or null']
+    safetensors: Annotated[list, "the root's .safetensors files, in name order"]
+    gguf: Annotated[
+        list, "the GGUF models: quant (from the file name), files (a split model's parts in order), size (bytes or null)"
+    ]
+    mmproj: Annotated[list, "llama.cpp multimodal projector files (mmproj*.gguf)"]
+
+
 class ViewAnswer(NamedTuple):
     """The answer of op "view"."""
 
@@ -434,7 +459,7 @@ class Failure(NamedTuple):
     error: Annotated[Error, "what went wrong"]
 
 
-ANSWERS = (Estimate, ModelAnswer, GgufAnswer, ViewAnswer, CatalogAnswer, Failure)
+ANSWERS = (Estimate, ModelAnswer, GgufAnswer, HubAnswer, ViewAnswer, CatalogAnswer, Failure)
 
 
 def to_json(value):

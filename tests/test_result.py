@@ -110,6 +110,9 @@ CLI_OTHERWISE = {
     "config": "--model with a path",
     "gguf": "--model with a path to a .gguf",
     "gguf_name": "--model with a path to a .gguf",
+    "hub": "--model with a repo id or Hub URL (and --revision, --file)",
+    "safetensors": "--model with a repo id: its shards' headers, fetched",
+    "hub_listing": "--model with a repo id: the model API's answer, fetched",
 }
 
 
