@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from calc.errors import CalcError
+from calc.errors import CalcError, show
 
 MAGIC = b"GGUF"
 VERSIONS = (2, 3)  # v1 (2023-08, 32-bit counts) is long gone from the Hub
@@ -226,7 +226,7 @@ class _Reader:
                 break
             (n,) = length_at(data, pos)
             if n > MAX_STRING:
-                raise _bad(f"an item of {key!r} is a string of {n:,} bytes")
+                raise _bad(f"an item of {show(key, 60)} is a string of {n:,} bytes")
             pos += 8 + n
         else:
             if pos <= end:
@@ -239,11 +239,11 @@ class _Reader:
         if vtype in _SCALARS:
             return self.scalar(_SCALARS[vtype])
         if vtype == STRING:
-            return self.string(f"metadata {key!r}")
+            return self.string(f"metadata {show(key, 60)}")
         if vtype == ARRAY:
             item, count = self.scalar("<I"), self.scalar("<Q")
             if count > MAX_ARRAY:
-                raise _bad(f"metadata {key!r} is an array of {count:,} items")
+                raise _bad(f"metadata {show(key, 60)} is an array of {count:,} items")
             if item in _SCALARS:  # one read for the whole array
                 size = struct.calcsize(_SCALARS[item])
                 raw = self.take(size * count)
@@ -252,13 +252,13 @@ class _Reader:
                 return list(struct.unpack(f"<{count}{_SCALARS[item][1]}", raw))
             if item == STRING:
                 if count > MAX_STRING_ARRAY:
-                    raise _bad(f"metadata {key!r} is an array of {count:,} strings")
+                    raise _bad(f"metadata {show(key, 60)} is an array of {count:,} strings")
                 if count > 4096:  # a vocabulary or its merges: walked over, kept as a summary
                     self.skip_strings(count, key)
                     return ("array", item, count)
-                return [self.string(f"an item of {key!r}") for _ in range(count)]
-            raise _bad(f"metadata {key!r} is an array of type {item}")
-        raise _bad(f"metadata {key!r} has value type {vtype}")
+                return [self.string(f"an item of {show(key, 60)}") for _ in range(count)]
+            raise _bad(f"metadata {show(key, 60)} is an array of type {item}")
+        raise _bad(f"metadata {show(key, 60)} has value type {vtype}")
 
 
 def read_gguf(data: bytes, max_tensors: int = MAX_TENSORS) -> Gguf:
@@ -283,14 +283,14 @@ def read_gguf(data: bytes, max_tensors: int = MAX_TENSORS) -> Gguf:
         name = r.string("a tensor name")
         n_dims = r.scalar("<I")
         if not 1 <= n_dims <= MAX_DIMS:
-            raise _bad(f"tensor {name!r} has {n_dims} dimensions")
+            raise _bad(f"tensor {show(name, 60)} has {n_dims} dimensions")
         dims = tuple(r.scalar("<Q") for _ in range(n_dims))
         code, offset = r.scalar("<I"), r.scalar("<Q")
         if code not in GGML_TYPES:
-            raise _bad(f"tensor {name!r} has ggml type {code}, which this reader does not know")
+            raise _bad(f"tensor {show(name, 60)} has ggml type {code}, which this reader does not know")
         kind, block, _ = GGML_TYPES[code]
         if any(d == 0 or d > 2**40 for d in dims) or dims[0] % block:
-            raise _bad(f"tensor {name!r} has dimensions {list(dims)} for type {kind} (blocks of {block})")
+            raise _bad(f"tensor {show(name, 60)} has dimensions {list(dims)} for type {kind} (blocks of {block})")
         tensors.append(Tensor(name, dims, kind, offset))
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):

@@ -21,6 +21,7 @@ import copy
 import json
 import struct
 
+import hub_files
 import pytest
 from gguf_files import GEMMA3_META, GEMMA3_TENSORS, LLAMA_META, LLAMA_TENSORS, U64, write
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
@@ -347,6 +348,10 @@ VALID = {
     "cpu_offload_gb": [0, 4, 10.5, None],
     "kv_cache_memory": [2**30, 2**34, None],
     "block_size": [16, 32, None],
+    # the Hub (issue 13): a repo id or URL, its safetensors headers (base64) and its file listing
+    "hub": ["Qwen/Qwen3-4B", "https://huggingface.co/Qwen/Qwen3-4B/tree/main", {"repo": "a/b", "revision": "v1"}, None],
+    "safetensors": [base64.b64encode(hub_files.header([("w", "BF16", [4, 4])])).decode(), "AAAA", "not base64", None],
+    "hub_listing": [{"siblings": [{"rfilename": "config.json"}, {"rfilename": "m-Q4_K_M.gguf"}]}, [], {"siblings": 5}, None],
 }
 REQUEST_FIELDS = [k for k in FIELDS if k != "config"]
 assert set(REQUEST_FIELDS) == set(VALID)
