@@ -8,6 +8,7 @@ MXFP4 experts.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -281,6 +282,37 @@ class WeightBytes:
     final_norm: int
     expert_per_layer: tuple  # bytes of the routed experts in each layer (for speed: top-k read)
     total: int
+
+
+def grouped_bytes(
+    named, layers: int, layer: re.Pattern, expert: re.Pattern, embed: re.Pattern, head: re.Pattern, rest: re.Pattern | None = None
+) -> WeightBytes:
+    """Stored tensors' bytes ((name, bytes) pairs, from a GGUF or safetensors header) grouped as the
+    memory plan needs them: per decoder layer (`layer`'s first group, below `layers`) with its routed
+    experts (`expert`), the token embeddings (`embed`), the output head (`head`), and the rest (final
+    norm, any layer past `layers` such as a multi-token-prediction block, and every name `rest`
+    matches, checked first: a vision tower's names hold layers.N. too)."""
+    per_layer, experts = [0] * layers, [0] * layers
+    emb = out = other = 0
+    for name, n in named:
+        if rest is not None and rest.search(name):
+            other += n
+            continue
+        hit = layer.search(name)
+        i = int(hit.group(1)) if hit else -1
+        if 0 <= i < layers:
+            per_layer[i] += n
+            if expert.search(name):
+                experts[i] += n
+        elif hit:
+            other += n
+        elif embed.search(name):
+            emb += n
+        elif head.search(name):
+            out += n
+        else:
+            other += n
+    return WeightBytes(tuple(per_layer), emb, out, other, tuple(experts), sum(per_layer) + emb + out + other)
 
 
 def weight_bytes(

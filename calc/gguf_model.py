@@ -16,7 +16,7 @@ from collections import OrderedDict
 from calc.architecture import MAX_LAYERS, parse_config
 from calc.cache import lru
 from calc.errors import CalcError, clean, show
-from calc.formats import WeightBytes
+from calc.formats import WeightBytes, grouped_bytes
 from calc.gguf import Gguf, GgufTruncated, compact, read_gguf
 from calc.tensors import ParamCounts, enumerate_tensors
 
@@ -45,7 +45,9 @@ ARCHS = {
 # claim 600,000, seconds to walk.
 MAX_FILE_TENSORS = 20_000
 
-_LAYER = re.compile(r"blk\.(\d+)\.")
+_LAYER = re.compile(r"^blk\.(\d+)\.")
+_EMBED = re.compile(r"^token_embd\.")
+_HEAD = re.compile(r"^output\.")
 _EXPERT = re.compile(r"_exps\b|\.ffn_(?:gate|up|down)\.\d+\.")  # merged experts, or one tensor per expert (old files)
 
 
@@ -209,26 +211,10 @@ def _deepseek2(m: _Meta, g: Gguf, cfg: dict) -> None:
 
 
 def stored_weights(g: Gguf, layers: int) -> WeightBytes:
-    """The file's tensor bytes as the memory plan groups them: per decoder layer (blk.N.), the
-    routed experts of each layer, token embeddings, output head, and the rest (output norm, rope
-    factors, any layer past block_count such as a multi-token-prediction block)."""
-    per_layer, experts = [0] * layers, [0] * layers
-    embed = head = rest = 0
-    for t in g.tensors:
-        n = t.nbytes
-        hit = _LAYER.match(t.name)
-        i = int(hit.group(1)) if hit else -1
-        if 0 <= i < layers:
-            per_layer[i] += n
-            if _EXPERT.search(t.name):
-                experts[i] += n
-        elif t.name.startswith("token_embd."):
-            embed += n
-        elif t.name.startswith("output."):
-            head += n
-        else:
-            rest += n
-    return WeightBytes(tuple(per_layer), embed, head, rest, tuple(experts), sum(per_layer) + embed + head + rest)
+    """The file's tensor bytes as the memory plan groups them (calc/formats.py grouped_bytes): per
+    decoder layer (blk.N.), the routed experts of each layer, token embeddings, output head, and the
+    rest (output norm, rope factors, any layer past block_count such as a multi-token-prediction block)."""
+    return grouped_bytes(((t.name, t.nbytes) for t in g.tensors), layers, _LAYER, _EXPERT, _EMBED, _HEAD)
 
 
 def param_counts(g: Gguf, experts: int, active: int) -> ParamCounts:

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from calc.cache import lru
 from calc.errors import CalcError, clean, show
-from calc.formats import WeightBytes
+from calc.formats import WeightBytes, grouped_bytes
 
 HUB = "https://huggingface.co"  # the Hub's default endpoint (huggingface_hub constants.ENDPOINT)
 HUB_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")  # hosts whose model URLs are read
@@ -426,8 +426,6 @@ def checkpoint_bytes(headers: list[tuple[StTensor, ...]], layers: int) -> Checkp
     """Every tensor's bytes: per decoder layer (…layers.N.), its routed experts, the token
     embeddings, the output head, and the rest (final norm, towers, layers past `layers` such as a
     multi-token-prediction block).  A tensor name in two shards is an error."""
-    per_layer, experts = [0] * layers, [0] * layers
-    embed = head = rest = towers = count = 0
     dtypes: dict[str, int] = {}
     seen: set[str] = set()
     for tensors in headers:
@@ -435,30 +433,11 @@ def checkpoint_bytes(headers: list[tuple[StTensor, ...]], layers: int) -> Checkp
             if t.name in seen:
                 raise CalcError("bad_safetensors", "safetensors", f"tensor {show(t.name, 60)} is in two shard files")
             seen.add(t.name)
-            count += 1
-            n = t.nbytes
-            dtypes[t.dtype] = dtypes.get(t.dtype, 0) + n
-            if _TOWER.search(t.name):
-                rest += n
-                towers += n
-                continue
-            hit = _LAYER.search(t.name)
-            i = int(hit.group(1)) if hit else -1
-            if 0 <= i < layers:
-                per_layer[i] += n
-                if _EXPERT.search(t.name):
-                    experts[i] += n
-            elif hit:
-                rest += n
-            elif _EMBED.search(t.name):
-                embed += n
-            elif _HEAD.search(t.name):
-                head += n
-            else:
-                rest += n
-    total = sum(per_layer) + embed + head + rest
-    weights = WeightBytes(tuple(per_layer), embed, head, rest, tuple(experts), total)
-    return Checkpoint(weights, dict(sorted(dtypes.items(), key=lambda kv: -kv[1])), count, towers)
+            dtypes[t.dtype] = dtypes.get(t.dtype, 0) + t.nbytes
+    named = [(t.name, t.nbytes) for tensors in headers for t in tensors]
+    weights = grouped_bytes(named, layers, _LAYER, _EXPERT, _EMBED, _HEAD, rest=_TOWER)
+    towers = sum(n for name, n in named if _TOWER.search(name))
+    return Checkpoint(weights, dict(sorted(dtypes.items(), key=lambda kv: -kv[1])), len(named), towers)
 
 
 # ---------------------------------------------------------------------------------------------
