@@ -169,6 +169,23 @@ _LLAMA4_TEXT = Family(
     position="rope+nope",
 )
 
+# GPT-2, the first two-matrix MLP family.  modeling_gpt2.py: fused c_attn (q, k, v), c_proj, c_fc,
+# c_proj, all with biases; ln_1, ln_2 and ln_f LayerNorms with biases; wte tied to lm_head; wpe,
+# n_positions rows.  n_inner None = 4 * n_embd (GPT2MLP).
+_GPT2 = Family(
+    sources=_hf("gpt2"),
+    activation="gelu_new",
+    ffn_default_ratio=4,
+    intermediate_keys=("n_inner",),
+    gated_mlp=False,
+    norm="layernorm",
+    norm_bias=True,
+    fused_qkv=True,
+    linear_bias=True,
+    position="learned",
+)
+
+
 _GEMMA3 = Family(
     sources=_hf("gemma3"),
     layer_pattern=EveryNth(FULL, SLIDING, 6, n_key="sliding_window_pattern"),  # every 6th layer global
@@ -270,36 +287,11 @@ FAMILIES: dict[str, Family] = {
     "gemma2": Family(sources=_hf("gemma2"), layer_pattern=EveryNth(FULL, SLIDING, 2), norms_per_layer=4),
     "gemma3": _GEMMA3,
     "gemma3_text": _GEMMA3,
-    # Two-matrix MLP families.  modeling_gpt2.py: fused c_attn (q, k, v), c_proj, c_fc, c_proj, all
-    # with biases; ln_1, ln_2 and ln_f LayerNorms with biases; wte tied to lm_head; wpe, n_positions
-    # rows.  n_inner None = 4 * n_embd (GPT2MLP).
-    "gpt2": Family(
-        sources=_hf("gpt2"),
-        activation="gelu_new",
-        ffn_default_ratio=4,
-        intermediate_keys=("n_inner",),
-        gated_mlp=False,
-        norm="layernorm",
-        norm_bias=True,
-        fused_qkv=True,
-        linear_bias=True,
-        position="learned",
-    ),
+    # Two-matrix MLP families (_GPT2 and the rows below).
+    "gpt2": _GPT2,
     # modeling_gpt_bigcode.py: GPT-2's layout with multi-query attention (c_attn emits q plus one K and
     # one V head when multi_query, which GPTBigCodeConfig defaults to True).
-    "gpt_bigcode": Family(
-        sources=_hf("gpt_bigcode"),
-        activation="gelu_pytorch_tanh",
-        ffn_default_ratio=4,
-        intermediate_keys=("n_inner",),
-        gated_mlp=False,
-        norm="layernorm",
-        norm_bias=True,
-        fused_qkv=True,
-        linear_bias=True,
-        multi_query_flag="multi_query",
-        position="learned",
-    ),
+    "gpt_bigcode": replace(_GPT2, sources=_hf("gpt_bigcode"), activation="gelu_pytorch_tanh", multi_query_flag="multi_query"),
     # modeling_gpt_neox.py: fused query_key_value and dense with biases (attention_bias, default True),
     # dense_h_to_4h / dense_4h_to_h with biases, input and post_attention LayerNorms, a separate
     # embed_out (tie_word_embeddings defaults to False); partial RoPE (rotary_pct), no position table.
