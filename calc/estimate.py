@@ -280,9 +280,7 @@ class Setup(NamedTuple):
 def setup(req: Request, engine: Engine | None = None) -> Setup:
     """Resolve a request; `engine` replaces the catalog's (another release's constants, say)."""
     model = resolve_model(req)
-    engine = engine or engine_for(req.engine, req.engine_version)
-    if req.block_size and engine.id == "vllm":  # --block-size: the engine's constant for this request
-        engine = engine.with_overrides(block_size=req.block_size)
+    engine = (engine or engine_for(req.engine, req.engine_version)).for_request(req)
     gpu = catalog.gpus()[req.gpu] if req.gpu else None
     st = engine.settings(req, gpu)
     kv_id = kv_type_id(req, model, engine)

@@ -60,6 +60,10 @@ class Engine:
 
     # -- rules (subclasses override what differs) -----------------------------------------------
 
+    def for_request(self, req) -> Engine:
+        """This engine with any constant the request itself sets (none here; vLLM's --block-size)."""
+        return self
+
     def settings(self, req, gpu: Gpu | None) -> Settings:
         """The request's knobs for this engine, its defaults where the request is silent."""
         return Settings()

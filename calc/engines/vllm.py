@@ -136,6 +136,10 @@ class Vllm(Engine):
     non_torch_bytes: int = 0  # cuBLAS workspace and NCCL buffers outside PyTorch's allocator
     cuda_graph_bytes: int = 0  # CUDA graph pool, subtracted from the KV budget
 
+    def for_request(self, req) -> Engine:
+        """--block-size: the request's KV block size replaces the release's constant."""
+        return self.with_overrides(block_size=req.block_size) if req.block_size else self
+
     def large(self, gpu: Gpu | None) -> bool:
         """Whether `vllm serve` picks its larger batch defaults on this GPU: at least large_gpu_bytes
         of memory, the A100 excluded (vllm/engine/arg_utils.py get_batch_defaults)."""
