@@ -3,7 +3,7 @@ or one unified-memory machine whose GPU may use a share of the pool (issue 14).
 
 Inputs, each validated here with errors naming the request field:
     devices        "rtx-4090,rtx-3090", "4090,3090", "2xh100", "24GiB", "2x24GiB", or a list of them
-    ram            "128GiB" / "128GB" / a number of bytes
+    ram            "128GiB" / "128GB" / "128" (GiB) / a number of bytes
     ram_bandwidth  a preset id of calc/data/memory.toml ("ddr5-5600-2ch") or GB/s (10^9 bytes/s)
     gpu_share      unified memory: the fraction the GPU may use (default the catalog's usable_fraction)
 
@@ -81,13 +81,14 @@ def link_presets() -> dict[str, dict]:
 
 
 def parse_size(value, field: str) -> int:
-    """Bytes of a memory size: an integer of bytes, or text "24GiB", "24 GB", "128G" (binary units)."""
+    """Bytes of a memory size: an integer of bytes, or text "24GiB", "24 GB", "128G" (binary units);
+    text with no unit, "64", is GiB (what a person typing into a RAM or card-size field means)."""
     if isinstance(value, bool) or value is None:
         raise CalcError("bad_value", field, f"{field} must be a size like 24GiB, got {show(value)}")
     if isinstance(value, int):
         size = value
     elif isinstance(value, str) and (m := _SIZE.fullmatch(value.strip().lower())) and m[2] in UNITS | {"": 1}:
-        size = int(float(m[1]) * UNITS.get(m[2] or "b", 1))
+        size = int(float(m[1]) * UNITS[m[2] or "gib"])
     else:
         raise CalcError("bad_value", field, f"{field} must be a size like 24GiB or 128GB, got {show(value)}")
     if not 2**20 <= size <= 2**50:

@@ -249,6 +249,8 @@ def test_device_lists(text, ids):
 def test_sizes_are_binary():
     assert parse_size("24GiB", "ram") == parse_size("24GB", "ram") == parse_size("24 G", "ram") == 24 * GIB
     assert parse_size(2**36, "ram") == 64 * GIB
+    assert parse_size("64", "ram") == parse_size(" 64 ", "ram") == 64 * GIB  # text without a unit: GiB
+    assert parse_size("1.5", "ram") == 3 * GIB // 2
 
 
 def test_unified_memory_is_one_pool():
