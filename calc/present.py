@@ -368,7 +368,8 @@ def _kv_label(kv_id: str, words: dict) -> str:
 
 def rec_row(rec: dict, r: dict) -> dict:
     """One recommended setup as shown: "4 x H100", then usable memory per GPU and in all, the free
-    share of the fullest GPU and the launch price it is ordered by (when the catalog has one)."""
+    share of the fullest GPU and the launch price it is ordered by (when the catalog has one):
+    price_usd is the whole setup's, so each GPU's is price_usd / count."""
     each, count = rec["capacity_bytes"], rec["count"]
     detail = fill(
         r["rec_detail"] if count > 1 else r["rec_detail_one"],
@@ -378,7 +379,7 @@ def rec_row(rec: dict, r: dict) -> dict:
     )
     if rec.get("price_usd"):
         detail += fill(
-            r["rec_price"] if count > 1 else r["rec_price_one"], price=num(rec["price_usd"]), total=num(rec["price_usd"] * count)
+            r["rec_price"] if count > 1 else r["rec_price_one"], price=num(rec["price_usd"] / count), total=num(rec["price_usd"])
         )
     return {"gpu": rec["gpu"], "count": count, "name": fill(r["rec_item"], count=count, name=rec["name"]), "detail": detail}
 

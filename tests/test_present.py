@@ -338,7 +338,7 @@ REC_ROWS = [
             "count": 4,
             "capacity_bytes": 80 * 2**30,
             "headroom_fraction": 0.25,
-            "price_usd": 25000,
+            "price_usd": 100000,  # the whole setup's (result.Recommendation)
         },
         "80.0 GiB usable on each, 320.0 GiB in all; the fullest keeps 25% free; launch price $25,000 each, $100,000 in all",
     ),
@@ -363,6 +363,19 @@ REC_ROWS = [
 @pytest.mark.parametrize(("rec", "detail"), REC_ROWS, ids=["four", "one", "no price"])
 def test_a_recommendation_says_per_gpu_total_and_price(rec, detail):
     assert present.rec_row(rec, texts("en")["result"])["detail"] == detail
+
+
+def test_every_recommended_price_is_the_catalog_price_per_gpu():
+    """From the core's answer to the words: "$X each" is the catalog's launch price of one GPU and
+    "$Y in all" that times the count (the page once showed the setup's price as each GPU's)."""
+    answer = handle({"model": "gpt-oss-120b", "gpu": "rtx-4090", "gpus": 4})
+    r, gpus, checked = texts("en")["result"], catalog.gpus(), 0
+    for rec in answer["recommendations"]:
+        price = gpus[rec["gpu"]].price_usd
+        if price and rec["count"] > 1:
+            assert f"${price:,.0f} each, ${price * rec['count']:,.0f} in all" in present.rec_row(rec, r)["detail"]
+            checked += 1
+    assert checked >= 3
 
 
 @pytest.mark.parametrize(
