@@ -32,12 +32,13 @@ def fail(message: str) -> None:
 
 
 # What the page never reads: the validation records and their comparison (bench/accuracy.py and the tests use
-# them), the command line, the model pages' views and the search aliases (build time only), and the TOML
+# them), the command line and its Hub client, the model pages' views and the search aliases (build time only), and the TOML
 # sources once their parsed copies are in (see package_files).
 RUNTIME_EXCLUDE = (
     "calc/data/validation.json",
     "calc/validation.py",
     "calc/cli.py",
+    "calc/hubfetch.py",
     "calc/__main__.py",
     "calc/model_page.py",
     "calc/aliases.py",

@@ -18,6 +18,7 @@ import sys
 from calc.api import handle
 from calc.errors import CalcError
 from calc.gguf import GgufTruncated, read_gguf
+from calc.hubfetch import FIRST_GGUF_READ
 from calc.jsonsafe import MAX_CONFIG_CHARS
 from calc.present import pct, rate, seconds
 from calc.units import fmt_gib, fmt_params, fmt_tokens
@@ -33,8 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     e = sub.add_parser("estimate", help="memory breakdown, fit and recommendations for one setup")
     e.add_argument(
-        "--model", required=True, help="catalog slug, Hugging Face repo id, or path to a config.json or a .gguf (first part)"
+        "--model",
+        required=True,
+        help="catalog slug, Hugging Face repo id or URL (a GGUF file's too), or path to a config.json or a .gguf (first part)",
     )
+    e.add_argument("--revision", help="with a repo id: the branch, tag or commit (default main)")
+    e.add_argument("--file", help="with a repo id: the GGUF file of the repo to estimate (its first part, if split)")
     e.add_argument("--quant", help="weight format (see `quants`); default q4_k_m, or as stored in a .gguf")
     e.add_argument("--bpw", type=float, help="bits per weight, for --quant exl2")
     e.add_argument("--context", type=int, default=32768, help="tokens per sequence")
@@ -172,6 +177,106 @@ def _is_gguf(path: str) -> bool:
         return False
 
 
+def _is_hub(model: str) -> bool:
+    """A repo id not in the catalog, or a Hub URL (not a file here)."""
+    from calc import catalog
+    from calc.hub import is_hub_ref
+    from calc.hubfetch import endpoint
+
+    if model.lower() in catalog.models() or os.path.exists(model):
+        return False
+    return is_hub_ref(model, endpoint())
+
+
+def _remote_gguf(hub, ref, file: str):
+    """A GGUF file's header read with Range requests, grown until the header is whole."""
+    have = hub.read(ref, file, 0, FIRST_GGUF_READ - 1)
+    while True:
+        try:
+            return read_gguf(have)
+        except GgufTruncated as exc:
+            from calc.request import MAX_GGUF_BYTES
+
+            if exc.needed > MAX_GGUF_BYTES:
+                raise InputError(f"{ref.repo}/{file}: the GGUF header is larger than {MAX_GGUF_BYTES // 2**20} MiB") from None
+            more = hub.read(ref, file, len(have), exc.needed - 1)
+            if not more:
+                raise InputError(f"{ref.repo}/{file}: the file ends inside its GGUF header ({len(have):,} bytes)") from None
+            have += more
+        except CalcError as exc:
+            raise InputError(f"{ref.repo}/{file}: {exc.message}") from None
+
+
+def _size(n) -> str:
+    return fmt_gib(n) if isinstance(n, int) else "size not listed"
+
+
+def hub_request(model: str, revision: str | None, file: str | None) -> dict:
+    """The request fields of a Hub model: its config.json and safetensors headers, or a GGUF
+    file's header (calc/hubfetch.py fetches; calc/hub.py reads)."""
+    from calc.gguf_model import merged_header
+    from calc.hub import HubRef, header_length, index_shards, listing, parse_ref
+    from calc.hubfetch import Hub
+
+    hub = Hub()
+    try:
+        ref = parse_ref(model, revision, hub.endpoint)
+        ls = listing(hub.model_info(ref))
+    except CalcError as exc:
+        raise InputError(f"--model: {exc.message}") from None
+    ref = HubRef(ref.repo, ref.revision, file or ref.file, ls.sha)
+    where = {"repo": ref.repo, "revision": ref.revision, "sha": ref.sha}
+    choices = "; ".join(f"{g.quant}: {g.files[0]} ({_size(g.size)})" for g in ls.gguf)
+    if ref.file:
+        choice = next((g for g in ls.gguf if ref.file in g.files), None)
+        if choice is None:
+            listed = f"; its GGUF files: {choices}" if ls.gguf else ""
+            raise InputError(f"--model: {ref.repo} at {ref.revision} has no GGUF file {ref.file!r}{listed}")
+        if choice.files[0] != ref.file:
+            raise InputError(f"--file: {ref.file!r} is not the first part of a split GGUF; give {choice.files[0]!r}")
+        headers = [_remote_gguf(hub, ref, f) for f in choice.files]
+        try:
+            header = merged_header(headers)
+        except CalcError as exc:
+            raise InputError(f"{ref.repo}/{ref.file}: {exc.message}") from None
+        name = ref.file.rsplit("/", 1)[-1]
+        return {"hub": {**where, "file": ref.file}, "gguf": base64.b64encode(header).decode("ascii"), "gguf_name": name}
+    if not ls.config:
+        if ls.gguf:
+            raise InputError(
+                f"--model: {ref.repo} holds GGUF files and no config.json; choose one with --file (or its URL): {choices}"
+            )
+        raise InputError(f"--model: {ref.repo} at {ref.revision} has no config.json and no GGUF file")
+    config = hub.read(ref, "config.json")
+    try:
+        config_text = config.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{ref.repo}/config.json is not UTF-8 text") from None
+    if len(config_text) > MAX_CONFIG_CHARS:
+        raise InputError(f"{ref.repo}/config.json is larger than {MAX_CONFIG_CHARS:,} characters")
+    try:
+        shards = index_shards(hub.read(ref, ls.index)) if ls.index else ls.safetensors
+    except CalcError as exc:
+        raise InputError(f"{ref.repo}/{ls.index}: {exc.message}") from None
+    headers = []
+    for shard in shards:
+        first = hub.read(ref, shard, 0, 7)
+        try:
+            end = header_length(first, shard)
+        except CalcError as exc:
+            raise InputError(f"{ref.repo}/{shard}: {exc.message}") from None
+        rest = hub.read(ref, shard, 8, end - 1)
+        if len(rest) < end - 8:
+            raise InputError(
+                f"{ref.repo}/{shard}: the file ends inside its safetensors header ({8 + len(rest):,} of {end:,} bytes)"
+            )
+        headers.append(base64.b64encode(first + rest).decode("ascii"))
+    out = {"hub": {**where, "file": None}, "config": config_text}
+    if headers:
+        out["safetensors"] = headers
+    return out
+
+
 def _gguf_summary(path: str) -> dict:
     g = read_gguf_file(path)
     return {
@@ -208,7 +313,14 @@ def _request(args: argparse.Namespace) -> dict:
         "recommend": args.recommend,
     }
     model = args.model
-    if _is_gguf(model):
+    if _is_hub(model):
+        from calc.hubfetch import HubFetchError
+
+        try:
+            req.update(hub_request(model, args.revision, args.file))
+        except HubFetchError as exc:
+            raise InputError(f"--model {model}: {exc}") from None
+    elif _is_gguf(model):
         req["gguf"], req["gguf_name"] = read_gguf_model(model)
     elif model.endswith(".json") or (os.path.sep in model and os.path.isfile(model)):
         req["config"] = read_config(model)
@@ -435,8 +547,12 @@ def _print_list(command: str, cat: dict) -> None:
         )
 
 
-def _fail(message: str) -> int:
-    """One line on stderr, in what its encoding can show; exit status 2."""
+def _fail(message: str, args: argparse.Namespace | None = None, code: str = "", field: str | None = None) -> int:
+    """One line on stderr, in what its encoding can show; exit status 2.  With --json, the error
+    as the API gives one ({"ok": false, "error": {code, field, message}}) on stdout too."""
+    if args is not None and getattr(args, "json", False):
+        text = message.removeprefix(": ")
+        print(json.dumps({"ok": False, "error": {"code": code, "field": field, "message": text}}, ensure_ascii=True))
     line = f"python -m calc: error{message}"
     encoding = sys.stderr.encoding or "utf-8"
     print(line.encode(encoding, "backslashreplace").decode(encoding), file=sys.stderr)
@@ -451,13 +567,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             answer = handle(_request(args)) if args.command == "estimate" else handle({"op": "catalog"})
     except InputError as exc:
-        return _fail(f": {exc}")
+        return _fail(f": {exc}", args, "input_error", "model")
     except CalcError as exc:  # a file that is not a GGUF this reader knows
-        return _fail(f": {getattr(args, 'path', None) or args.model!r}: {exc.message}")
+        return _fail(f": {getattr(args, 'path', None) or args.model!r}: {exc.message}", args, exc.code, exc.field)
     if not answer["ok"]:
         err = answer["error"]
         where = f" ({err['field']})" if err.get("field") else ""
-        return _fail(f"{where}: {err['message']}")
+        return _fail(f"{where}: {err['message']}", args, err["code"], err.get("field"))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         _print(args, answer)
