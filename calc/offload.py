@@ -26,6 +26,11 @@ ggml-cuda offloads the big matrix products to the main GPU (ggml_backend_cuda_de
 min_batch_size = 32) and the scheduler copies the weight into the GPU's compute buffer: the largest
 host weight tensor is added there (an estimate: the copies of one op are alive at once).
 The CPU model buffer is "CPU_Mapped" (mmap, default): file pages in the page cache; counted as RAM.
+Its printed size is the mapped range, not the host tensors: llama-model.cpp load_tensors makes one
+host buffer per file with ggml_backend_cpu_buffer_from_ptr over llama_model_loader::get_mapping_range,
+the span from the first to the last host tensor's bytes in that file, so GPU tensors lying between
+them are inside it (mapped_span; the file order is token_embd, the layers in order, output_norm,
+output, as convert_hf_to_gguf.py writes them).
 """
 
 from __future__ import annotations
@@ -304,6 +309,14 @@ def fits(machine: Machine, parts: list[DeviceParts], margin: int = 0) -> bool:
     gpu_ok = all(p.total + margin <= c for p, c in zip(parts[:-1], caps[:-1], strict=True))
     host_cap = caps[-1]
     return gpu_ok and (host_cap is None or parts[-1].total <= host_cap)
+
+
+def mapped_span(tensors: tuple[LTensor, ...], tensor_dev: list[int]) -> int:
+    """Bytes from the first to the last host tensor in file order, every tensor between included:
+    what llama.cpp maps and prints as the CPU_Mapped model buffer (one file; a split GGUF maps one such
+    range per file, so it can print a little less, the GPU tensors at each file's edges)."""
+    host = [i for i, d in enumerate(tensor_dev) if d == HOST]
+    return sum(t.bytes for t in tensors[host[0] : host[-1] + 1]) if host else 0
 
 
 def per_device(machine: Machine, parts: list[DeviceParts]) -> list[DeviceMemory]:
@@ -766,6 +779,7 @@ def answer(req, model, plan, engine, kv_id: str, native: int, warn, vllm_plan=No
     parts, lay = evaluate(plan, tensors, m, st, context, req.batch)
     check(req, plan, tensors, m, st, lay, warn)
     rows = per_device(m, parts)
+    rows[-1] = rows[-1]._replace(mapped_bytes=mapped_span(tensors, lay.tensor_dev))
     ok = all(r.fits is not False for r in rows)
     if rows[-1].fits is False:
         warn("ram_exceeded", need=rows[-1].total_bytes, capacity=rows[-1].capacity_bytes)

@@ -1,5 +1,6 @@
 """llama.cpp hybrid runs (calc/data/offload_validation.json): each device's weights, KV and compute
-buffer within 3% of the log's figure, or the miss explained in the record's mapping.exclude."""
+buffer (and with mmap the RAM's mapped range, the CPU_Mapped buffer) within 3% of the log's figure,
+or the miss explained in the record's mapping.exclude."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from calc.api import handle
 
 RECORDS = json.loads((Path(__file__).parent.parent / "calc" / "data" / "offload_validation.json").read_text("utf-8"))["records"]
 USED = [r for r in RECORDS if not r["mapping"].get("excluded")]
-PARTS = {"weights": "weights_bytes", "kv": "kv_cache_bytes", "compute": "compute_bytes"}
+PARTS = {"weights": "weights_bytes", "kv": "kv_cache_bytes", "compute": "compute_bytes", "mapped": "mapped_bytes"}
 TOLERANCE = 0.03
 
 
