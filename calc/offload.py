@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 from calc.errors import CalcError, show
 from calc.formats import tensor_types
-from calc.machine import Device, Machine
+from calc.machine import Device, Machine, decode_ram_share
 from calc.result import DeviceMemory, FitPlan, OffloadCommand, OffloadSpeed, OverrideHit, Placement
 
 HOST = -1  # device index of the system RAM
@@ -547,7 +547,11 @@ def offload_speed(
         bytes read per token on a device = its dense weights + its routed experts x touched / E + its KV
         touched     = E x (1 - (1 - k/E)^batch)                      (calc/speed.py)
         step        = sum over devices of bytes read / bandwidth     (the devices work in turn)
-        decode      = batch / step tokens/s; range = decode x the llama.cpp decode band (calc/speed.py)
+        decode      = batch / step tokens/s, the ceiling
+        range       = batch / (GPU seconds / GPU band + RAM seconds / RAM share), low ends together
+                      and high ends together: the GPU side at llama.cpp's decode band (calc/speed.py),
+                      the RAM side at the share measured runs reached (memory.toml [offload_decode],
+                      recomputed from calc/data/offload_validation.json by its test)
         prefill     = 2 x active params x T / (main GPU's TFLOPS) + T / n_ubatch x host weights / PCIe
                       (weights in RAM stream to the GPU once per micro-batch of >= 32 tokens)
         range       = compute over the measured prefill band, plus the transfer over the link's
@@ -570,10 +574,14 @@ def offload_speed(
     devices = (*machine.gpus, machine.ram)
     if any(read[i] and not devices[i].bandwidth_bytes_per_s for i in range(ng + 1)):
         return OffloadSpeed(None, None, None, None, None, int(sum(read[:ng])), int(read[ng]), "unknown bandwidth")
-    step = sum(read[i] / devices[i].bandwidth_bytes_per_s for i in range(ng + 1) if read[i])
-    decode = batch / step
+    gpu_s = sum(read[i] / devices[i].bandwidth_bytes_per_s for i in range(ng) if read[i])
+    ram_s = read[ng] / devices[ng].bandwidth_bytes_per_s if read[ng] else 0.0
+    decode = batch / (gpu_s + ram_s)
     band = sp.efficiency(plan.engine.id, "decode")
-    drange = [round(decode * band.low, 2), round(decode * band.high, 2)] if band else None
+    drange = None
+    if band:
+        low, high = decode_ram_share()
+        drange = [round(batch / (gpu_s / band.low + ram_s / low), 2), round(batch / (gpu_s / band.high + ram_s / high), 2)]
     prefill = prange = transfer = None
     main = machine.gpus[0] if ng else None
     tokens = context * batch

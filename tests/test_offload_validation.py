@@ -60,3 +60,44 @@ def test_link_share_is_what_the_measured_prompts_reached():
         shares.append(round(s["prefill_transfer_seconds"] / (512 / speed["prompt"] - compute), 2))
     assert len(shares) >= 3
     assert link_share("pcie4-x16") == (min(shares), max(shares))
+
+
+def _named_ram_decodes():
+    """(record, our speed at PP512 context, measured decode tok/s) for the runs that name their RAM."""
+    for r in USED:
+        speed = r["measured"].get("tokens_per_s") or {}
+        if speed.get("eval") and r["mapping"]["request"].get("ram_bandwidth"):
+            s = handle({**r["mapping"]["request"], "context": 512, "recommend": False, "curve": False})["offload"]["speed"]
+            yield r, s, speed["eval"]
+
+
+def test_ram_share_is_what_the_measured_decodes_reached():
+    """memory.toml's [offload_decode] ram_share is [min, max] over the mainline runs with the RAM named
+    of: host seconds at full bandwidth / (measured seconds per token - GPU seconds at the middle of the
+    llama.cpp decode band)."""
+    from calc import speed as sp
+    from calc.machine import decode_ram_share, machine
+
+    band = sp.efficiency("llama.cpp", "decode")
+    mid = (band.low + band.high) / 2
+    shares = []
+    for r, s, tokens_per_s in _named_ram_decodes():
+        if r["engine"] != "llama.cpp":
+            continue
+        req = r["mapping"]["request"]
+        m = machine(tuple(req["devices"].split(",")), req["ram"], req["ram_bandwidth"], None)
+        gpu = s["gpu_bytes_per_step"] / m.gpus[0].bandwidth_bytes_per_s
+        ram = s["host_bytes_per_step"] / m.ram.bandwidth_bytes_per_s
+        shares.append(round(ram / (1 / tokens_per_s - gpu / mid), 2))
+    assert len(shares) >= 3
+    assert decode_ram_share() == (min(shares), max(shares))
+
+
+def test_measured_decodes_with_the_ram_named_fall_in_our_range():
+    """Every run that names its RAM, ik_llama.cpp's too (not used for the band), decodes at a speed
+    inside our range: the range is the speed shown on the page."""
+    runs = list(_named_ram_decodes())
+    assert len(runs) >= 4
+    for r, s, tokens_per_s in runs:
+        low, high = s["decode_range_tokens_per_s"]
+        assert low <= tokens_per_s <= high, (r["id"], tokens_per_s, low, high)
