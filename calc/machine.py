@@ -71,6 +71,20 @@ def _presets() -> tuple[dict, dict]:
     return out
 
 
+@cache
+def decode_ram_share() -> tuple[float, float]:
+    """[low, high] share of the RAM's bandwidth the host side of an offloaded decode reached in the
+    measured runs (calc/data/memory.toml [offload_decode] ram_share)."""
+    row = catalog.load_toml(MEMORY_FILE).get("offload_decode") or {}
+    share, source = row.get("ram_share"), row.get("source")
+    pair = isinstance(share, list) and len(share) == 2 and all(isinstance(x, float) for x in share)
+    if not (pair and 0 < share[0] <= share[1] <= 1):
+        raise CatalogError(f"{MEMORY_FILE}: [offload_decode] ram_share: not [low, high] in (0, 1]")
+    if not (isinstance(source, str) and source.startswith("https://")):
+        raise CatalogError(f"{MEMORY_FILE}: [offload_decode] source: not an https URL")
+    return share[0], share[1]
+
+
 def ram_presets() -> dict[str, dict]:
     """RAM presets by id: name, bandwidth_bytes_per_s, source."""
     return _presets()[0]

@@ -26,6 +26,11 @@ ggml-cuda offloads the big matrix products to the main GPU (ggml_backend_cuda_de
 min_batch_size = 32) and the scheduler copies the weight into the GPU's compute buffer: the largest
 host weight tensor is added there (an estimate: the copies of one op are alive at once).
 The CPU model buffer is "CPU_Mapped" (mmap, default): file pages in the page cache; counted as RAM.
+Its printed size is the mapped range, not the host tensors: llama-model.cpp load_tensors makes one
+host buffer per file with ggml_backend_cpu_buffer_from_ptr over llama_model_loader::get_mapping_range,
+the span from the first to the last host tensor's bytes in that file, so GPU tensors lying between
+them are inside it (mapped_span; the file order is token_embd, the layers in order, output_norm,
+output, as convert_hf_to_gguf.py writes them).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import NamedTuple
 
 from calc.errors import CalcError, show
 from calc.formats import tensor_types
-from calc.machine import Device, Machine
+from calc.machine import Device, Machine, decode_ram_share
 from calc.result import DeviceMemory, FitPlan, OffloadCommand, OffloadSpeed, OverrideHit, Placement
 
 HOST = -1  # device index of the system RAM
@@ -306,6 +311,14 @@ def fits(machine: Machine, parts: list[DeviceParts], margin: int = 0) -> bool:
     return gpu_ok and (host_cap is None or parts[-1].total <= host_cap)
 
 
+def mapped_span(tensors: tuple[LTensor, ...], tensor_dev: list[int]) -> int:
+    """Bytes from the first to the last host tensor in file order, every tensor between included:
+    what llama.cpp maps and prints as the CPU_Mapped model buffer (one file; a split GGUF maps one such
+    range per file, so it can print a little less, the GPU tensors at each file's edges)."""
+    host = [i for i, d in enumerate(tensor_dev) if d == HOST]
+    return sum(t.bytes for t in tensors[host[0] : host[-1] + 1]) if host else 0
+
+
 def per_device(machine: Machine, parts: list[DeviceParts]) -> list[DeviceMemory]:
     caps = capacities(machine, parts)
     out = []
@@ -534,7 +547,11 @@ def offload_speed(
         bytes read per token on a device = its dense weights + its routed experts x touched / E + its KV
         touched     = E x (1 - (1 - k/E)^batch)                      (calc/speed.py)
         step        = sum over devices of bytes read / bandwidth     (the devices work in turn)
-        decode      = batch / step tokens/s; range = decode x the llama.cpp decode band (calc/speed.py)
+        decode      = batch / step tokens/s, the ceiling
+        range       = batch / (GPU seconds / GPU band + RAM seconds / RAM share), low ends together
+                      and high ends together: the GPU side at llama.cpp's decode band (calc/speed.py),
+                      the RAM side at the share measured runs reached (memory.toml [offload_decode],
+                      recomputed from calc/data/offload_validation.json by its test)
         prefill     = 2 x active params x T / (main GPU's TFLOPS) + T / n_ubatch x host weights / PCIe
                       (weights in RAM stream to the GPU once per micro-batch of >= 32 tokens)
         range       = compute over the measured prefill band, plus the transfer over the link's
@@ -557,10 +574,14 @@ def offload_speed(
     devices = (*machine.gpus, machine.ram)
     if any(read[i] and not devices[i].bandwidth_bytes_per_s for i in range(ng + 1)):
         return OffloadSpeed(None, None, None, None, None, int(sum(read[:ng])), int(read[ng]), "unknown bandwidth")
-    step = sum(read[i] / devices[i].bandwidth_bytes_per_s for i in range(ng + 1) if read[i])
-    decode = batch / step
+    gpu_s = sum(read[i] / devices[i].bandwidth_bytes_per_s for i in range(ng) if read[i])
+    ram_s = read[ng] / devices[ng].bandwidth_bytes_per_s if read[ng] else 0.0
+    decode = batch / (gpu_s + ram_s)
     band = sp.efficiency(plan.engine.id, "decode")
-    drange = [round(decode * band.low, 2), round(decode * band.high, 2)] if band else None
+    drange = None
+    if band:
+        low, high = decode_ram_share()
+        drange = [round(batch / (gpu_s / band.low + ram_s / low), 2), round(batch / (gpu_s / band.high + ram_s / high), 2)]
     prefill = prange = transfer = None
     main = machine.gpus[0] if ng else None
     tokens = context * batch
@@ -766,6 +787,7 @@ def answer(req, model, plan, engine, kv_id: str, native: int, warn, vllm_plan=No
     parts, lay = evaluate(plan, tensors, m, st, context, req.batch)
     check(req, plan, tensors, m, st, lay, warn)
     rows = per_device(m, parts)
+    rows[-1] = rows[-1]._replace(mapped_bytes=mapped_span(tensors, lay.tensor_dev))
     ok = all(r.fits is not False for r in rows)
     if rows[-1].fits is False:
         warn("ram_exceeded", need=rows[-1].total_bytes, capacity=rows[-1].capacity_bytes)

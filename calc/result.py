@@ -128,6 +128,13 @@ class DeviceMemory(NamedTuple):
         "what may be used: the GPU's usable bytes, the RAM's size (unified: what the GPU leaves); null: RAM size not given",
     ]
     fits: Annotated[bool | None, "total_bytes <= capacity_bytes; null when the capacity is unknown"]
+    mapped_bytes: Annotated[
+        Bytes | None,
+        "llama.cpp's RAM with mmap (the default): the file range mapped for the host tensors, printed as the "
+        "CPU_Mapped model buffer: from the first to the last host tensor in file order, GPU tensors between "
+        "included (address space the page cache fills at load and may drop; weights_bytes is what the host "
+        "reads); null for a GPU and for other engines",
+    ] = None
 
 
 class OverrideHit(NamedTuple):

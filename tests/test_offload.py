@@ -416,3 +416,33 @@ def test_the_plan_fits_or_says_what_is_short(model, devices):
         assert over == [] and o["fits"]
     else:
         assert plan["short_device"] in over and plan["short_bytes"] > 0
+
+
+def test_mapped_span_runs_from_the_first_to_the_last_host_tensor():
+    """llama.cpp maps one range per file for the host tensors (llama_model_loader::get_mapping_range):
+    GPU tensors between two host tensors are inside it, those after the last one are not."""
+    from calc.offload import HOST, LTensor, mapped_span
+
+    ts = (
+        LTensor("token_embd.weight", -1, 100, True, False),
+        LTensor("blk.0.attn_q.weight", 0, 10, True, False),
+        LTensor("blk.0.ffn_up_exps.weight", 0, 50, True, True),
+        LTensor("output.weight", 1, 30, True, False),
+    )
+    assert mapped_span(ts, [HOST, 0, HOST, 0]) == 100 + 10 + 50
+    assert mapped_span(ts, [HOST, 0, 0, 0]) == 100
+    assert mapped_span(ts, [0, 0, 0, 0]) == 0
+
+
+def test_mapped_range_of_experts_on_cpu_is_the_file_less_the_output():
+    """Qwen3-30B-A3B with every expert on CPU: the range spans the file from token_embd to the last
+    expert tensor; past it lie blk.47's two norms, output_norm (2,048 F32 each) and output.weight
+    (Q6_K: 151,936 x 2,048 / 256 blocks of 210 bytes), all on the GPU."""
+    a = handle(
+        {"model": "qwen3-30b-a3b", "quant": "q4_k_m", "devices": "rtx-4090", "n_gpu_layers": 99, "cpu_moe": True}
+        | {"recommend": False, "curve": False}
+    )
+    rows = a["offload"]["per_device"]
+    total = sum(d["weights_bytes"] for d in rows)
+    assert rows[0]["mapped_bytes"] is None
+    assert total - rows[-1]["mapped_bytes"] == 3 * 2048 * 4 + 151936 * 2048 // 256 * 210

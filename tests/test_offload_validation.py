@@ -1,5 +1,6 @@
 """llama.cpp hybrid runs (calc/data/offload_validation.json): each device's weights, KV and compute
-buffer within 3% of the log's figure, or the miss explained in the record's mapping.exclude."""
+buffer (and with mmap the RAM's mapped range, the CPU_Mapped buffer) within 3% of the log's figure,
+or the miss explained in the record's mapping.exclude."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from calc.api import handle
 
 RECORDS = json.loads((Path(__file__).parent.parent / "calc" / "data" / "offload_validation.json").read_text("utf-8"))["records"]
 USED = [r for r in RECORDS if not r["mapping"].get("excluded")]
-PARTS = {"weights": "weights_bytes", "kv": "kv_cache_bytes", "compute": "compute_bytes"}
+PARTS = {"weights": "weights_bytes", "kv": "kv_cache_bytes", "compute": "compute_bytes", "mapped": "mapped_bytes"}
 TOLERANCE = 0.03
 
 
 def test_every_record_is_used_or_excluded_with_a_reason():
-    assert len(USED) >= 3
+    assert len(USED) >= 20
     for r in RECORDS:
         m = r["mapping"]
         assert m.get("excluded") or (m["request"] and m["expected_mib"]), r["id"]
@@ -45,16 +46,58 @@ def test_each_device_within_three_percent(record):
 
 def test_link_share_is_what_the_measured_prompts_reached():
     """memory.toml's PCIe 4.0 measured_share is [min, max] of transfer / (measured PP512 seconds -
-    our compute seconds) over the mainline llama.cpp records with a prompt speed."""
+    our compute seconds) over the mainline llama.cpp records with a prompt speed and every layer on a
+    GPU (with -ngl 0 the layers' own work runs on the CPU and the prompt is not bound by the link)."""
     from calc.offload import link_share
 
     shares = []
     for r in USED:
         speed = r["measured"].get("tokens_per_s") or {}
-        if r["engine"] != "llama.cpp" or not speed.get("prompt"):
+        if r["engine"] != "llama.cpp" or not speed.get("prompt") or r["mapping"]["request"].get("n_gpu_layers") == 0:
             continue
         s = handle({**r["mapping"]["request"], "context": 512, "recommend": False, "curve": False})["offload"]["speed"]
         compute = s["prefill_seconds"] - s["prefill_transfer_seconds"]
         shares.append(round(s["prefill_transfer_seconds"] / (512 / speed["prompt"] - compute), 2))
-    assert len(shares) >= 2
+    assert len(shares) >= 3
     assert link_share("pcie4-x16") == (min(shares), max(shares))
+
+
+def _named_ram_decodes():
+    """(record, our speed at PP512 context, measured decode tok/s) for the runs that name their RAM."""
+    for r in USED:
+        speed = r["measured"].get("tokens_per_s") or {}
+        if speed.get("eval") and r["mapping"]["request"].get("ram_bandwidth"):
+            s = handle({**r["mapping"]["request"], "context": 512, "recommend": False, "curve": False})["offload"]["speed"]
+            yield r, s, speed["eval"]
+
+
+def test_ram_share_is_what_the_measured_decodes_reached():
+    """memory.toml's [offload_decode] ram_share is [min, max] over the mainline runs with the RAM named
+    of: host seconds at full bandwidth / (measured seconds per token - GPU seconds at the middle of the
+    llama.cpp decode band)."""
+    from calc import speed as sp
+    from calc.machine import decode_ram_share, machine
+
+    band = sp.efficiency("llama.cpp", "decode")
+    mid = (band.low + band.high) / 2
+    shares = []
+    for r, s, tokens_per_s in _named_ram_decodes():
+        if r["engine"] != "llama.cpp":
+            continue
+        req = r["mapping"]["request"]
+        m = machine(tuple(req["devices"].split(",")), req["ram"], req["ram_bandwidth"], None)
+        gpu = s["gpu_bytes_per_step"] / m.gpus[0].bandwidth_bytes_per_s
+        ram = s["host_bytes_per_step"] / m.ram.bandwidth_bytes_per_s
+        shares.append(round(ram / (1 / tokens_per_s - gpu / mid), 2))
+    assert len(shares) >= 3
+    assert decode_ram_share() == (min(shares), max(shares))
+
+
+def test_measured_decodes_with_the_ram_named_fall_in_our_range():
+    """Every run that names its RAM, ik_llama.cpp's too (not used for the band), decodes at a speed
+    inside our range: the range is the speed shown on the page."""
+    runs = list(_named_ram_decodes())
+    assert len(runs) >= 4
+    for r, s, tokens_per_s in runs:
+        low, high = s["decode_range_tokens_per_s"]
+        assert low <= tokens_per_s <= high, (r["id"], tokens_per_s, low, high)
