@@ -98,6 +98,7 @@ VALID = {
     "gpu": ["h100-sxm", "rtx-4090", "h200", None],
     "quant": ["q4_k_m", "iq2_xs", "native", "awq", "bf16"],
     "ubatch": [1, 65536],
+    "swa_full": [True, False],
     "max_num_batched_tokens": [1, 1 << 22],
     "max_num_seqs": [1, 1 << 16],
     "curve": [True, False],

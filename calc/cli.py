@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--gpus", type=int, help="number of GPUs of --gpu (default 1)")
     e.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, help="llama.cpp: -fa on | off (default on)")
     e.add_argument("--ubatch", type=int, help="llama.cpp: n_ubatch")
+    swa_help = "llama.cpp: sliding-window layers cache every token (default off)"
+    e.add_argument("--swa-full", action=argparse.BooleanOptionalAction, help=swa_help)
     e.add_argument("--gpu-memory-utilization", type=float, help="vLLM: fraction of each GPU it reserves")
     e.add_argument("--max-num-batched-tokens", type=int, help="vLLM: tokens of the profiling pass")
     e.add_argument("--max-num-seqs", type=int, help="vLLM: sequences of the profiler's sampler pass")
@@ -338,6 +340,7 @@ def _request(args: argparse.Namespace) -> dict:
         "max_num_seqs": args.max_num_seqs,
         "engine_version": args.engine_version,
         "flash_attention": args.flash_attention,
+        "swa_full": args.swa_full,
         "recommend_limit": args.recommend_limit,
     }
     req.update({k: v for k, v in optional.items() if v is not None})

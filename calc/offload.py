@@ -39,6 +39,7 @@ import math
 import re
 from typing import NamedTuple
 
+from calc.engines.llamacpp import CUDA_VENDORS
 from calc.errors import CalcError, show
 from calc.formats import tensor_types
 from calc.machine import Device, Machine, decode_ram_share
@@ -278,15 +279,17 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
     compute = [0] * (ng + 1)
     for i in range(ng):
         extra = copy if i == 0 else 0  # the main GPU runs the offloaded products, even with -ngl 0
+        # flash attention runs where the layer's KV is: ggml-cuda (CUDA, HIP) copies a quantized cache to F16
+        cuda = gpus[i].vendor in CUDA_VENDORS and not st.no_kv_offload
         if i in lay.layer_dev:
-            compute[i] = engine.activations(plan, context, batch, 1, out_dev == i, extra)
+            compute[i] = engine.activations(plan, context, batch, 1, out_dev == i, extra, cuda)
         elif extra:
-            compute[i] = engine.activations(plan, context, batch, 1, False, extra)
+            compute[i] = engine.activations(plan, context, batch, 1, False, extra, cuda)
     cells = plan.cells(context, batch, 0)
     u = min(ubatch, cells)
     compute[ng] = (a.hidden + cells) * u * 4  # the input embeddings and the F32 KQ mask, built on the host
     if host_layer_work or out_dev == HOST:
-        compute[ng] += engine.activations(plan, context, batch, 1, out_dev == HOST)
+        compute[ng] += engine.activations(plan, context, batch, 1, out_dev == HOST, cuda=False)
     overhead = engine.runtime_bytes()
     parts = [DeviceParts(int(w[i]), kv[i], compute[i], overhead) for i in range(ng)]
     parts.append(DeviceParts(int(w[ng]), kv[ng], compute[ng], 0))
@@ -645,6 +648,8 @@ def llama_server(
     if st.no_kv_offload:
         parts.append("-nkvo")
     parts += ["-fa", "on" if es.flash_attention else "off"]
+    if es.swa_full:
+        parts.append("--swa-full")
     kv = GGUF_KV.get(kv_id, "f16")
     if kv != "f16":
         parts += ["-ctk", kv, "-ctv", kv]

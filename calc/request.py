@@ -86,6 +86,7 @@ class Request:
     gpus: Annotated[int, "how many of gpu"]
     flash_attention: Annotated[bool | None, "llama.cpp: flash attention (default on)"]
     ubatch: Annotated[int | None, "llama.cpp: n_ubatch, the physical batch of the compute buffer"]
+    swa_full: Annotated[bool | None, "llama.cpp --swa-full: sliding-window layers cache every token (default off)"]
     gpu_memory_utilization: Annotated[float | None, "vLLM: fraction of each GPU it reserves (default 0.9)"]
     max_num_batched_tokens: Annotated[int | None, "vLLM: tokens of the profiling pass (default by GPU size)"]
     max_num_seqs: Annotated[int | None, "vLLM: sequences of the profiler's sampler pass (default by GPU size)"]
@@ -138,7 +139,15 @@ class Request:
 
 FIELDS = frozenset(f.name for f in fields(Request))  # the keys a JSON request may have
 # The request fields engines read for their settings (Engine.settings): None where the request is silent.
-ENGINE_KNOBS = ("flash_attention", "ubatch", "gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs")
+ENGINE_KNOBS = (
+    "flash_attention",
+    "ubatch",
+    "swa_full",
+    "kv_cache",
+    "gpu_memory_utilization",
+    "max_num_batched_tokens",
+    "max_num_seqs",
+)
 
 
 # URL parameters arrive as text: a whole number or a decimal written in ASCII digits ("²".isdigit()
@@ -393,6 +402,7 @@ def parse_request(raw) -> Request:
         gpus=_int(raw, "gpus", 1, MAX_GPUS) or (DEFAULTS["gpus"] if "gpu" not in raw else 1),
         flash_attention=_bool(raw, "flash_attention"),
         ubatch=_int(raw, "ubatch", 1, 65536),
+        swa_full=_bool(raw, "swa_full"),
         gpu_memory_utilization=_float(raw, "gpu_memory_utilization", 0.05, 1.0),
         max_num_batched_tokens=_int(raw, "max_num_batched_tokens", 1, 1 << 22),
         max_num_seqs=_int(raw, "max_num_seqs", 1, 1 << 16),

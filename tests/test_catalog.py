@@ -250,6 +250,7 @@ WARNING_REQUESTS = {
     "kv_type_unsupported": {"model": "llama-3.1-8b", "engine": "transformers", "kv_cache": "q8_0"},
     "mla_decompressed": {"model": "deepseek-r1", "engine": "transformers", "quant": "native", "gpu": "a100-80gb-sxm"},
     "quant_v_needs_flash": {"model": "llama-3.1-8b", "engine": "llama.cpp", "kv_cache": "q4_0", "flash_attention": False},
+    "kv_f16_scratch": {"model": "llama-3.1-8b", "engine": "llama.cpp", "kv_cache": "q8_0", "gpu": "rtx-4090", "gpus": 1},
     "split_unsupported": {"model": "falcon-7b", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},
     "text_only": {"model": "gemma-3-4b-it", "engine": "vllm", "quant": "awq"},
     "native_quant_unknown": {"config": {**TINY_CONFIG, "quantization_config": {"quant_method": "hqq"}}, "quant": "native"},

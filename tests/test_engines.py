@@ -112,7 +112,7 @@ def test_vllm_batch_defaults_follow_the_gpu(gpu, batched, seqs):
 @pytest.mark.parametrize(
     "engine_id, knobs",
     [
-        ("llama.cpp", {"flash_attention", "ubatch"}),
+        ("llama.cpp", {"flash_attention", "ubatch", "swa_full"}),
         ("vllm", {"gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs"}),
     ],
 )
@@ -149,6 +149,8 @@ RELEASE_CASES = [
     # before PR #15434 flash attention was off by default: the 32 padding applies unasked
     ("llama.cpp", "2025-07", {}, 4128),
     ("llama.cpp", "2026-01", {}, 4352),
+    ("llama.cpp", "2026-05", {}, 4352),
+    ("llama.cpp", "2025-04", {}, 4128),
 ]
 
 
@@ -181,6 +183,62 @@ def test_older_releases_change_what_they_say():
     assert (new, old) == (61 * 576 * 2, 61 * (576 + 512) * 2)
     assert engine_for("vllm", "v0").sampler_bytes == 38 and engines()["vllm"].sampler_bytes == 8
     assert engine_for("vllm", "0.20").cuda_graph_bytes == 0 < engines()["vllm"].cuda_graph_bytes
+
+
+GEMMA3_12B = {"model": "gemma-3-12b-it", "engine": "llama.cpp", "quant": "q4_k_m", "kv_cache": "f16", "context": 32768}
+GEMMA3_12B |= {"gpu": None, "curve": False, "recommend": False}
+
+
+@pytest.mark.parametrize(
+    "change, kv_mib",
+    [
+        # 8 full layers x 32,768 cells + 40 sliding layers x pad(1,024 + 512, 256) = 1,536 cells, each cell
+        # 8 KV heads x 256 x (K + V) x 2 bytes = 8 KiB: 2,048 + 480 MiB
+        ({}, 2048 + 480),
+        ({"swa_full": False}, 2048 + 480),
+        # --swa-full: every layer holds 32,768 cells, 48 x 256 MiB
+        ({"swa_full": True}, 48 * 256),
+        # builds before PR #13194 had no cache of their own for the sliding layers
+        ({"engine_version": "2025-04"}, 48 * 256),
+        ({"engine_version": "2025-07"}, 2048 + 480),
+        # four sequences: the window is kept per sequence, 4 x 1,024 + 512 cells
+        ({"batch": 4, "context": 8192}, 2048 + 40 * 4608 * 8 / 1024),
+    ],
+)
+def test_swa_full_caches_every_token_of_the_sliding_layers(change, kv_mib):
+    """Gemma 3 12B: 48 layers, every 6th global, window 1,024 (llama-kv-cache-iswa.cpp size_swa)."""
+    r = handle({**GEMMA3_12B, **change})
+    assert r["ok"], r.get("error")
+    assert r["memory"]["kv_cache_bytes"] == kv_mib * 2**20
+    assert r["engine"]["settings"]["swa_full"] is bool(change.get("swa_full"))
+
+
+LLAMA_131K = {"model": "llama-3.1-8b", "engine": "llama.cpp", "quant": "q4_k_m", "context": 131072, "gpus": 1}
+LLAMA_131K |= {"gpu": "rtx-4090", "curve": False, "recommend": False}
+# Llama 3.1 8B at 131,072 cells, ubatch 512, flash attention: F16 mask 131,072 x 512 x 2 = 128 MiB, then the
+# largest phase: logits (128,256 x 512 + 2 x 4,096 x 512) x 4 = 266.5 MiB, or attention 512 x (4,096 + 2 x
+# 32 x 128) x 4 = 24 MiB plus the F16 copies of one layer's K and V, 131,072 x (1,024 + 1,024) x 2 = 512 MiB
+NO_SCRATCH, SCRATCH = (128 + 266.5) * 2**20, (128 + 24 + 512) * 2**20
+
+
+@pytest.mark.parametrize(
+    "change, compute",
+    [
+        ({"kv_cache": "q8_0"}, SCRATCH),
+        ({"kv_cache": "q4_0"}, SCRATCH),
+        ({"kv_cache": "bf16"}, SCRATCH),  # the MMA kernel reads F16 only: a BF16 cache is copied too
+        ({"kv_cache": "f16"}, NO_SCRATCH),
+        ({"kv_cache": "q8_0", "engine_version": "2026-01"}, NO_SCRATCH),  # before PR #23907: the CUDA pool
+        ({"kv_cache": "q8_0", "gpu": "mi300x"}, SCRATCH),  # HIP builds share ggml-cuda
+        ({"kv_cache": "q8_0", "gpu": "apple-m3-max-128gb"}, NO_SCRATCH),  # Metal reads the quantized cache
+        ({"kv_cache": "q8_0", "gpu": None}, SCRATCH),  # no GPU given: a CUDA build assumed
+    ],
+)
+def test_cuda_flash_attention_reserves_f16_copies_of_a_quantized_cache(change, compute):
+    r = handle({**LLAMA_131K, **change})
+    assert r["ok"], r.get("error")
+    assert r["memory"]["activations_bytes"] == compute
+    assert ("kv_f16_scratch" in {w["code"] for w in r["warnings"]}) == (compute == SCRATCH)
 
 
 def test_unknown_release_is_an_error_naming_the_field():

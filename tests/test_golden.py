@@ -30,7 +30,12 @@ against the published checkpoint (CATALOG_FIXES) answer from the corrected row; 
 are replaced by the checks written there.  An eleventh (issue 14): the GPU catalog gains the cards and
 unified-memory machines of "your machine" (V100, A40, RTX 2080 Ti, M1-M3 Max, Strix Halo, DGX Spark),
 as hardware input only (gpus.toml recommend = false): the catalog's GPU list is the saved one with them
-added, and no estimate changes (the new `offload` field is null without devices)."""
+added, and no estimate changes (the new `offload` field is null without devices).  A twelfth (issue 15):
+llama.cpp's newest release is 2026-05 (PR #23907: CUDA flash attention reserves F16 copies of a
+quantized K and V in the compute buffer), and its settings gain `swa_full` (false unless asked); the
+saved llama.cpp answers are those of the release before, so they are compared with engine_version
+2026-01 asked for (the answer's request echo and version aside), and the catalog's llama.cpp versions
+are the saved ones with 2026-05 first and 2025-04 (before PR #13194's sliding-window cache) last."""
 
 from __future__ import annotations
 
@@ -151,9 +156,31 @@ def _upcast(request: dict, fmt: str) -> bool:
     return bits(fmt) >= bits("native") - 0.01
 
 
+ISSUE15_LLAMACPP = ("2026-05", "2026-01", "2025-04")  # the new newest release, the saved one, the new oldest
+
+
+def _issue15(request: dict) -> dict:
+    """The answer under the saved llama.cpp release: a llama.cpp estimate asked with engine_version
+    2026-01, its request echo and version as the saved answer had them."""
+    if request.get("op", "estimate") != "estimate" or request.get("engine", "llama.cpp") != "llama.cpp":
+        return handle(request)
+    got = handle({**request, "engine_version": ISSUE15_LLAMACPP[1]})
+    if got.get("ok"):
+        assert handle(request)["engine"]["version"] == ISSUE15_LLAMACPP[0]
+        got["request"]["engine_version"] = request.get("engine_version")
+        got["engine"]["settings"].pop("swa_full")
+    return got
+
+
+def _issue15_versions(saved: list, got: list) -> bool:
+    """The catalog's llama.cpp releases: the saved ones between the two added (labels may be reworded)."""
+    ids = [v["id"] for v in got]
+    return ids[0] == ISSUE15_LLAMACPP[0] and ids[-1] == ISSUE15_LLAMACPP[2] and ids[1:-1] == [v["id"] for v in saved]
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: "-".join(str(v) for v in r["request"].values())[:80])
 def test_answer_unchanged(row):
-    got = json.loads(json.dumps(handle(row["request"]), ensure_ascii=False))
+    got = json.loads(json.dumps(_issue15(row["request"]), ensure_ascii=False))
     fixed = GEMMA3_FIXED.get(row["request"].get("model"))
     if fixed is not None:
         kv_bytes = {"f16": 2, "bf16": 2, "fp8": 1, "q8_0": 34 / 32}[got["kv_cache"]["id"]] / 2
@@ -189,5 +216,9 @@ def test_answer_unchanged(row):
         )
         and not (d.endswith("].context_length: 2048 -> 196608") and got["models"][int(d[8 : d.index("]")])]["id"] == "minimax-m2")
         and not (d.startswith(".gpus:") and [g for g in got["gpus"] if g["id"] not in ISSUE14_GPUS] == answer["gpus"])
+        and not (
+            d.startswith(".engines[0].versions")
+            and _issue15_versions(answer["engines"][0]["versions"], got["engines"][0]["versions"])
+        )
     ]
     assert changed == []

@@ -321,6 +321,7 @@ VALID = {
     "gpus": [1, 2, 3, 8, 16, 64],
     "flash_attention": [True, False, None],
     "ubatch": [1, 512, 65536],
+    "swa_full": [True, False, None],
     "gpu_memory_utilization": [0.05, 0.5, 0.9, 1, 1.0],
     "max_num_batched_tokens": [1, 2048, 8192, 1 << 22],
     "max_num_seqs": [1, 256, 1 << 16],

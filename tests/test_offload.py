@@ -122,6 +122,35 @@ def test_host_weights_are_copied_into_the_main_gpu_compute_buffer():
     )
 
 
+def _compute_q8(devices, **knobs):
+    req = parse_request(
+        {"config": TINY_MOE, "quant": "f16", "kv_cache": "q8_0", "context": 16384, "devices": devices, "ram": "64GiB", **knobs}
+    )
+    s = setup(req)
+    tensors = offload.llama_tensors(s.model, s.plan.weights, "f16", None)
+    parts, _lay = offload.evaluate(s.plan, tensors, machine(req.devices, req.ram), offload.settings_of(req), 16384, 1)
+    return [p.compute for p in parts]
+
+
+def test_quantized_kv_adds_f16_copies_where_cuda_runs_the_attention():
+    """Q8_0 cache at 16,384 cells, ubatch 512, flash attention: mask 16,384 x 512 x 2 = 16 MiB; attention
+    512 x (256 + 2 x 4 x 64) x 4 = 1.5 MiB plus one layer's K and V copied to F16, 16,384 x (128 + 128) x 2
+    = 8 MiB, over the FFN's 3.5 MiB and the logits' 3 MiB.  Only a CUDA GPU holding the KV copies it:
+    not with the KV in RAM (-nkvo), not on the host, not on Metal."""
+    mask, attn, scratch = 16 * 2**20, 1_572_864, 8 * 2**20
+    assert _compute_q8("24GiB", fit=False)[0] == mask + attn + scratch
+    assert _compute_q8("24GiB", fit=False, no_kv_offload=True)[0] == mask + 3_670_016
+    host = _compute_q8("24GiB", n_gpu_layers=0, fit=False)[-1]
+    assert host == (256 + 16384) * 512 * 4 + mask + 3_670_016  # inputs and F32 mask, then the layers' work
+    assert _compute_q8("apple-m3-max-128gb", fit=False)[0] == mask + 3_670_016
+
+
+def test_swa_full_reaches_the_llama_server_command():
+    o = _setup("gemma-3-12b-it", "q4_k_m", "rtx-4090", None, swa_full=True)
+    assert "--swa-full" in o["command"]["llama_server"]
+    assert "--swa-full" not in _setup("gemma-3-12b-it", "q4_k_m", "rtx-4090", None)["command"]["llama_server"]
+
+
 def test_placement_answer_names_layers_and_experts():
     r = handle({"config": TINY_MOE, "quant": "f16", "context": 1024, "devices": "24GiB", "ram": "64GiB", "n_cpu_moe": 3})
     p = r["offload"]["placement"]

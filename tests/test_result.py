@@ -130,6 +130,8 @@ CLI_ROWS = [
     (["--no-recommend"], {"recommend": False}),
     (["--no-flash-attention"], {"flash_attention": False}),
     (["--flash-attention"], {"flash_attention": True}),
+    (["--swa-full"], {"swa_full": True}),
+    (["--no-swa-full"], {"swa_full": False}),
     (["--curve"], {"curve": True}),
     (["--quant", "exl2", "--bpw", "5.0"], {"quant": "exl2", "bpw": 5.0}),
 ]

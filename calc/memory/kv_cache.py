@@ -41,7 +41,7 @@ class LayerKv:
         return self.k_bytes_per_token + self.v_bytes_per_token
 
 
-def _attention_rows(a: Architecture, engine: Engine) -> tuple[int, int, bool]:
+def attention_rows(a: Architecture, engine: Engine) -> tuple[int, int, bool]:
     """(K elements, V elements, shardable) per token of one attention layer."""
     if a.mla:
         m = a.mla
@@ -63,7 +63,7 @@ def recurrent_state_elements(a: Architecture, kind: str) -> int:
 
 def layer_kv(a: Architecture, engine: Engine, k_type: Dtype, v_type: Dtype, state_type: Dtype) -> tuple[LayerKv, ...]:
     """The cache of every layer under an engine and K/V element types."""
-    k_elems, v_elems, shardable = _attention_rows(a, engine)
+    k_elems, v_elems, shardable = attention_rows(a, engine)
     k_bytes = k_type.tensor_bytes(1, k_elems)
     v_bytes = v_type.tensor_bytes(1, v_elems) if v_elems else 0
     no_window = engine.ignores_window(a)

@@ -778,6 +778,22 @@ def test_engine_settings_reach_the_core(fresh, base_url, core):
     wait_until(fresh, "!document.getElementById('err-gmu').hidden")
 
 
+def test_swa_full_setting_reaches_the_core_and_the_link(fresh, base_url, core):
+    """llama.cpp's --swa-full from the engine settings: the request carries swa_full, the link swa=1,
+    and the KV cache shown is the core's for it (Gemma 3 12B: every layer holds the whole context)."""
+    fresh.goto(base_url + "?model=gemma-3-12b-it&quant=q4_k_m&ctx=32768&engine=llama.cpp&gpu=rtx-4090&n=1")
+    wait_ready(fresh)
+    fresh.click("#engine-settings > summary")
+    assert fresh.locator("#swa").is_visible() and fresh.locator("#gmu").is_hidden()
+    fresh.select_option("#swa", "1")
+    wait_until(fresh, "location.search.includes('swa=1')")
+    wait_settled(fresh)
+    request = {"op": "view", "model": "gemma-3-12b-it", "quant": "q4_k_m", "context": 32768, "batch": 1}
+    request |= {"engine": "llama.cpp", "gpu": "rtx-4090", "gpus": 1, "lang": "en"}
+    want, without = (core({**request, "swa_full": on})["view"]["text"]["kv_cache"] for on in (True, False))
+    assert want != without and fresh.text_content('#result-body [data-out="kv_cache"]') == want
+
+
 def test_switching_engine_keeps_a_loadable_format_and_exl2_has_its_bits(fresh, base_url, core):
     fresh.goto(base_url + "?model=llama-3.1-8b&quant=q4_k_m&engine=llama.cpp")
     wait_ready(fresh)
