@@ -37,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--quant", help="weight format (see `quants`); default q4_k_m, or as stored in a .gguf")
     e.add_argument("--bpw", type=float, help="bits per weight, for --quant exl2")
-    e.add_argument("--context", type=int, default=32768, help="tokens per sequence")
+    e.add_argument("--context", type=int, help="tokens per sequence, prompt and generated together (default 32768)")
+    e.add_argument(
+        "--prompt-tokens", type=int, help="transformers: tokens of the prompt, prefilled at once (default: the whole context)"
+    )
+    e.add_argument("--new-tokens", type=int, help="transformers: max_new_tokens, generated after the prompt")
     e.add_argument("--kv-cache", default="auto", help="KV-cache type (default: the engine's)")
     e.add_argument("--batch", type=int, default=1, help="sequences held at once")
     e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
@@ -198,7 +202,6 @@ def _print_gguf(r: dict) -> None:
 
 def _request(args: argparse.Namespace) -> dict:
     req = {
-        "context": args.context,
         "batch": args.batch,
         "engine": args.engine,
         "kv_cache": args.kv_cache,
@@ -218,6 +221,9 @@ def _request(args: argparse.Namespace) -> dict:
         req["gpus"] = args.gpus
     _machine(args, req)
     optional = {
+        "context": args.context,
+        "prompt_tokens": args.prompt_tokens,
+        "new_tokens": args.new_tokens,
         "quant": args.quant,
         "bpw": args.bpw,
         "ubatch": args.ubatch,
@@ -292,6 +298,7 @@ def _print_estimate(r: dict) -> None:
     print(
         f"{r['format']['label']} ({r['format']['bits_per_weight']} bpw), KV {r['kv_cache']['label']}, "
         f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']} {r['engine']['version']}"
+        + (f" ({req['prompt_tokens']:,} prompt + {req['new_tokens']:,} generated)" if req.get("prompt_tokens") else "")
     )
     rows = [
         ["weights", fmt_gib(mem["weights_bytes"])],
@@ -393,7 +400,8 @@ def speed_lines(s: dict, req: dict, engine: str) -> list[str]:
         lines.append(f"decode: at most {s['decode_tokens_per_s_per_sequence']:,} tokens/s per sequence (bandwidth ceiling)")
         if batch > 1:
             lines.append(f"decode: at most {s['decode_tokens_per_s']:,} tokens/s over {batch} sequences (bandwidth ceiling)")
-    prompt = f"{req['context']:,}" if batch == 1 else f"{batch} x {req['context']:,}"
+    tokens = req.get("prompt_tokens") or req["context"]
+    prompt = f"{tokens:,}" if batch == 1 else f"{batch} x {tokens:,}"
     if s["prefill_range_seconds"]:
         lines.append(f"time to first token (estimate): {rng(s['prefill_range_seconds'], seconds)} s for {prompt} tokens")
     elif s["prefill_seconds"]:
