@@ -5,9 +5,10 @@
     python -m bench.accuracy --json        # everything as JSON
 
 The records are calc/data/validation.json (llama.cpp / ik_llama.cpp load logs, vLLM memory-profiler
-lines, published GGUF sizes, each quoting its source); calc/validation.py turns each into a core
-request and compares.  Errors are (ours - measured) / measured.  Baselines, on the same records:
-    (a) total = parameters x nominal bytes per parameter x 1.2          (the "20% overhead" rule)
+lines, published GGUF sizes) and calc/data/transformers_validation.json (transformers generate()
+peaks), each quoting its source; calc/validation.py turns each into a core request and compares.
+Errors are (ours - measured) / measured.  Baselines, on the same records:
+    (a) total (transformers: peak) = parameters x nominal bytes per parameter x 1.2   ("20% overhead")
     (b) weights = parameters x tabulated bits per weight / 8; KV = 2 x layers x KV heads x
         (hidden / heads) x tokens x element bytes, every layer full attention
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calc import catalog, validation
+from calc import validation
 
 LABELS = {
     "weights": "weights on the GPU(s)",
@@ -32,8 +33,9 @@ LABELS = {
     "total": "total (weights + KV + compute)",
     "kv_pool": "KV memory left (vLLM)",
     "kv_tokens": "KV capacity in tokens (vLLM)",
+    "peak": "peak of a generate() run (transformers)",
 }
-BASELINE = {"total": "(a)", "weights": "(b)", "weights_file": "(b)", "kv_cache": "(b)"}
+BASELINE = {"total": "(a)", "peak": "(a)", "weights": "(b)", "weights_file": "(b)", "kv_cache": "(b)"}
 
 
 def _pct(x: float | None) -> str:
@@ -117,10 +119,9 @@ def page_report(source_url: Callable[[object], str | None]) -> dict:
     """The page's Accuracy section: validation's per-engine table and counts, the baseline labels, and
     every usable record with its model's name, engine, source and the source's link (source_url finds
     it, as it does for the spec card).  build.py runs this in CPython; the page only shows it."""
-    models = catalog.models()
     records = [
         {
-            "model": models[rec["mapping"]["model"]].name,
+            "model": validation.model_name(rec),
             "engine": validation.report_engine(rec),
             "url": source_url(rec["source"]),
             "source": rec["source"],

@@ -42,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--file", help="with a repo id: the GGUF file of the repo to estimate (its first part, if split)")
     e.add_argument("--quant", help="weight format (see `quants`); default q4_k_m, or as stored in a .gguf")
     e.add_argument("--bpw", type=float, help="bits per weight, for --quant exl2")
-    e.add_argument("--context", type=int, default=32768, help="tokens per sequence")
+    e.add_argument("--context", type=int, help="tokens per sequence, prompt and generated together (default 32768)")
+    e.add_argument(
+        "--prompt-tokens", type=int, help="transformers: tokens of the prompt, prefilled at once (default: the whole context)"
+    )
+    e.add_argument("--new-tokens", type=int, help="transformers: max_new_tokens, generated after the prompt")
     e.add_argument("--kv-cache", default="auto", help="KV-cache type (default: the engine's)")
     e.add_argument("--batch", type=int, default=1, help="sequences held at once")
     e.add_argument("--engine", default="llama.cpp", help="llama.cpp | vllm | transformers")
@@ -180,12 +184,14 @@ def _is_gguf(path: str) -> bool:
 
 
 def _is_hub(model: str) -> bool:
-    """A repo id not in the catalog, or a Hub URL (not a file here)."""
+    """A repo id not in the catalog, or a Hub URL (not a file here, nor a path to a .json or .gguf
+    that is missing: that is a mistyped file, "no such file", not a repo to fetch)."""
     from calc import catalog
     from calc.hub import is_hub_ref
     from calc.hubfetch import endpoint
 
-    if model.lower() in catalog.models() or os.path.exists(model):
+    local = model.lower().endswith((".json", ".gguf")) and "://" not in model
+    if local or model.lower() in catalog.models() or os.path.exists(model):
         return False
     return is_hub_ref(model, endpoint())
 
@@ -305,7 +311,6 @@ def _print_gguf(r: dict) -> None:
 
 def _request(args: argparse.Namespace) -> dict:
     req = {
-        "context": args.context,
         "batch": args.batch,
         "engine": args.engine,
         "kv_cache": args.kv_cache,
@@ -332,6 +337,9 @@ def _request(args: argparse.Namespace) -> dict:
         req["gpus"] = args.gpus
     _machine(args, req)
     optional = {
+        "context": args.context,
+        "prompt_tokens": args.prompt_tokens,
+        "new_tokens": args.new_tokens,
         "quant": args.quant,
         "bpw": args.bpw,
         "ubatch": args.ubatch,
@@ -407,6 +415,7 @@ def _print_estimate(r: dict) -> None:
     print(
         f"{r['format']['label']} ({r['format']['bits_per_weight']} bpw), KV {r['kv_cache']['label']}, "
         f"{fmt_tokens(req['context'])} tokens x {req['batch']}, {r['engine']['label']} {r['engine']['version']}"
+        + (f" ({req['prompt_tokens']:,} prompt + {req['new_tokens']:,} generated)" if req.get("prompt_tokens") else "")
     )
     rows = [
         ["weights", fmt_gib(mem["weights_bytes"])],
@@ -508,7 +517,8 @@ def speed_lines(s: dict, req: dict, engine: str) -> list[str]:
         lines.append(f"decode: at most {s['decode_tokens_per_s_per_sequence']:,} tokens/s per sequence (bandwidth ceiling)")
         if batch > 1:
             lines.append(f"decode: at most {s['decode_tokens_per_s']:,} tokens/s over {batch} sequences (bandwidth ceiling)")
-    prompt = f"{req['context']:,}" if batch == 1 else f"{batch} x {req['context']:,}"
+    tokens = req.get("prompt_tokens") or req["context"]
+    prompt = f"{tokens:,}" if batch == 1 else f"{batch} x {tokens:,}"
     if s["prefill_range_seconds"]:
         lines.append(f"time to first token (estimate): {rng(s['prefill_range_seconds'], seconds)} s for {prompt} tokens")
     elif s["prefill_seconds"]:

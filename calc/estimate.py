@@ -337,7 +337,7 @@ def estimate(req: Request) -> Estimate:
         kv_capacity_tokens=pool.get("kv_capacity_tokens"),
         max_concurrency=pool.get("max_concurrency"),
         kv_pool_bytes=pool.get("kv_pool_bytes"),
-        speed=speed(plan, model.params, req.context, req.batch, gpu, req.gpus, total.kv_cache),
+        speed=speed(plan, model.params, req.prompt_tokens or req.context, req.batch, gpu, req.gpus, total.kv_cache),
         recommendations=recs,
         recommendations_total=recs_total,
         curve=curve,

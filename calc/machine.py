@@ -169,7 +169,7 @@ def ram_bandwidth(value, field: str = "ram_bandwidth") -> tuple[str, float]:
         return row["name"], row["bandwidth_bytes_per_s"]
     try:
         gbs = float(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # float(10**400) overflows
         gbs = None
     if gbs is None or not 1 <= gbs <= 100_000:
         known = ", ".join(presets)

@@ -325,7 +325,8 @@ def speed_texts(answer: dict, r: dict, engine: str) -> dict:
             out["speed-total"] = fill(r["speed_total_value"], low=low, high=high, n=num(batch))
         else:
             out["speed-total"] = fill(r["speed_total_ceiling"], tps=num(s["decode_tokens_per_s"], 1), n=num(batch))
-    prompt = num(req["context"]) if batch == 1 else f"{num(batch)} × {num(req['context'])}"
+    tokens = req.get("prompt_tokens") or req["context"]
+    prompt = num(tokens) if batch == 1 else f"{num(batch)} × {num(tokens)}"
     if s.get("prefill_range_seconds"):
         low, high = seconds(*s["prefill_range_seconds"])
         out["ttft"] = fill(r["ttft_value"], low=low, high=high, prompt=prompt)

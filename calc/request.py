@@ -78,7 +78,17 @@ class Request:
     ]
     bpw: Annotated[float | None, "bits per weight, for quant exl2 only (default 4.0)"]
     kv_cache: Annotated[str, 'KV-cache type id, or "auto": the engine\'s default']
-    context: Annotated[int, "tokens per sequence"]
+    context: Annotated[int, "tokens per sequence: the prompt and the generated tokens together"]
+    prompt_tokens: Annotated[
+        int | None,
+        "transformers: tokens of the prompt, prefilled in one forward pass (default: the whole context); with "
+        "new_tokens, context = prompt_tokens + new_tokens",
+    ]
+    new_tokens: Annotated[
+        int | None,
+        "transformers: generate(max_new_tokens=...), tokens generated after the prompt one at a time (default: "
+        "context - prompt_tokens, 0 when neither is given)",
+    ]
     batch: Annotated[int, "sequences held at once"]
     engine: Annotated[str, '"llama.cpp", "vllm" or "transformers"']
     engine_version: Annotated[str | None, "the engine's release (catalog engines[].versions); null: the newest"]
@@ -147,6 +157,7 @@ ENGINE_KNOBS = (
     "gpu_memory_utilization",
     "max_num_batched_tokens",
     "max_num_seqs",
+    "prompt_tokens",
 )
 
 
@@ -327,6 +338,31 @@ def _offload(raw: dict, gpu: str | None, gpus: int) -> dict:
     return out
 
 
+def _lengths(raw: dict) -> tuple[int, int | None]:
+    """(context, prompt tokens or None) from context, prompt_tokens and new_tokens: any two set the third;
+    context alone is all prompt (None).  The prompt is at least one token; none exceeds MAX_CONTEXT."""
+    context = _int(raw, "context", 1, MAX_CONTEXT)
+    prompt = _int(raw, "prompt_tokens", 1, MAX_CONTEXT)
+    new = _int(raw, "new_tokens", 0, MAX_CONTEXT)
+    if prompt is not None and new is not None:
+        if context is not None and context != prompt + new:
+            message = f"context ({context:,}) must be prompt_tokens + new_tokens ({prompt + new:,}), or leave one out"
+            raise CalcError("conflicting_fields", "context", message)
+        if prompt + new > MAX_CONTEXT:
+            raise CalcError("out_of_range", "new_tokens", f"prompt_tokens + new_tokens must be at most {MAX_CONTEXT:,}")
+        return prompt + new, prompt
+    context = context or DEFAULTS["context"]
+    if prompt is not None:
+        if prompt > context:
+            raise CalcError("out_of_range", "prompt_tokens", f"prompt_tokens ({prompt:,}) is more than context ({context:,})")
+        return context, prompt
+    if new is not None:
+        if new >= context:
+            raise CalcError("out_of_range", "new_tokens", f"new_tokens ({new:,}) leaves no prompt in context ({context:,})")
+        return context, context - new
+    return context, None
+
+
 def parse_request(raw) -> Request:
     """Validate a request dict and fill in defaults (the fields: Request)."""
     if not isinstance(raw, dict):
@@ -381,6 +417,7 @@ def parse_request(raw) -> Request:
     if quant == "exl2" and bpw is None:
         bpw = 4.0  # exllamav2 convert.py -b default
     lang = _choice(raw, "lang", {"en": 0, "zh": 0})
+    context, prompt = _lengths(raw)
     curve, recommend = _bool(raw, "curve"), _bool(raw, "recommend")
     return Request(
         op=op,
@@ -394,7 +431,9 @@ def parse_request(raw) -> Request:
         quant=quant,
         bpw=bpw if quant == "exl2" else None,
         kv_cache=kv,
-        context=_int(raw, "context", 1, MAX_CONTEXT) or DEFAULTS["context"],
+        context=context,
+        prompt_tokens=prompt,
+        new_tokens=None if prompt is None else context - prompt,
         batch=_int(raw, "batch", 1, MAX_BATCH) or DEFAULTS["batch"],
         engine=engine,
         engine_version=version,

@@ -315,6 +315,8 @@ VALID = {
     "kv_cache": _ids(catalog.kv_types()) + ["auto", None],
     "context": [1, 255, 4096, 32768, 131072, MAX_CONTEXT, "8192"],
     "batch": [1, 2, 16, 4096],
+    "prompt_tokens": [1, 100, 4096, None],  # transformers: with context or new_tokens (issue 15)
+    "new_tokens": [0, 1, 30000, None],
     "engine": ["llama.cpp", "vllm", "transformers", "llamacpp", "HF"],
     "engine_version": [None, "", "  "],  # every other release id belongs to one engine
     "gpu": _ids(catalog.gpus()) + [None, ""],

@@ -352,6 +352,7 @@ def test_transformers_snippet():
         ({"ram": "64GiB", "gpu": None}, "ram"),
         ({"devices": "24GiB", "ram": "lots"}, "ram"),
         ({"devices": "24GiB", "ram": "64GiB", "ram_bandwidth": "ddr9"}, "ram_bandwidth"),
+        ({"devices": "24GiB", "ram": "64GiB", "ram_bandwidth": 10**400}, "ram_bandwidth"),  # float() overflows
         ({"devices": "24GiB", "split_mode": "diagonal"}, "split_mode"),
     ],
 )

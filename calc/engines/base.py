@@ -77,6 +77,13 @@ class Engine:
         """Working memory of one GPU (bytes): `tp` tensor-parallel ranks, `last` if it holds the output head."""
         raise NotImplementedError
 
+    def after_prefill(self, plan, context: int, batch: int, tp: int, last: bool) -> tuple[int, int, int] | None:
+        """(prompt tokens, decode-step working memory, extra whole copies of the cache in a decode step)
+        where the engine prefills a prompt shorter than the context and grows its cache token by token
+        after it; None where activations() is the peak whatever the prompt (an engine that reserves
+        its cache up front)."""
+        return None
+
     def runtime_bytes(self) -> int:
         """Bytes per GPU the runtime holds outside weights, KV and activations."""
         return self.overhead_bytes

@@ -119,6 +119,7 @@ class Plan:
         self.layer_kv = layer_kv
         self.engine = engine
         self.settings = settings
+        self.format_family = fmt.family  # formats.toml family ("bnb", "gptq", ...): an engine's kernels may depend on it
         self.windows = sorted({lk.window for lk in layer_kv if not lk.state_bytes_per_seq})
         on_host = engine.embeddings_on_host or fmt.embed_on_host
         self.embed_gpu = 0 if on_host else weights.embed
@@ -193,6 +194,28 @@ class Plan:
     def _activations(self, context: int, batch: int, tp: int, last: bool) -> int:
         return self.engine.activations(self, context, batch, tp, last)
 
+    def _stage_activations(self, context: int, batch: int, tp: int, last: bool, per_window: tuple, acts: dict) -> int:
+        """Activations of one stage at its peak.  An engine that prefills a prompt shorter than the
+        context (Engine.after_prefill: transformers' generate) peaks either in the prefill, with the
+        cache at the prompt's length, or in the last decode step, with the cache full:
+
+            peak - KV(context) = max(prefill - (KV(context) - KV(prompt)), decode + copies * KV(context))
+
+        where KV(n) is this stage's cache at n tokens per sequence and `copies` the whole extra copies
+        of the cache a decode step keeps alive.  Other engines' activations are
+        their peak as they are (they reserve the whole cache up front)."""
+        key = (tp, last)
+        act = acts.get(key)
+        if act is None:
+            act = acts[key] = self._activations(context, batch, tp, last)
+        phases = self.engine.after_prefill(self, context, batch, tp, last)
+        if phases is None:
+            return act
+        prompt, decode, copies = phases
+        full = stage_kv([self._cells(context, batch, w) for w in self.windows], per_window, 0.0, batch)
+        grown = full - stage_kv([self._cells(prompt, batch, w) for w in self.windows], per_window, 0.0, batch)
+        return max(act - grown, decode + copies * full)
+
     def overhead(self) -> int:
         """Bytes per GPU outside weights, KV and activations: the runtime, CUDA context and graphs."""
         return self._overhead
@@ -207,10 +230,7 @@ class Plan:
         rows = []
         for w, per_window, state, last in self._stage_sums(tp, stages):
             kv = stage_kv(cells, per_window, state, batch)
-            act = acts.get(last)
-            if act is None:
-                act = acts[last] = self._activations(context, batch, tp, last)
-            rows.append((w, kv, act))
+            rows.append((w, kv, self._stage_activations(context, batch, tp, last, per_window, acts)))
         return tp, rows
 
     def per_gpu(self, context: int, batch: int, gpus: int) -> list[Parts]:
@@ -231,9 +251,10 @@ class Plan:
         out = []
         for c in contexts:
             kv = stage_kv([self._cells(c, batch, win) for win in self.windows], fold.per_window, fold.state, batch)
-            act = self._activations(c, batch, tp, True)
+            share = tuple(b / (tp * stages) for b in fold.per_window)  # each GPU's part of the cache, evenly
+            act = self._stage_activations(c, batch, tp, True, share, {})
             if stages > 1:
-                act += (stages - 1) * self._activations(c, batch, tp, False)
+                act += (stages - 1) * self._stage_activations(c, batch, tp, False, share, {})
             out.append(Parts(fold.weights, kv, tp * act, overhead))
         return out
 
@@ -266,9 +287,7 @@ class Plan:
         tp, candidates = self._setup(gpus)
         worst = 0
         for w, per_window, state, last in candidates:
-            act = acts.get((tp, last))
-            if act is None:
-                act = acts[tp, last] = self._activations(context, batch, tp, last)
+            act = self._stage_activations(context, batch, tp, last, per_window, acts)
             total = w + stage_kv(cells, per_window, state, batch) + act
             if total > worst:
                 worst = total

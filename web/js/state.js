@@ -1,6 +1,6 @@
 // The calculator's state <-> the query string <-> the core's request.
 // URL keys: model, quant, bpw (EXL2), kv, ctx, batch, engine, ev (engine version), gpu, n, the engine settings
-// fa, ub, swa (llama.cpp), gmu, mbt, mns (vLLM), your machine's dev, ram, rbw, ngl, ncmoe, ot, plus lang and
+// fa, ub, swa (llama.cpp), gmu, mbt, mns (vLLM), pt (transformers: prompt tokens), your machine's dev, ram, rbw, ngl, ncmoe, ot, plus lang and
 // embed, handled by app.js.
 
 export const CTX_MIN_LOG = 10; // 1k
@@ -39,6 +39,7 @@ export function hasMachine(state) {
 export const OPTIONAL = {
   bpw: ["bpw", "float"], fa: ["flash_attention", "flag"], ub: ["ubatch", "int"], swa: ["swa_full", "flag"],
   gmu: ["gpu_memory_utilization", "float"], mbt: ["max_num_batched_tokens", "int"], mns: ["max_num_seqs", "int"],
+  pt: ["prompt_tokens", "int"],
 };
 const OPTIONAL_FORMS = { int: /^\d+$/, float: /^(\d+\.?\d*|\.\d+)$/, flag: /^[01]$/ };
 
@@ -162,7 +163,7 @@ export function toRequest(state, lang) {
 }
 
 // The engine each engine setting belongs to (bpw: the EXL2 format's).
-const SETTING_ENGINE = { fa: "llama.cpp", ub: "llama.cpp", swa: "llama.cpp", gmu: "vllm", mbt: "vllm", mns: "vllm" };
+const SETTING_ENGINE = { fa: "llama.cpp", ub: "llama.cpp", swa: "llama.cpp", gmu: "vllm", mbt: "vllm", mns: "vllm", pt: "transformers" };
 
 /** Whether an optional setting applies to the state's engine and format. */
 export function applies(state, key) {
