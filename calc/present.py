@@ -265,7 +265,11 @@ VERDICT_MESSAGES = {"yes": "fits", "tight": "tight", "no": "no_fit", "cannot": "
 def verdict(answer: dict) -> str:
     """ "cannot" when the engine cannot run the split (a split_unsupported warning), "no" when the
     fullest GPU needs more than it holds, "tight" when it has less than HEADROOM (5%, the
-    recommendations' margin) of its capacity free, else "yes"; "none" without a GPU."""
+    recommendations' margin) of its capacity free, else "yes"; "none" without a GPU.  With your
+    machine given (answer "offload") the answer is for it: "yes" when every device holds its part
+    (the GPUs and the RAM, as placed or planned), else "no"."""
+    if answer.get("offload"):
+        return "yes" if answer["offload"]["fits"] else "no"
     fit = answer["fit"]
     if not fit:
         return "none"
@@ -405,9 +409,43 @@ def format_options(answer: dict, words: dict) -> dict:
     }
 
 
+def machine_fit_text(answer: dict, r: dict) -> str:
+    """The headline's verdict for your machine: what sits on the GPUs and in RAM, or the first device
+    that is short (its need and what it holds)."""
+    rows = answer["offload"]["per_device"]
+    over = next((d for d in rows if d["fits"] is False), None)
+    if over:
+        device = r["machine_ram"] if over["kind"] == "ram" else over["name"]
+        return fill(r["no_fit_machine"], device=device, need=gib(over["total_bytes"]), capacity=gib(over["capacity_bytes"]))
+    on_gpus = sum(d["total_bytes"] for d in rows if d["kind"] != "ram")
+    in_ram = sum(d["total_bytes"] for d in rows if d["kind"] == "ram")
+    return fill(r["fit_machine"], gpu=gib(on_gpus), ram=gib(in_ram))
+
+
+def machine_label(answer: dict, r: dict) -> str:
+    """Your machine in the summary line: its GPUs, equal ones counted, and the RAM."""
+    names: dict = {}
+    for d in answer["offload"]["per_device"]:
+        if d["kind"] != "ram":
+            names[d["name"]] = names.get(d["name"], 0) + 1
+    gpus = [fill(r["rec_item"], count=n, name=name) for name, n in names.items()]
+    ram = answer["offload"]["per_device"][-1]
+    size = ram["capacity_bytes"] if ram["kind"] == "ram" and ram["capacity_bytes"] else None
+    if gpus_unified(answer):
+        return r["summary_plus"].join(gpus)  # one pool: the machine is its GPU
+    memory = fill(r["summary_ram"], size=gib(size, 0)) if size else r["machine_ram"]
+    return r["summary_plus"].join([*gpus, memory])
+
+
+def gpus_unified(answer: dict) -> bool:
+    """A unified-memory machine (one pool): the RAM row's capacity is what the GPU leaves of it, not a size."""
+    rows = answer["offload"]["per_device"]
+    return any((g := catalog.gpus().get(d["id"] or "")) is not None and g.is_unified for d in rows if d["kind"] != "ram")
+
+
 def summary(answer: dict, words: dict, gpu_name: str) -> str:
     """The line above the headline: what the number is for (model · format · context · sequences ·
-    engine · GPUs)."""
+    engine · GPUs, or your machine when it is given)."""
     r, req, fit = words["result"], answer["request"], answer.get("fit")
     parts = [
         answer["model"]["name"],
@@ -416,7 +454,9 @@ def summary(answer: dict, words: dict, gpu_name: str) -> str:
         fill(r["summary_batch" if req["batch"] == 1 else "summary_batches"], n=num(req["batch"])),
         answer["engine"]["label"],
     ]
-    if fit:
+    if answer.get("offload"):
+        parts.append(machine_label(answer, r))
+    elif fit:
         parts.append(fill(r["rec_item"], count=fit["gpus"], name=gpu_name))
     return r["summary_sep"].join(parts)
 
@@ -521,7 +561,9 @@ def view(answer: dict, lang: str) -> dict:
         )
         if rng
         else fill(r["range_none"], engine=engine),
-        "fit": fill(
+        "fit": machine_fit_text(answer, r)
+        if answer.get("offload")
+        else fill(
             r[VERDICT_MESSAGES[state]],
             engine=engine,
             count=fit["gpus"],

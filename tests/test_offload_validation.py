@@ -11,7 +11,8 @@ import pytest
 
 from calc.api import handle
 
-RECORDS = json.loads((Path(__file__).parent.parent / "calc" / "data" / "offload_validation.json").read_text("utf-8"))["records"]
+DATA = json.loads((Path(__file__).parent.parent / "calc" / "data" / "offload_validation.json").read_text("utf-8"))
+RECORDS = DATA["records"]
 USED = [r for r in RECORDS if not r["mapping"].get("excluded")]
 PARTS = {"weights": "weights_bytes", "kv": "kv_cache_bytes", "compute": "compute_bytes", "mapped": "mapped_bytes"}
 TOLERANCE = 0.03
@@ -101,3 +102,23 @@ def test_measured_decodes_with_the_ram_named_fall_in_our_range():
     for r, s, tokens_per_s in runs:
         low, high = s["decode_range_tokens_per_s"]
         assert low <= tokens_per_s <= high, (r["id"], tokens_per_s, low, high)
+
+
+FIT_RECORDS = DATA["fit_records"]
+
+
+@pytest.mark.parametrize("record", FIT_RECORDS, ids=[r["id"] for r in FIT_RECORDS])
+def test_planner_chooses_what_llama_cpp_fit_chose(record):
+    """A published --fit log: at the same free memory our planner makes llama.cpp's choice, and its
+    projection per device (model, context, compute) is ours within 3% or the miss is explained."""
+    answer = handle({**record["request"], "recommend": False, "curve": False})
+    assert answer["ok"], answer
+    plan = answer["offload"]["plan"]
+    want = record["llama_cpp_decision"]
+    keys = ("n_gpu_layers", "n_cpu_moe", "context")
+    assert [plan[k] for k in keys] == [want[k] for k in keys]
+    got = {d["device"]: d for d in answer["offload"]["per_device"]}
+    for device, parts in record["log_mib"].items():
+        for part, mib in parts.items():
+            error = got[device][PARTS[part]] / 2**20 / mib - 1
+            assert (abs(error) > TOLERANCE) is (f"{device}.{part}" in record["exclude"]), (device, part, round(error, 4))

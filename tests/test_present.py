@@ -195,6 +195,42 @@ def test_verdict_has_its_states(request_, state, words):
     assert v["fits"] is (state in ("yes", "tight"))
 
 
+# gpt-oss-120b (MXFP4_MOE, 32k) with the page's GPU a single RTX 4080: 60.3 GiB, so the GPU alone does not
+# fit; your machine, the same 4080 and RAM, is what the headline answers for.
+MACHINE = {"model": "gpt-oss-120b", "quant": "mxfp4_moe", "gpu": "rtx-4080", "gpus": 1, "devices": "rtx-4080"}
+MACHINE_VERDICTS = [
+    (
+        {"ram": "64GiB"},
+        "en",
+        "yes",
+        "Fits this machine: 14.8 GiB on the GPUs, 46.4 GiB in system RAM.",
+        "1 × NVIDIA GeForce RTX 4080 16GB + 64 GiB RAM",
+    ),
+    (
+        {"ram": "64GiB"},
+        "zh",
+        "yes",
+        "这台机器放得下：GPU 上 14.8 GiB，系统内存中 46.4 GiB。",
+        "1 × NVIDIA GeForce RTX 4080 16GB + 64 GiB 内存",
+    ),
+    ({"ram": "16GiB"}, "en", "no", "Does not fit this machine: System RAM needs 46.4 GiB, 16.0 GiB usable.", "+ 16 GiB RAM"),
+    ({"devices": "apple-m4-max-128gb"}, "en", "yes", "Fits this machine:", "1 × Apple M4 Max (40-core GPU) 128GB"),
+]
+
+
+@pytest.mark.parametrize(("extra", "lang", "state", "fit", "summary"), MACHINE_VERDICTS, ids=lambda x: str(x)[:20])
+def test_headline_answers_for_your_machine(extra, lang, state, fit, summary):
+    """With your machine given, the headline's verdict is the machine's (the machine section's own
+    verdict agrees) and the summary line names the machine, not the page's GPU."""
+    v = handle({"op": "view", **MACHINE, **extra, "lang": lang})["view"]
+    assert v["verdict"] == state and v["fits"] is (state == "yes")
+    assert v["text"]["fit"].startswith(fit)
+    assert v["machine"]["fits"] is (state == "yes")
+    assert v["text"]["summary"].endswith(summary)
+    if extra.get("devices"):  # one pool: the machine is its GPU, no RAM item
+        assert "RAM" not in v["text"]["summary"]
+
+
 def test_spec_rows_of_a_hybrid_model_name_each_layer_kind():
     rows = {r["key"]: r["value"] for r in view({"model": "gemma-3-27b-it"})["spec"]["rows"]}
     assert rows["attention_layers"] == "10 full attention + 52 sliding window"

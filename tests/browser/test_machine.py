@@ -61,12 +61,45 @@ def test_typing_ram_and_layers_updates_link_and_command(page, base_url):
     assert page.is_hidden("#machine-result")
     page.click("#machine-settings summary")
     page.fill("#ram", "32GiB")
+    assert page.is_disabled("#ngl")  # placement auto (like --fit) by default: the layer fields wait
+    page.select_option("#place", "manual")
     page.fill("#ngl", "30")
     wait_until(page, "document.getElementById('machine-command').textContent.includes('-ngl 30')")
-    wait_until(page, "location.search.includes('ram=32GiB') && location.search.includes('ngl=30')")
+    wait_until(
+        page,
+        "location.search.includes('ram=32GiB') && location.search.includes('place=manual') && location.search.includes('ngl=30')",
+    )
     assert page.is_visible("#machine-result")
+    page.select_option("#place", "")  # back to auto: the planner's -ngl, the typed one kept in its box
+    wait_until(page, "!location.search.includes('ngl=30') && !location.search.includes('place=')")
+    wait_until(page, "!document.getElementById('machine-command').textContent.includes('-ngl 30')")
+    assert page.is_disabled("#ngl") and page.input_value("#ngl") == "30"
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/machine-form.png", full_page=True)
+
+
+def test_headline_answers_for_the_machine(page, base_url):
+    """gpt-oss-120b on a 16 GB card: the GPU alone does not fit, the card with 64 GiB of RAM does, and
+    the headline says so with the machine section."""
+    page.goto(base_url + QUERY)
+    wait_ready(page)
+    assert page.get_attribute("[data-out=fit]", "class") == "fit fit-yes"
+    assert page.text_content("[data-out=fit]").startswith("Fits this machine:")
+    assert page.text_content("#machine-verdict") == "Fits this machine."
+    page.fill("#ram", "16GiB")
+    wait_until(page, "document.querySelector('[data-out=fit]').className === 'fit fit-no'")
+    assert page.text_content("[data-out=fit]").startswith("Does not fit this machine: System RAM")
+    assert page.text_content("#machine-verdict") == "Does not fit this machine."
+    if SHOTS:
+        page.locator("#answer").screenshot(path=f"{SHOTS}/machine-headline.png")
+        page.locator("#machine-settings").screenshot(path=f"{SHOTS}/machine-settings.png")
+
+
+def test_an_old_link_with_layers_is_manual(page, base_url):
+    page.goto(base_url + "?model=qwen3-30b-a3b&quant=q4_k_m&gpu=rtx-3060-12gb&n=1&ram=32GiB&ngl=20")
+    wait_ready(page)
+    assert page.input_value("#place") == "manual" and not page.is_disabled("#ngl")
+    wait_until(page, "document.getElementById('machine-command').textContent.includes('-ngl 20')")
 
 
 def test_a_bad_machine_field_is_named_under_it(page, base_url):

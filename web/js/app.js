@@ -26,6 +26,13 @@ const form = {
 };
 const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
 const machine = Object.fromEntries(Object.keys(S.MACHINE).map((key) => [key, $(key)])); // your machine (issue 14)
+const place = $("place"); // auto (like --fit) or manual placement
+
+/** The placement fields take input only when the placement is manual. */
+function showPlacement() {
+  place.value = state.place;
+  for (const key of S.PLACEMENT) machine[key].disabled = state.place !== "manual";
+}
 
 let lastView = data("initial-view"); // calc/present.py view of the result on screen
 let { state, rejected, fromUrl } = S.readState(location.search, catalog);
@@ -202,7 +209,8 @@ function applyState() {
   form.gpu.value = state.gpu;
   form.n.value = String(state.n);
   for (const key of Object.keys(S.MACHINE)) machine[key].value = state[key];
-  if (S.hasMachine(state)) $("machine-settings").open = true;
+  showPlacement();
+  if (S.hasMachine(state) || state.place === "manual") $("machine-settings").open = true;
   showOptional();
   showContext();
 }
@@ -486,6 +494,7 @@ function onInput(event) {
       break;
     }
     case machine[el.name]: state[el.name] = el.value.trim(); break;
+    case place: state.place = el.value; showPlacement(); break;
     case form.batch: if (!count("batch")) return; break;
     case form.n: if (!count("n")) return; break;
     default: return;

@@ -1,7 +1,7 @@
 // The calculator's state <-> the query string <-> the core's request.
 // URL keys: model, quant, bpw (EXL2), kv, ctx, batch, engine, ev (engine version), gpu, n, the engine settings
-// fa, ub, swa (llama.cpp), gmu, mbt, mns (vLLM), pt (transformers: prompt tokens), your machine's dev, ram, rbw, ngl, ncmoe, ot, plus lang and
-// embed, handled by app.js.
+// fa, ub, swa (llama.cpp), gmu, mbt, mns (vLLM), pt (transformers: prompt tokens), your machine's dev, ram,
+// rbw, place (auto / manual placement), ngl, ncmoe, ot, plus lang and embed, handled by app.js.
 
 export const CTX_MIN_LOG = 10; // 1k
 export const CTX_MAX_LOG = 18; // 256k
@@ -19,8 +19,17 @@ export function defaultState(defaults) {
     model: defaults.model, config: "", gguf: "", ggufName: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
     ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
     ...Object.fromEntries(Object.keys(OPTIONAL).map((key) => [key, null])),
-    ...Object.fromEntries(Object.keys(MACHINE).map((key) => [key, ""])),
+    ...Object.fromEntries(Object.keys(MACHINE).map((key) => [key, ""])), place: "",
   };
+}
+
+// The llama.cpp placement fields: used only when the placement is manual (state.place "manual");
+// auto ("") leaves them to the core's planner, which works like llama.cpp's --fit.
+export const PLACEMENT = ["ngl", "ncmoe", "ot"];
+
+/** Whether a machine field goes to the core and the link: placement fields only when manual. */
+export function machineFieldUsed(state, key) {
+  return Boolean(state[key]) && (!PLACEMENT.includes(key) || state.place === "manual");
 }
 
 // Your machine (issue 14): text as typed, passed to the core, which checks it and names the field at
@@ -32,7 +41,7 @@ const MACHINE_MAX = 200; // characters a machine field may carry in a link
 
 /** Whether the state asks for the machine answer: a GPU list or the RAM given. */
 export function hasMachine(state) {
-  return Object.keys(MACHINE).some((key) => state[key]);
+  return Object.keys(MACHINE).some((key) => machineFieldUsed(state, key));
 }
 
 // Settings that are null (the engine's own default) unless set: state key -> [request field, kind].
@@ -115,6 +124,11 @@ export function readState(search, catalog) {
     if (raw.length > MACHINE_MAX) rejected.push({ param: key, value: params.get(key) });
     else { state[key] = raw; fromUrl.add(key); }
   }
+  // place=manual keeps -ngl / --n-cpu-moe / -ot; a link from before the toggle that sets one of them is manual too
+  const place = (params.get("place") || "").trim().toLowerCase();
+  if (place === "manual" || (place !== "auto" && PLACEMENT.some((key) => state[key]))) state.place = "manual";
+  else if (place && place !== "auto") rejected.push({ param: "place", value: params.get("place") });
+  if (params.has("place")) fromUrl.add("place");
   return { state, rejected, fromUrl };
 }
 
@@ -137,7 +151,8 @@ export function queryString(state, extra = {}) {
   params.set("gpu", state.gpu);
   params.set("n", String(state.n));
   for (const key of Object.keys(OPTIONAL)) if (state[key] !== null && applies(state, key)) params.set(key, optionalText(state, key));
-  for (const key of Object.keys(MACHINE)) if (state[key]) params.set(key, state[key]);
+  if (state.place === "manual") params.set("place", "manual");
+  for (const key of Object.keys(MACHINE)) if (machineFieldUsed(state, key)) params.set(key, state[key]);
   for (const [key, value] of Object.entries(extra)) if (value) params.set(key, value);
   return `?${params.toString()}`;
 }
@@ -155,9 +170,11 @@ export function toRequest(state, lang) {
   if (state.ev) request.engine_version = state.ev;
   for (const [key, [field]] of Object.entries(OPTIONAL)) if (state[key] !== null && applies(state, key)) request[field] = state[key];
   for (const [key, field] of Object.entries(MACHINE)) {
-    if (!state[key] || (state.engine !== "llama.cpp" && ["ngl", "ncmoe", "ot"].includes(key))) continue;
+    if (!machineFieldUsed(state, key) || (state.engine !== "llama.cpp" && PLACEMENT.includes(key))) continue;
     request[field] = state[key];
   }
+  // manual placement: llama.cpp's own defaults for what is left empty (-ngl all), no planner
+  if (hasMachine(state) && state.place === "manual" && state.engine === "llama.cpp") request.fit = false;
   if (hasMachine(state) && !state.dev) request.devices = `${state.n}x${state.gpu}`; // the GPU above
   return request;
 }
@@ -175,7 +192,7 @@ export function stateKey(field) {
   const optional = Object.fromEntries(Object.entries(OPTIONAL).map(([key, [name]]) => [name, key]));
   return { model: "model", config: "config", quant: "quant", kv_cache: "kv", context: "ctx",
     batch: "batch", engine: "engine", engine_version: "ev", gpu: "gpu", gpus: "n", ...optional,
-    ...Object.fromEntries(Object.entries(MACHINE).map(([key, name]) => [name, key])) }[field] || null;
+    ...Object.fromEntries(Object.entries(MACHINE).map(([key, name]) => [name, key])), fit: "place" }[field] || null;
 }
 
 // Multipliers of the context box's suffixes: binary, as the engines and model cards mean them
