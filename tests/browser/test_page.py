@@ -547,7 +547,7 @@ def test_engine_version_control_and_link(fresh, base_url, core):
     fresh.goto(base_url + "?model=deepseek-v3&quant=q2_k&ctx=32768&engine=llama.cpp&kv=f16&gpu=h200&n=2")
     wait_ready(fresh)
     options = fresh.eval_on_selector_all("#ev option", "els => els.map(e => [e.value, e.textContent])")
-    assert options[0] == ["", "2026-01 (newest)"] and ["2025-11", "2025-11"] in options
+    assert options[0] == ["", "2026-05 (newest)"] and ["2025-11", "2025-11"] in options
     fresh.select_option("#ev", "2025-11")
     wait_settled(fresh)
     wait_until(fresh, "location.search.includes('ev=2025-11')")
