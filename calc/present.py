@@ -418,13 +418,18 @@ def format_options(answer: dict, words: dict) -> dict:
 
 
 def summary(answer: dict, words: dict, gpu_name: str) -> str:
-    """The line above the headline: what the number is for (model · format · context · sequences ·
-    engine · GPUs)."""
+    """The line above the headline: what the number is for (model · format · context, with the prompt
+    and generated tokens where the request splits it · sequences · engine · GPUs)."""
     r, req, fit = words["result"], answer["request"], answer.get("fit")
     parts = [
         answer["model"]["name"],
         format_label(req["quant"], words),
-        fill(r["summary_context"], tokens=num(req["context"])),
+        fill(r["summary_context"], tokens=num(req["context"]))
+        + (
+            fill(r["summary_split"], prompt=num(req["prompt_tokens"]), new=num(req["new_tokens"]))
+            if req.get("prompt_tokens")
+            else ""
+        ),
         fill(r["summary_batch" if req["batch"] == 1 else "summary_batches"], n=num(req["batch"])),
         answer["engine"]["label"],
     ]
