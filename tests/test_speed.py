@@ -4,6 +4,8 @@ page says where there is no GPU or no measurement."""
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from calc import catalog, present
@@ -68,6 +70,20 @@ def test_llama_cpp_fits_meet_the_decode_target():
     cuda = fit("llama.cpp", "CUDA", "decode")
     assert cuda.runs >= 40 and cuda.layer_seconds > 0  # enough runs for the layer cost
     assert fit("llama.cpp", "ROCm", "decode").layer_seconds == 0  # 2 runs: the share alone
+
+
+@pytest.mark.parametrize("backend", ["CUDA", "Metal"])
+def test_decode_target_holds_out_of_sample(backend):
+    """Each run predicted by the fit of the others (leave-one-out): the median error stays within 15%."""
+    from calc.speed import FIT_MIN_RUNS, _decode_points
+
+    points = _decode_points("llama.cpp", backend)
+    errors = []
+    for i, (x, n, t, _) in enumerate(points):
+        rest = points[:i] + points[i + 1 :]
+        share, layer = fit_points(rest, len(rest) >= FIT_MIN_RUNS)
+        errors.append(abs(t / (x / share + n * layer) - 1))
+    assert statistics.median(errors) <= 0.15
 
 
 @pytest.mark.parametrize("engine", ["vllm", "transformers"])
