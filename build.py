@@ -177,7 +177,7 @@ def links(common: dict, path: str) -> dict:
 
 # The part of each engine's records a user reads first: its whole total where runs report one, else what
 # the engine is checked on (vLLM's KV pool, the GGUF files' sizes).
-HEADLINE_PARTS = ("total", "kv_pool", "weights_file")
+HEADLINE_PARTS = ("total", "kv_pool", "peak", "weights_file")
 
 
 def accuracy_report() -> dict:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calc import validation
+from calc import speed, validation
 
 LABELS = {
     "weights": "weights on the GPU(s)",
@@ -68,6 +68,23 @@ def releases_markdown(rows: list[dict]) -> str:
     for t in validation.release_table(rows):
         stats = f"{_pct(t['ours']['median'])} | {_pct(t['ours']['max'])}"
         lines.append(f"| {t['release']} | {LABELS[t['component']]} | {t['n']} | {stats} |")
+    return "\n".join(lines)
+
+
+def speed_markdown() -> str:
+    """Tokens/s (calc/speed.py accuracy): each engine and backend's fit against its runs, beside the
+    roofline (the naive bandwidth / model size), with the measured spread the range applies."""
+    lines = [
+        "| engine | backend | tokens/s | n | fit | ours median | ours max | measured spread | roofline median | roofline max |",
+        "| --- | --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for r in speed.accuracy():
+        fit = f"{r['share']:.3f} of the ceiling" + (f" + {r['layer_seconds'] * 1e6:.1f} us/layer" if r["layer_seconds"] else "")
+        spread = f"{_pct(r['spread'][0])}-{_pct(r['spread'][1])}"
+        lines.append(
+            f"| {r['engine']} | {r['backend']} | {r['kind']} | {r['n']} | {fit} | {_pct(r['ours']['median'])} | "
+            f"{_pct(r['ours']['max'])} | {spread} | {_pct(r['naive']['median'])} | {_pct(r['naive']['max'])} |"
+        )
     return "\n".join(lines)
 
 
@@ -133,6 +150,7 @@ def page_report(source_url: Callable[[object], str | None]) -> dict:
         "table": validation.table(validation.rows()),
         "releases": validation.release_table(validation.rows()),
         "summary": validation.summary(),
+        "speed": speed.accuracy(),
         "records": records,
         "baselines": BASELINE,
     }
@@ -156,11 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             if r["mapping"].get("excluded") or r["mapping"].get("exclude")
         ]
         releases = validation.release_table(rows)
-        out = {"summary": summary, "table": table, "releases": releases, "rows": rows, "excluded": excluded}
+        out = {"summary": summary, "table": table, "releases": releases, "speed": speed.accuracy()}
+        out |= {"rows": rows, "excluded": excluded}
         print(json.dumps(out, indent=1))
         return 0
     print(summary_markdown(table, summary))
     print("\n" + releases_markdown(rows))
+    print("\n" + speed_markdown())
     if args.markdown:
         print("\n## Every comparison\n")
         print(rows_markdown(rows))

@@ -505,11 +505,13 @@ class SpeedRun:
     format: str
     size_bytes: int
     params: int
+    layers: int
     source: str
     date: str
     decode_tokens_per_s: float | None = None
     prefill_tokens_per_s: float | None = None
     note: str = ""
+    quote: str = ""
 
     def decode_fraction(self) -> float | None:
         """Measured decode over its roofline: tokens/s x bytes read per token / the GPU's bandwidth."""
@@ -537,11 +539,13 @@ SPEED_RUN_FIELDS = {
     "format": _need(str, _filled),
     "size_bytes": _need(int, _positive),  # tensor bytes of the model file: what one decode step reads
     "params": _need(int, _positive),
+    "layers": _need(int, _positive),  # the model's blocks: each costs a step its fixed time (calc/speed.py)
     "decode_tokens_per_s": _may(float, _positive),  # batch 1 (llama-bench tg128)
     "prefill_tokens_per_s": _may(float, _positive),  # llama-bench pp512
     "source": _need(str, _url),  # the thread the measurement is published in
     "date": _need(str, _month),
     "note": _may(str),
+    "quote": _may(str, _filled),  # the table row as published
 }
 
 

@@ -523,17 +523,20 @@ def speed_lines(s: dict, req: dict, engine: str) -> list[str]:
         lines.append(f"time to first token (estimate): {rng(s['prefill_range_seconds'], seconds)} s for {prompt} tokens")
     elif s["prefill_seconds"]:
         lines.append(f"time to first token: at least {s['prefill_seconds']:,} s for {prompt} tokens (compute ceiling)")
-    band, pre = s["decode_efficiency"], s["prefill_efficiency"]
+    band, pre, backend = s["decode_efficiency"], s["prefill_efficiency"], s.get("backend")
     if band:
         note = (
-            f"  range: {pct(band['low'])}-{pct(band['high'])} of the bandwidth ceiling in {band['runs']} measured {engine} runs"
+            f"  fit: {pct(band['share'])} of the bandwidth + {band['layer_seconds'] * 1e6:.0f} us per layer over "
+            f"{band['runs']} measured {engine} runs on {backend}, which lie at {pct(band['low'])}-{pct(band['high'])} "
+            f"of it (median error {pct(band['median_error'], 1)})"
         )
         if pre and s["prefill_seconds"]:
-            note += f", prefill {pct(pre['low'])}-{pct(pre['high'])} of the compute ceiling in {pre['runs']}"
+            spread = f"{pct(pre['low'])}-{pct(pre['high'])}"
+            note += f"; prefill {pct(pre['share'])} of the compute ceiling, runs at {spread} ({pre['runs']})"
         lines.append(note)
         lines += [f"  source: {u}" for u in dict.fromkeys([*band["sources"], *(pre["sources"] if pre else ())])]
     else:
-        lines.append(f"  no measured {engine} runs: these are ceilings, not a realistic range")
+        lines.append(f"  not checked: no measured {engine} runs on {backend}; these are ceilings, not a realistic range")
     return lines
 
 

@@ -127,11 +127,15 @@ def measured_range(total: Parts, engine_id: str) -> Range | None:
     for it against real runs of this engine (catalog.accuracy()); None for an engine with no records.
 
         low  = sum(part * (1 - max_error)) + overhead      high = sum(part * (1 + max_error)) + overhead
+
+    An engine whose records measure the three parts together (transformers' peak: "peak_bytes") moves
+    their sum by that error.
     """
     spread = catalog.accuracy().get(engine_id)
     if not spread:
         return None
     parts = {"weights_bytes": total.weights, "kv_cache_bytes": total.kv_cache, "activations_bytes": total.activations}
+    parts["peak_bytes"] = total.weights + total.kv_cache + total.activations
     delta = sum(v * spread[k]["max_error"] for k, v in parts.items() if k in spread)
     return Range(int(total.total - delta), int(total.total + delta), sum(spread[k]["n"] for k in parts if k in spread))
 

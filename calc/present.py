@@ -318,11 +318,13 @@ def speed_texts(answer: dict, r: dict, engine: str) -> dict:
     if not s.get("decode_tokens_per_s"):
         return out
     batch, band, pre = req["batch"], s.get("decode_efficiency"), s.get("prefill_efficiency")
+    backend = s.get("backend") or ""
     if s.get("decode_range_tokens_per_s_per_sequence"):
         low, high = rate(*s["decode_range_tokens_per_s_per_sequence"])
         out["speed"] = fill(r["speed_value"], low=low, high=high)
     else:
-        out["speed"] = fill(r["speed_ceiling"], tps=num(s["decode_tokens_per_s_per_sequence"], 1), engine=engine)
+        tps = num(s["decode_tokens_per_s_per_sequence"], 1)
+        out["speed"] = fill(r["speed_ceiling"], tps=tps, engine=engine, backend=backend)
     if batch > 1:
         if s.get("decode_range_tokens_per_s"):
             low, high = rate(*s["decode_range_tokens_per_s"])
@@ -335,16 +337,27 @@ def speed_texts(answer: dict, r: dict, engine: str) -> dict:
         low, high = seconds(*s["prefill_range_seconds"])
         out["ttft"] = fill(r["ttft_value"], low=low, high=high, prompt=prompt)
     elif s.get("prefill_seconds"):
-        out["ttft"] = fill(
-            r["ttft_floor"], s=seconds(s["prefill_seconds"], s["prefill_seconds"])[0], prompt=prompt, engine=engine
-        )
+        floor = seconds(s["prefill_seconds"], s["prefill_seconds"])[0]
+        out["ttft"] = fill(r["ttft_floor"], s=floor, prompt=prompt, engine=engine, backend=backend)
     if band:
-        note = fill(r["speed_note"], engine=engine, low=pct(band["low"]), high=pct(band["high"]), n=num(band["runs"]))
+        note = fill(
+            r["speed_note"],
+            engine=engine,
+            backend=backend,
+            share=pct(band["share"]),
+            latency=num(band["layer_seconds"] * 1e6, 0),
+            low=pct(band["low"]),
+            high=pct(band["high"]),
+            error=pct(band["median_error"], 1),
+            n=num(band["runs"]),
+        )
         if pre and s.get("prefill_seconds"):
-            note += fill(r["speed_note_prefill"], low=pct(pre["low"]), high=pct(pre["high"]), n=num(pre["runs"]))
+            note += fill(
+                r["speed_note_prefill"], share=pct(pre["share"]), low=pct(pre["low"]), high=pct(pre["high"]), n=num(pre["runs"])
+            )
         out["speed-note"] = note + r["speed_note_end"]
     else:
-        out["speed-note"] = fill(r["speed_note_none"], engine=engine)
+        out["speed-note"] = fill(r["speed_note_none"], engine=engine, backend=backend)
     return out
 
 
@@ -444,13 +457,19 @@ def gpus_unified(answer: dict) -> bool:
 
 
 def summary(answer: dict, words: dict, gpu_name: str) -> str:
-    """The line above the headline: what the number is for (model · format · context · sequences ·
-    engine · GPUs, or your machine when it is given)."""
+    """The line above the headline: what the number is for (model · format · context, with the prompt
+    and generated tokens where the request splits it · sequences · engine · GPUs, or your machine when
+    it is given)."""
     r, req, fit = words["result"], answer["request"], answer.get("fit")
     parts = [
         answer["model"]["name"],
         format_label(req["quant"], words),
-        fill(r["summary_context"], tokens=num(req["context"])),
+        fill(r["summary_context"], tokens=num(req["context"]))
+        + (
+            fill(r["summary_split"], prompt=num(req["prompt_tokens"]), new=num(req["new_tokens"]))
+            if req.get("prompt_tokens")
+            else ""
+        ),
         fill(r["summary_batch" if req["batch"] == 1 else "summary_batches"], n=num(req["batch"])),
         answer["engine"]["label"],
     ]

@@ -84,6 +84,20 @@ class Efficiency(NamedTuple):
     sources: Annotated[list, "the URLs of the threads the measurements are published in, in file order"]
 
 
+class SpeedFit(NamedTuple):
+    """An engine's speed on one GPU backend fitted to its published runs (calc/speed.py fit,
+    calc/data/speed_efficiency.toml): what the estimate applies, and how far the runs lie from it."""
+
+    backend: Annotated[str, '"CUDA", "ROCm", "Metal" or "Vulkan": the runs\' GPU backend']
+    share: Annotated[float, "the fitted share of the bandwidth (decode) or of the dense BF16 FLOPS (prefill)"]
+    layer_seconds: Annotated[float, "decode: the fitted fixed time per layer and step, seconds (0: the share alone)"]
+    low: Annotated[float, "the smallest measured / fitted speed over the runs"]
+    high: Annotated[float, "the largest measured / fitted speed over the runs"]
+    median_error: Annotated[float, "the median |measured / fitted - 1| over the runs"]
+    runs: Annotated[int, "how many measurements the fit rests on"]
+    sources: Annotated[list, "the URLs of the threads the measurements are published in, in file order"]
+
+
 class Speed(NamedTuple):
     """Speed estimates on the chosen GPUs: the roofline ceilings, and the ranges real engines reach
     (the ceiling times the measured band of the engine; null for an engine without measurements)."""
@@ -104,11 +118,17 @@ class Speed(NamedTuple):
         list | None, "[low, high] seconds to prefill the whole context of every sequence; null without FLOPS or measurements"
     ]
     decode_efficiency: Annotated[
-        Efficiency | None, "the engine's measured share of the decode ceiling; null without measurements"
+        SpeedFit | None, "the engine's decode fit on the GPU's backend; null where no published run covers it"
     ]
     prefill_efficiency: Annotated[
-        Efficiency | None, "the engine's measured share of the prefill ceiling; null without measurements"
+        SpeedFit | None, "the engine's prefill fit on the GPU's backend; null where no published run covers it"
     ]
+    backend: Annotated[str | None, 'the GPU backend the estimate assumes ("CUDA", "ROCm", "Metal"); null without a GPU']
+    checked: Annotated[bool, "whether published runs of this engine on this backend check the decode estimate"]
+    decode_estimate_tokens_per_s: Annotated[
+        float | None, "decode tokens per second of all sequences from the fit; null where not checked"
+    ]
+    decode_estimate_tokens_per_s_per_sequence: Annotated[float | None, "decode tokens per second of one sequence from the fit"]
 
 
 class DeviceMemory(NamedTuple):

@@ -628,8 +628,9 @@ SPREAD_COMPONENTS = {
     "weights_bytes": ("weights", "weights_file"),
     "kv_cache_bytes": ("kv_cache",),
     "activations_bytes": ("compute",),
+    "peak_bytes": ("peak",),  # transformers: weights + KV + activations together (generate()'s peak)
 }
-SPREAD_ENGINES = {"llama.cpp": ("llama.cpp", "gguf file"), "vllm": ("vllm",)}
+SPREAD_ENGINES = {"llama.cpp": ("llama.cpp", "gguf file"), "vllm": ("vllm",), "transformers": ("transformers",)}
 
 
 def spread(all_rows: list[dict] | None = None) -> dict:

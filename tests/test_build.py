@@ -323,3 +323,21 @@ def test_no_broken_internal_link(dist):
             assert (dist / resolved).is_file(), (path, link)
             if fragment and resolved.endswith(".html"):
                 assert f'id="{fragment}"' in pages[resolved], (path, link)
+
+
+def test_accuracy_section_has_the_speed_and_transformers_rows(dist):
+    """Issue 15: the page's Accuracy section shows the tokens/s table (one row per engine, backend and
+    kind of calc/speed.py accuracy) and transformers' peak, in both languages."""
+    from calc import speed
+
+    rows = speed.accuracy()
+    for page, words in (
+        ("index.html", ("Speed: tokens per second", "peak of a generate() run")),
+        ("zh/index.html", ("速度：每秒 token 数", "generate() 运行的峰值")),
+    ):
+        html = (dist / page).read_text("utf-8")
+        section = html[html.index('id="accuracy"') :]
+        assert all(w in section for w in words)
+        table = section[section.index("accuracy-speed") :]
+        table = table[: table.index("</table>")]
+        assert table.count("<tr>") == len(rows) + 1 and all(r["backend"] in table for r in rows)

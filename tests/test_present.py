@@ -100,13 +100,13 @@ def test_default_view_hand_checked():
     assert rows["total_params"] == "480.2B (official: 480B)"
     assert rows["attention"] == "Grouped-query (GQA)" and rows["hidden_size"] == "6,144"
     assert "attention_layers" not in rows  # one kind of layer only
-    s = estimate["speed"]  # llama.cpp's measured band (tests/test_speed.py): 42%-82% and 63%-90%
+    s = estimate["speed"]  # llama.cpp's fit on CUDA (tests/test_speed.py)
     low, high = (f"{x:,.0f}" for x in s["decode_range_tokens_per_s_per_sequence"])
     assert v["text"]["speed"] == f"≈ {low}–{high} tokens/s per sequence"
     assert v["text"]["speed-total"] == ""  # one sequence
     low, high = (f"{x:,.2f}" for x in s["prefill_range_seconds"])
     assert v["text"]["ttft"] == f"≈ {low}–{high} s to prefill 32,768 tokens"
-    assert v["text"]["speed-note"].startswith("Decode: the ceiling × 42%–82%, the share llama.cpp reached in 7")
+    assert v["text"]["speed-note"].startswith("Decode: 100% of the memory bandwidth plus 121 µs per layer, fitted to 42")
     assert v["text"]["summary"] == (
         "Qwen3-Coder-480B-A35B-Instruct · Q4_K_M · 32,768 tokens · 1 sequence · llama.cpp · 4 × NVIDIA H100 SXM 80GB"
     )

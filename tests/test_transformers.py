@@ -116,3 +116,13 @@ def test_prefill_time_counts_the_prompt_only():
     a = _memory(context=8192, gpu="h100-sxm", gpus=1)["speed"]["prefill_seconds"]
     b = _memory(prompt_tokens=1024, new_tokens=7168, gpu="h100-sxm", gpus=1)["speed"]["prefill_seconds"]
     assert b < a / 7
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"), [("en", "30,001 tokens (1 prompt + 30,000 generated)"), ("zh", "30,001 token（提示词 1 + 生成 30,000）")]
+)
+def test_summary_names_the_prompt_and_the_generated_tokens(lang, text):
+    r = handle(
+        {"op": "view", "lang": lang, "model": "llama-3.1-8b", "engine": "transformers", "prompt_tokens": 1, "new_tokens": 30000}
+    )
+    assert text in r["view"]["text"]["summary"]

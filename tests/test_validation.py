@@ -168,8 +168,17 @@ def test_estimates_carry_the_measured_range(engine):
     assert abs((high - total) - sum(r["memory"][k] * spread[k]["max_error"] for k in spread)) <= 1
 
 
-def test_unvalidated_engine_has_no_range():
-    assert handle({"model": "llama-3.1-8b", "engine": "transformers", "quant": "bf16", "curve": False})["range"] is None
+def test_transformers_range_moves_its_peak_by_the_largest_peak_error():
+    """transformers' records measure weights + KV + activations together: the range moves that sum."""
+    r = handle({"model": "llama-3.1-8b", "engine": "transformers", "quant": "bf16", "curve": False, "recommend": False})
+    mem, spread = r["memory"], validation.spread()["transformers"]
+    peak = mem["weights_bytes"] + mem["kv_cache_bytes"] + mem["activations_bytes"]
+    delta = peak * spread["peak_bytes"]["max_error"]
+    assert (r["range"]["low_bytes"], r["range"]["high_bytes"]) == (
+        int(mem["total_bytes"] - delta),
+        int(mem["total_bytes"] + delta),
+    )
+    assert r["range"]["comparisons"] == spread["peak_bytes"]["n"] == len(_errors("transformers", "peak"))
 
 
 def test_release_table_splits_the_vllm_rows_by_release():

@@ -794,6 +794,24 @@ def test_swa_full_setting_reaches_the_core_and_the_link(fresh, base_url, core):
     assert want != without and fresh.text_content('#result-body [data-out="kv_cache"]') == want
 
 
+def test_transformers_prompt_tokens_reach_the_core(fresh, base_url, core):
+    """transformers' "Prompt tokens" (issue 15): the rest of the context is generated; the request and
+    the link carry it, and the activations shown are the core's for that split."""
+    fresh.goto(base_url + "?model=llama-3.1-8b&quant=bf16&ctx=32768&engine=transformers&gpu=h100-sxm&n=1")
+    wait_ready(fresh)
+    fresh.click("#engine-settings > summary")
+    assert fresh.locator("#pt").is_visible() and fresh.locator("#mns").is_hidden()
+    fresh.fill("#pt", "1")
+    wait_until(fresh, "location.search.includes('pt=1')")
+    wait_settled(fresh)
+    request = {"op": "view", "model": "llama-3.1-8b", "quant": "bf16", "context": 32768, "batch": 1, "engine": "transformers"}
+    want = core({**request, "gpu": "h100-sxm", "gpus": 1, "lang": "en", "prompt_tokens": 1})["view"]["text"]["activations"]
+    whole = core({**request, "gpu": "h100-sxm", "gpus": 1, "lang": "en"})["view"]["text"]["activations"]
+    assert want != whole and fresh.inner_text('[data-out="activations"]') == want
+    fresh.fill("#pt", "40000")  # more than the context: the core names the field
+    wait_until(fresh, "!document.getElementById('err-pt').hidden")
+
+
 def test_switching_engine_keeps_a_loadable_format_and_exl2_has_its_bits(fresh, base_url, core):
     fresh.goto(base_url + "?model=llama-3.1-8b&quant=q4_k_m&engine=llama.cpp")
     wait_ready(fresh)
