@@ -185,6 +185,8 @@ def _is_hub(model: str) -> bool:
 
     if model.lower() in catalog.models() or os.path.exists(model):
         return False
+    if not model.startswith(("http://", "https://")) and model.lower().endswith((".json", ".gguf")):
+        return False  # a file that is not there: read_config / read_gguf_model say so
     return is_hub_ref(model, endpoint())
 
 

@@ -348,7 +348,7 @@ def parse_request(raw) -> Request:
     if config is None and gguf is None and hub is None:
         model = _choice(raw, "model", catalog.models())
     elif raw.get("model") is not None:
-        which = "config" if config is not None else "gguf"
+        which = "config" if config is not None else "gguf" if gguf is not None else "hub"  # op "hub": hub alone
         raise CalcError("conflicting_fields", which, f"give either model or {which}, not both")
     engine = _choice(raw, "engine", engines(), ENGINE_ALIASES)
     version = raw.get("engine_version")

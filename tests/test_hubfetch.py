@@ -171,3 +171,9 @@ def test_catalog_models_and_local_files_are_not_fetched(hub, capsys, tmp_path):
     code, r, _ = run(capsys, "--model", str(cfg / "config.json"))
     assert code == 0 and r["model"]["source"]["kind"] == "config"
     assert hub.log == []
+
+
+@pytest.mark.parametrize("model", ["missing/config.json", "models/m-Q4_K_M.gguf"])
+def test_a_missing_file_is_not_taken_for_a_repo_id(hub, capsys, model):
+    code, _, err = run(capsys, "--model", model)
+    assert code == 2 and "no such file" in err and hub.log == []
