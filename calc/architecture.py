@@ -117,6 +117,8 @@ class Architecture:
     head_bias: bool = False  # the output projection has a bias (Phi-2)
     embed_dim: int = 0  # token embedding width when it differs from hidden (OPT-350m: project_in/out); 0: hidden
     vision_params: int = 0  # elements of the vision tower and its projector, for the towers _TOWERS counts
+    mmproj_bytes: int = 0  # tensor bytes of a llama.cpp mmproj file given with the model (request field mmproj)
+    mmproj_name: str = ""  # its file name
     native: NativeQuant | None = None  # the checkpoint's storage as released (calc/quant_config.py); None: torch_dtype
 
     @property

@@ -246,3 +246,83 @@ def test_a_tower_missing_a_field_names_it():
     vision = {k: v for k, v in LLAMA4_VISION.items() if k != "projector_input_dim"}
     r = handle({"config": _llama4(vision), "engine": "vllm", "quant": "bf16"})
     assert not r["ok"] and r["error"]["field"] == "config.vision_config.projector_input_dim"
+
+
+# ---------------------------------------------------------------------------------------------
+# llama.cpp's mmproj file (request field mmproj, --mmproj)
+
+
+def _mmproj() -> str:
+    import base64
+
+    from gguf_files import MMPROJ_META, MMPROJ_TENSORS, write
+
+    return base64.b64encode(write(MMPROJ_META, MMPROJ_TENSORS, data=False)).decode()
+
+
+def _weights(**req) -> dict:
+    r = handle({"model": "gemma-3-4b-it", "context": 4096, "curve": False, "recommend": False, **req})
+    assert r["ok"], r.get("error")
+    return r
+
+
+def test_llamacpp_counts_an_mmproj_file_on_the_first_gpu():
+    from gguf_files import MMPROJ_BYTES
+
+    plain, with_mm = _weights(), _weights(mmproj=_mmproj(), mmproj_name="mmproj-F16.gguf")
+    assert with_mm["memory"]["weights_bytes"] - plain["memory"]["weights_bytes"] == MMPROJ_BYTES
+    codes = [w["code"] for w in with_mm["warnings"]]
+    assert "mmproj_counted" in codes and "mmproj-F16.gguf" in with_mm["warnings"][codes.index("mmproj_counted")]["text"]
+    # on two GPUs the projector sits with the first stage: only GPU 0 grows
+    two, two_mm = _weights(gpu="rtx-4090", gpus=2), _weights(gpu="rtx-4090", gpus=2, mmproj=_mmproj())
+    grown = [b["total_bytes"] - a["total_bytes"] for a, b in zip(two["per_gpu"], two_mm["per_gpu"], strict=True)]
+    assert grown == [MMPROJ_BYTES, 0]
+
+
+def test_other_engines_say_the_mmproj_is_not_theirs():
+    plain, with_mm = _weights(engine="vllm", quant="awq"), _weights(engine="vllm", quant="awq", mmproj=_mmproj())
+    assert with_mm["memory"] == plain["memory"]
+    assert "mmproj_ignored" in [w["code"] for w in with_mm["warnings"]]
+
+
+@pytest.mark.parametrize(
+    "mmproj, code, words",
+    [
+        ("not base64", "bad_value", "base64"),
+        ("R0dVRgMAAAA=", "truncated_gguf", "mmproj: "),
+        (None, "bad_gguf", "not a multimodal projector (general.architecture is 'llama'"),
+    ],
+)
+def test_a_bad_mmproj_names_the_field(mmproj, code, words):
+    import base64
+
+    from gguf_files import LLAMA_META, LLAMA_TENSORS, write
+
+    if mmproj is None:
+        mmproj = base64.b64encode(write(LLAMA_META, LLAMA_TENSORS, data=False)).decode()
+    r = handle({"model": "gemma-3-4b-it", "mmproj": mmproj})
+    assert not r["ok"] and (r["error"]["code"], r["error"]["field"]) == (code, "mmproj") and words in r["error"]["message"]
+
+
+def test_the_cli_reads_a_local_mmproj(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gguf_files import MMPROJ_BYTES, MMPROJ_META, MMPROJ_TENSORS, write
+
+    path = tmp_path / "mmproj-gemma-3-4b-F16.gguf"
+    path.write_bytes(write(MMPROJ_META, MMPROJ_TENSORS))
+    root = Path(__file__).resolve().parents[1]
+
+    def run(*extra):
+        args = [sys.executable, "-m", "calc", "estimate", "--model", "gemma-3-4b-it", "--json", "--no-recommend", *extra]
+        return subprocess.run(args, capture_output=True, text=True, cwd=root, timeout=120)
+
+    plain, with_mm = run(), run("--mmproj", str(path))
+    assert with_mm.returncode == 0, with_mm.stderr
+    grown = json.loads(with_mm.stdout)["memory"]["weights_bytes"] - json.loads(plain.stdout)["memory"]["weights_bytes"]
+    assert grown == MMPROJ_BYTES
+    missing = run("--mmproj", str(tmp_path / "none.gguf"))
+    assert missing.returncode == 2 and "--mmproj: no such file" in missing.stderr

@@ -86,6 +86,7 @@ class LlamaCpp(Engine):
     output_rows: str = "ubatch"  # logits reserved for every "ubatch" token or one row per "sequences"
 
     CHOICES: ClassVar[dict] = {**Engine.CHOICES, "output_rows": ("ubatch", "sequences")}
+    loads_mmproj: ClassVar[bool] = True  # --mmproj: tools/mtmd loads the projector file beside the model
 
     def settings(self, req, gpu) -> LlamaCppSettings:
         return LlamaCppSettings(
