@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
-from gguf_files import LLAMA_META, LLAMA_TENSORS, write  # noqa: E402
+from gguf_files import LLAMA_META, LLAMA_TENSORS, MMPROJ_BYTES, MMPROJ_META, MMPROJ_TENSORS, write  # noqa: E402
 from hub_files import QWEN3_4B, QWEN3_4B_BYTES, llama_like_tensors, shards  # noqa: E402
 from hub_fixture import LARGE, RATE_LIMITED, TOKEN, FixtureHub, Repo  # noqa: E402
 from util import wait_ready, wait_until  # noqa: E402
@@ -44,7 +44,13 @@ def fixture_hub():
     server.repos["org/gated"] = Repo(qwen, gated=True)
     gguf = write(LLAMA_META, LLAMA_TENSORS, data=False)
     server.repos["org/tiny-GGUF"] = Repo(
-        {"tiny-Q8_0.gguf": gguf, "tiny-Q4_K_M.gguf": (gguf, LARGE * 2), "README.md": b"hi"}, sha="b" * 40
+        {
+            "tiny-Q8_0.gguf": gguf,
+            "tiny-Q4_K_M.gguf": (gguf, LARGE * 2),
+            "mmproj-F16.gguf": write(MMPROJ_META, MMPROJ_TENSORS),
+            "README.md": b"hi",
+        },
+        sha="b" * 40,
     )
     yield server
     server.close()
@@ -92,7 +98,7 @@ def page(hub_context, fixture_hub):
     p.close()
 
 
-def expected(fixture_hub, monkeypatch, tmp_path, model, revision=None, file=None) -> dict[str, str]:
+def expected(fixture_hub, monkeypatch, tmp_path, model, revision=None, file=None, mmproj=None) -> dict[str, str]:
     """What the page should show: the command line's request for the same model (calc/cli.py
     hub_request against the same fixture Hub), answered by calc.api.handle."""
     from calc.api import handle
@@ -101,7 +107,7 @@ def expected(fixture_hub, monkeypatch, tmp_path, model, revision=None, file=None
     monkeypatch.setenv("HF_ENDPOINT", fixture_hub.endpoint)
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    answer = handle({**hub_request(model, revision, file), "op": "estimate", "lang": "en"})
+    answer = handle({**hub_request(model, revision, file, mmproj), "op": "estimate", "lang": "en"})
     assert answer["ok"], answer
     return {key: present.gib(answer["memory"][field]) for key, field in OUTPUTS.items()}
 
@@ -256,3 +262,48 @@ def test_offline_says_offline(page, hub_site, hub_context, lang, words):
     page.select_option("#model", "qwen3-8b")
     wait_ready(page)
     assert page.is_visible("#result-body")
+
+
+def test_a_repo_mmproj_is_added_for_llamacpp(page, hub_site, fixture_hub, monkeypatch, tmp_path):
+    page.goto(f"{hub_site}?model=hub&hub=org/tiny-GGUF&file=tiny-Q8_0.gguf")
+    fetched(page, "org/tiny-GGUF")
+    assert page.is_visible("#mmproj") and page.input_value("#mmproj") == ""
+    assert page.eval_on_selector_all("#mmproj option", "os => os.map(o => o.value)") == ["", "mmproj-F16.gguf"]
+    page.select_option("#mmproj", "mmproj-F16.gguf")
+    wait_until(page, "location.search.includes('mmproj=mmproj-F16.gguf')")
+    fetched(page, "org/tiny-GGUF")
+    assert "mmproj-F16.gguf" in page.text_content("#result")  # the warning names it
+    want = expected(fixture_hub, monkeypatch, tmp_path, "org/tiny-GGUF", None, "tiny-Q8_0.gguf", "mmproj-F16.gguf")
+    assert shown(page) == want  # the tiny fixture's 48 KiB do not show in GiB: the header was read, and said
+    reads = [h.get("Range") for _, p, h in fixture_hub.log if p.endswith("/mmproj-F16.gguf")]
+    assert reads and all(r and r.startswith("bytes=0-") for r in reads)
+    # the link brings it back
+    page.goto(page.url)
+    fetched(page, "org/tiny-GGUF")
+    assert page.input_value("#mmproj") == "mmproj-F16.gguf" and shown(page) == want
+
+
+def test_a_local_mmproj_beside_a_local_gguf(page, hub_site, tmp_path):
+    import base64
+
+    from calc.api import handle
+
+    model = tmp_path / "tiny-Q8_0.gguf"
+    model.write_bytes(write(LLAMA_META, LLAMA_TENSORS))
+    mmproj = tmp_path / "mmproj-tiny-F16.gguf"
+    mmproj.write_bytes(write(MMPROJ_META, MMPROJ_TENSORS))
+    page.goto(hub_site + "?model=gguf-file")
+    wait_ready(page)
+    page.set_input_files("#gguf", str(model))
+    page.wait_for_selector("#result-body", state="visible", timeout=60_000)
+    wait_ready(page)
+    page.set_input_files("#gguf-mmproj", str(mmproj))
+    wait_until(page, "document.getElementById('result').textContent.includes('mmproj-tiny-F16.gguf')")
+    wait_ready(page)
+    request = {"gguf": base64.b64encode(model.read_bytes()).decode(), "gguf_name": model.name, "lang": "en"}
+    request |= {"mmproj": base64.b64encode(mmproj.read_bytes()).decode(), "mmproj_name": mmproj.name}
+    answer = handle(request)
+    assert answer["ok"]
+    assert shown(page) == {key: present.gib(answer["memory"][field]) for key, field in OUTPUTS.items()}
+    plain = handle({k: v for k, v in request.items() if not k.startswith("mmproj")})
+    assert answer["memory"]["weights_bytes"] - plain["memory"]["weights_bytes"] == MMPROJ_BYTES

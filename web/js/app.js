@@ -22,7 +22,7 @@ const defaults = S.defaultState(catalog.defaults);
 const query = new URLSearchParams(location.search);
 const embed = query.get("embed") === "1";
 const form = {
-  model: $("model"), config: $("config"), gguf: $("gguf"), hub: $("hub"), rev: $("rev"), file: $("file"), quant: $("quant"), kv: $("kv"),
+  model: $("model"), config: $("config"), gguf: $("gguf"), hub: $("hub"), rev: $("rev"), file: $("file"), mmproj: $("mmproj"), ggufMmproj: $("gguf-mmproj"), quant: $("quant"), kv: $("kv"),
   engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
@@ -349,6 +349,9 @@ function showHubFiles(listing, chosen) {
   form.file.replaceChildren(...options);
   form.file.value = chosen || "";
   $("hub-file-field").hidden = options.length < 2;
+  form.mmproj.replaceChildren(new Option(f.t("hub.mmproj_none"), ""), ...listing.mmproj.map((m) => new Option(m, m)));
+  form.mmproj.value = state.mmproj && listing.mmproj.includes(state.mmproj) ? state.mmproj : "";
+  $("hub-mmproj-field").hidden = !listing.mmproj.length;
 }
 
 // The Hub fetch on screen: a newer one (another repo, revision or file) makes an older one's answer moot.
@@ -357,7 +360,7 @@ let hubRun = 0;
 /** Fetch a Hub model (web/js/hub.js) on request: the repo id or URL as typed, an optional revision and
  * GGUF file; the token field's value is read here and kept nowhere else.  The last good result stays
  * on screen while it runs, and when it fails. */
-async function hubFetch(text, revision, file) {
+async function hubFetch(text, revision, file, mmproj = "") {
   const run = ++hubRun;
   const box = $("hub-field");
   const failed = (message) => { showHubStatus(""); showHubError(message); box.dataset.hub = "error"; };
@@ -371,19 +374,21 @@ async function hubFetch(text, revision, file) {
   box.setAttribute("aria-busy", "true");
   try {
     const got = await fetchHub({
-      endpoint: build.hub, ref, token: $("hub-token").value.trim(), call: (op, payload) => bridge.call(op, payload), t: f.t,
+      endpoint: build.hub, ref, mmproj, token: $("hub-token").value.trim(), call: (op, payload) => bridge.call(op, payload), t: f.t,
       progress: (words) => { if (run === hubRun) showHubStatus(words); },
     });
     if (run !== hubRun) return;
     const { listing, fields } = got;
     if (!fields) { // a repo of GGUF files only: the Q4_K_M one if there is one, else the first
       const pick = listing.gguf.find((g) => g.quant.toUpperCase() === "Q4_K_M") || listing.gguf[0];
-      hubFetch(ref.repo, ref.revision, pick.files[0]);
+      hubFetch(ref.repo, ref.revision, pick.files[0], mmproj);
       return;
     }
+    state.mmproj = mmproj; // before the lists are drawn
     showHubFiles(listing, fields.hub.file);
     showHubStatus(f.t("hub.fetched", { repo: ref.repo, revision: ref.revision, sha: (listing.sha || "?").slice(0, 12) }));
-    Object.assign(state, { hub: ref.repo, rev: ref.revision === "main" ? "" : ref.revision, file: fields.hub.file || "", hubFields: fields });
+    const chosen = { hub: ref.repo, rev: ref.revision === "main" ? "" : ref.revision, file: fields.hub.file || "", mmproj };
+    Object.assign(state, chosen, { hubFields: fields });
     form.hub.value = ref.repo;
     form.rev.value = state.rev;
     if (!fromUrl.has("quant") || (state.quant === "gguf_file" && !fields.gguf)) state.quant = fields.gguf ? "gguf_file" : "native";
@@ -400,6 +405,16 @@ async function hubFetch(text, revision, file) {
   } finally {
     if (run === hubRun) box.removeAttribute("aria-busy");
   }
+}
+
+/** A local mmproj file beside a local GGUF (llama.cpp --mmproj): its first MiB, never uploaded; the core
+ * reads the header and says what is wrong with it under the file inputs. */
+async function readMmproj(file) {
+  if (!file) { Object.assign(state, { mmprojData: "", mmprojName: "" }); send(); return; }
+  const data = base64(await file.slice(0, Math.min(file.size, 1 << 20)).arrayBuffer());
+  Object.assign(state, { mmprojData: data, mmprojName: file.name });
+  showGgufError("");
+  send();
 }
 
 function showConfigError(text) {
@@ -438,9 +453,9 @@ function onAnswer(request, answer, superseded) {
     } else if (request.config !== undefined) {
       showConfigError(answer.error.message);
       showPending(f.t("status.pending_config"));
-    } else if (request.hub !== undefined && /^(hub|config|safetensors|gguf)/.test(answer.error.field || "")) {
+    } else if (request.hub !== undefined && /^(hub|config|safetensors|gguf|mmproj)/.test(answer.error.field || "")) {
       showHubError(answer.error.message);
-    } else if (request.gguf !== undefined && answer.error.field === "gguf") {
+    } else if (request.gguf !== undefined && ["gguf", "mmproj"].includes(answer.error.field)) {
       showGgufError(answer.error.message);
     } else if (key && key !== "config") {
       fieldError(key, answer.error.message);
@@ -527,7 +542,9 @@ function onInput(event) {
     case form.config: state.config = el.value; updateConfigHash(); break;
     case form.gguf: if (event.type === "change") readGguf(el.files); return;
     case form.hub: case form.rev: return; // fetched when asked (hubFetch)
-    case form.file: if (event.type === "change") hubFetch(state.hub, state.rev, el.value); return;
+    case form.file: if (event.type === "change") hubFetch(state.hub, state.rev, el.value, state.mmproj); return;
+    case form.mmproj: if (event.type === "change") hubFetch(state.hub, state.rev, state.file, el.value); return;
+    case form.ggufMmproj: if (event.type === "change") readMmproj(el.files[0]); return;
     case form.quant: state.quant = el.value; showEngineOptions(); showOptional(); break;
     case form.kv: state.kv = el.value || null; showEngineOptions(); break;
     case form.engine:
@@ -697,7 +714,7 @@ function start() {
   if (state.model === S.HUB && state.hub) { // a link naming a Hub model: fetch it, as the CLI would
     form.hub.value = state.hub;
     form.rev.value = state.rev;
-    hubFetch(state.hub, state.rev, state.file);
+    hubFetch(state.hub, state.rev, state.file, state.mmproj);
   }
   if (configHash) { // a shared link with its pasted config
     S.configFromFragment(configHash).then((text) => {

@@ -45,7 +45,7 @@ export function indexShards(index) {
  * list, and the request fields (hub with the commit, and config + safetensors or gguf + gguf_name),
  * or fields null when the repo holds only GGUF files and none was chosen.
  */
-export async function fetchHub({ endpoint, ref, token, call, t, progress }) {
+export async function fetchHub({ endpoint, ref, token, mmproj = "", call, t, progress }) {
   const { repo, revision } = ref;
   const auth = token ? { Authorization: `Bearer ${token}` } : {};
   const what = { list: t("hub.what_list", { repo, revision }) };
@@ -115,7 +115,8 @@ export async function fetchHub({ endpoint, ref, token, call, t, progress }) {
       const answer = await call("gguf", { gguf: bytes.map(base64), gguf_name: name });
       if (!answer.ok) throw new HubError(`${fileWhat(parts[0])}: ${answer.error.message}`);
       if (answer.result.complete) {
-        return { listing, fields: { hub: { ...hub, file: parts[0] }, gguf: answer.result.header, gguf_name: name } };
+        const fields = { hub: { ...hub, file: parts[0] }, gguf: answer.result.header, gguf_name: name };
+        return { listing, fields: { ...fields, ...(await projector()) } };
       }
       const { part, needed_bytes: needed } = answer.result;
       if (needed > MAX_HEADER_BYTES) throw new HubError(t("hub.too_large", { what: fileWhat(parts[part]), mib: MAX_HEADER_BYTES / 2 ** 20 }));
@@ -153,7 +154,17 @@ export async function fetchHub({ endpoint, ref, token, call, t, progress }) {
   }
   const fields = { hub: { ...hub, file: null }, config };
   if (headers.length) fields.safetensors = headers;
-  return { listing, fields };
+  return { listing, fields: { ...fields, ...(await projector()) } };
+
+  /** llama.cpp's mmproj file of the repo, when one was chosen: its header (the first MiB is more
+   * than an mmproj's few hundred tensors take; the core says so if not). */
+  async function projector() {
+    if (!mmproj) return {};
+    if (!listing.mmproj.includes(mmproj)) throw new HubError(t("hub.no_file", { repo, revision, file: mmproj }));
+    progress(t("hub.fetching_file", { repo, file: mmproj }));
+    const bytes = await get(at(mmproj), fileWhat(mmproj), [0, FIRST_GGUF_READ - 1]);
+    return { mmproj: base64(bytes), mmproj_name: mmproj.split("/").pop() };
+  }
 }
 
 function concat(chunks) {

@@ -17,7 +17,7 @@ export const GGUF_FILE = "gguf-file";
 // (rev, "" for main) and GGUF file (file, "" for the safetensors checkpoint), never a token; what was
 // fetched stays in memory (state.hubFields, the request fields) and a link fetches it again.
 export const HUB = "hub";
-export const HUB_KEYS = ["hub", "rev", "file"];
+export const HUB_KEYS = ["hub", "rev", "file", "mmproj"]; // mmproj: llama.cpp's projector file of the repo
 const HUB_MAX = 300; // characters of a repo id, revision or file in a link
 const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -29,7 +29,7 @@ export function hasFile(state) {
 /** The state the page starts from when the URL says nothing. */
 export function defaultState(defaults) {
   return {
-    model: defaults.model, config: "", gguf: "", ggufName: "", hub: "", rev: "", file: "", hubFields: null, quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
+    model: defaults.model, config: "", gguf: "", ggufName: "", hub: "", rev: "", file: "", mmproj: "", hubFields: null, mmprojData: "", mmprojName: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
     ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
     ...Object.fromEntries(Object.keys(OPTIONAL).map((key) => [key, null])),
     ...Object.fromEntries(Object.keys(MACHINE).map((key) => [key, ""])),
@@ -173,7 +173,10 @@ export function toRequest(state, lang) {
     gpu: state.gpu, gpus: state.n, lang,
   };
   if (state.model === "custom") request.config = state.config;
-  else if (state.model === GGUF_FILE) Object.assign(request, { gguf: state.gguf, gguf_name: state.ggufName });
+  else if (state.model === GGUF_FILE) {
+    Object.assign(request, { gguf: state.gguf, gguf_name: state.ggufName });
+    if (state.mmprojData) Object.assign(request, { mmproj: state.mmprojData, mmproj_name: state.mmprojName }); // a local mmproj
+  }
   else if (state.model === HUB) Object.assign(request, state.hubFields || {});
   else request.model = state.model;
   if (state.kv) request.kv_cache = state.kv;
