@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the static site into dist/ (or --out DIR); with --serve, serve it (devserver.py).
 
-    python build.py [--out DIR] [--site-url URL] [--serve [PORT]]
+    python build.py [--out DIR] [--site-url URL] [--hub-endpoint URL [--hub-cdn URL ...]] [--serve [PORT]]
 
 Renders web/templates/*.j2 once per language with the default estimate's view (calc.present), adds
 the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, build-info.json and
@@ -25,6 +25,7 @@ from calc import model_page, present
 from calc.aliases import catalog_aliases
 from calc.api import handle
 from calc.catalog import model_rows
+from calc.hub import HUB
 from calc.i18n import texts
 from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from devserver import serve
@@ -38,6 +39,11 @@ CALC = ROOT / "calc"
 PYODIDE_SRC = ROOT / "node_modules" / "pyodide"
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 LANGS = ("en", "zh")  # the first one is served at the root, the others under /<lang>/
+# Where the Hub's /resolve/ redirects a download: its CDN and Xet storage hosts, all under these two
+# domains (the Hub's list for firewalls: huggingface/hub-docs docs/hub/models-downloading.md, "downloading
+# behind a proxy or firewall": cdn-lfs.hf.co, cdn-lfs-us-1.hf.co, us.aws.cdn.hf.co, cas-bridge.xethub.hf.co,
+# cdn-lfs.huggingface.co, ...).  CSP checks every redirect's target against connect-src.
+HUB_CDN = ("https://*.hf.co", "https://*.huggingface.co")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -48,6 +54,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--site-url",
         default=os.environ.get("SITE_URL") or None,
         help="the address the site is published at (default: $SITE_URL): absolute canonical links, sitemap.xml",
+    )
+    parser.add_argument(
+        "--hub-endpoint",
+        default=HUB,
+        metavar="URL",
+        help=f"the Hugging Face Hub the page fetches from (default {HUB}; the tests give a local fixture Hub)",
+    )
+    parser.add_argument(
+        "--hub-cdn",
+        action="append",
+        metavar="URL",
+        help="a host the Hub redirects downloads to, for the page's connect-src (repeatable; default: the Hub's "
+        "CDN hosts with the default endpoint, none with another)",
     )
     parser.add_argument(
         "--serve",
@@ -73,6 +92,26 @@ def versions() -> dict:
     pyodide = json.loads((PYODIDE_SRC / "package.json").read_text("utf-8"))["version"]
     calc = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
     return {"calc": calc, "pyodide": pyodide}
+
+
+def origin(text: str, flag: str, wildcard: bool = False) -> str:
+    """An http(s) origin for the page's connect-src, as given (no path, query or fragment; "*." only
+    before a host of the CDN list)."""
+    parts = urlsplit(text)
+    host = parts.netloc.removeprefix("*.") if wildcard else parts.netloc
+    if parts.scheme not in ("http", "https") or not host or "*" in host or parts.path.strip("/") or parts.query or parts.fragment:
+        fail(f"{flag} {text!r}: give an origin like https://huggingface.co")
+    if any(c in text for c in " ;,'\"\\"):
+        fail(f"{flag} {text!r}: an origin has no spaces, quotes, commas or semicolons")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def hub_config(endpoint: str, cdn: list[str] | None) -> dict:
+    """The Hub the page fetches from: its endpoint (in build-info, for web/js/hub.js) and the
+    Content-Security-Policy's connect-src, 'self' and exactly the Hub's hosts."""
+    endpoint = origin(endpoint, "--hub-endpoint")
+    hosts = [origin(c, "--hub-cdn", wildcard=True) for c in cdn] if cdn else list(HUB_CDN if endpoint == HUB else ())
+    return {"endpoint": endpoint, "connect_src": " ".join(["'self'", endpoint, *hosts])}
 
 
 def call_core(request: dict) -> dict:
@@ -107,7 +146,7 @@ def load_strings() -> dict[str, dict]:
 def labels(lang: str, page: dict) -> dict:
     """What the templates print: the page's strings and the core's result words (calc/i18n.py)."""
     core = texts(lang)
-    return {**page, **{key: core[key] for key in ("result", "spec", "values", "model_page")}}
+    return {**page, **{key: core[key] for key in ("result", "spec", "values", "model_page", "hub")}}
 
 
 def site_url(text: str | None) -> str | None:
@@ -146,11 +185,18 @@ def with_aliases(catalog: dict) -> dict:
     return {**catalog, "models": [{**m, "aliases": aliases[m["id"]]} for m in catalog["models"]]}
 
 
-def page_inputs(info: dict, calc_zip: str, site: str | None = None) -> dict:
+def page_inputs(info: dict, calc_zip: str, site: str | None = None, hub: dict | None = None) -> dict:
     """What every page is rendered from: versions, the calc bundle's name, the catalog (with search
-    aliases), the strings, the published address (or None)."""
+    aliases), the strings, the published address (or None), the Hub (hub_config)."""
     catalog = with_aliases(call_core({"op": "catalog"}))
-    return {"info": info, "calc_zip": calc_zip, "catalog": catalog, "strings": load_strings(), "site": site}
+    return {
+        "info": info,
+        "calc_zip": calc_zip,
+        "catalog": catalog,
+        "strings": load_strings(),
+        "site": site,
+        "hub": hub or hub_config(HUB, None),
+    }
 
 
 def counterpart(path: str) -> str:
@@ -201,7 +247,8 @@ def calculator_page(env, template: str, lang: str, common: dict, defaults: dict,
     return env.get_template(template).render(
         lang=lang,
         t=labels(lang, common["strings"][lang]),
-        strings=common["strings"][lang],
+        strings={**common["strings"][lang], "hub": texts(lang)["hub"]},
+        hub=common["hub"],
         info=common["info"],
         calc_zip=common["calc_zip"],
         catalog=catalog,
@@ -324,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     info = versions()
     calc_zip, calc_data = bundle_calc()
-    common = page_inputs(info, calc_zip, site_url(args.site_url))
+    common = page_inputs(info, calc_zip, site_url(args.site_url), hub_config(args.hub_endpoint, args.hub_cdn))
     pages = {**render_pages(common), **render_model_pages(common)}
     pages.update(render_site_files(common, pages))  # all that can fail runs before the old output goes
     if out.exists() and any(out.iterdir()):

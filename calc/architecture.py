@@ -116,7 +116,9 @@ class Architecture:
     learned_positions: int = 0  # rows of a learned absolute position table (GPT-2, OPT; 0: none)
     head_bias: bool = False  # the output projection has a bias (Phi-2)
     embed_dim: int = 0  # token embedding width when it differs from hidden (OPT-350m: project_in/out); 0: hidden
-    vision_params: int = 0  # elements of the vision tower and its projector where vision_config is counted (SigLIP)
+    vision_params: int = 0  # elements of the vision tower and its projector, for the towers _TOWERS counts
+    mmproj_bytes: int = 0  # tensor bytes of a llama.cpp mmproj file given with the model (request field mmproj)
+    mmproj_name: str = ""  # its file name
     native: NativeQuant | None = None  # the checkpoint's storage as released (calc/quant_config.py); None: torch_dtype
 
     @property
@@ -507,37 +509,124 @@ def _shared_width(f: _Fields, fam: Family, experts: int, moe_inter: int) -> int:
     return moe_inter if fam.shared_expert_default else 0
 
 
-def _vision_params(raw: dict, text_hidden: int) -> int:
-    """Elements of a multimodal checkpoint's vision tower and projector, from its vision_config; 0 where
-    the tower is not one counted here (only SigLIP, Gemma 3's, so far).
-
-    SigLIP (modeling_siglip.py SiglipVisionTransformer, h = hidden_size, i = intermediate_size, p =
-    patch_size, n = (image_size / p)^2 patches): patch_embedding Conv2d c*p*p*h + h, position_embedding
-    n*h, per layer q/k/v/out_proj 4*(h*h + h), fc1 h*i + i, fc2 i*h + h, layer_norm1/2 4*h, then
-    post_layernorm 2*h (Gemma 3 sets vision_use_head false: no pooling head).  Gemma 3's projector
-    (modeling_gemma3.py Gemma3MultiModalProjector): mm_input_projection_weight h x text hidden and
-    mm_soft_emb_norm h."""
-    v = raw.get("vision_config")
-    if not isinstance(v, dict) or str(v.get("model_type") or "") != "siglip_vision_model":
-        return 0
-    f = _Fields(v, "vision_config.")
-    h = f.int("hidden_size", maximum=1 << 16)
-    i = f.int("intermediate_size", maximum=1 << 18)
-    layers = f.int("num_hidden_layers", maximum=MAX_LAYERS)
-    p = f.int("patch_size", maximum=1 << 10)
-    image = f.int("image_size", maximum=1 << 14)
-    c = f.int("num_channels", default=3, maximum=64)
+def _siglip(v: _Fields, raw: dict, text_hidden: int) -> int:
+    """SigLIP (Gemma 3's tower; modeling_siglip.py SiglipVisionTransformer, h = hidden_size, i =
+    intermediate_size, p = patch_size, n = (image_size / p)^2 patches): patch_embedding Conv2d
+    c*p*p*h + h, position_embedding n*h, per layer q/k/v/out_proj 4*(h*h + h), fc1 h*i + i, fc2 i*h + h,
+    layer_norm1/2 4*h, then post_layernorm 2*h (Gemma 3 sets vision_use_head false: no pooling head).
+    Gemma 3's projector (modeling_gemma3.py Gemma3MultiModalProjector): mm_input_projection_weight
+    h x text hidden and mm_soft_emb_norm h."""
+    h = v.int("hidden_size", maximum=1 << 16)
+    i = v.int("intermediate_size", maximum=1 << 18)
+    layers = v.int("num_hidden_layers", maximum=MAX_LAYERS)
+    p = v.int("patch_size", maximum=1 << 10)
+    image = v.int("image_size", maximum=1 << 14)
+    c = v.int("num_channels", default=3, maximum=64)
     n = (image // p) ** 2
     tower = c * p * p * h + h + n * h + layers * (4 * (h * h + h) + h * i + i + i * h + h + 4 * h) + 2 * h
-    if f.bool("vision_use_head", False):
+    if v.bool("vision_use_head", False):
         return 0  # a pooling head (SiglipMultiheadAttentionPoolingHead) is not counted: say so, count none
     return tower + h * text_hidden + h
+
+
+def _pixtral(v: _Fields, raw: dict, text_hidden: int) -> int:
+    """Pixtral (Mistral Small 3.x, Pixtral 12B; transformers modeling_pixtral.py PixtralVisionModel):
+    patch_conv Conv2d c*p*p*h without bias, ln_pre RMSNorm h, per layer q/k/v/o_proj 4*h*h (no
+    biases), a gated MLP gate/up/down 3*h*i (no biases) and attention_norm, ffn_norm 2*h; rotary
+    positions have no weights.  The projector by the outer model_type: Mistral 3
+    (modeling_mistral3.py Mistral3MultiModalProjector) norm h, patch_merger merging_layer
+    h*s^2 x h (s = spatial_merge_size, default 2), linear_1 h*f x T and linear_2 T x T (f vision
+    feature layers, T the text hidden), with biases when multimodal_projector_bias (default false);
+    LLaVA (modeling_llava.py LlavaMultiModalProjector) linear_1 and linear_2 alone, biases by
+    default (LlavaConfig multimodal_projector_bias true).  Another outer type: None (not counted)."""
+    outer = str(raw.get("model_type") or "")
+    if outer not in ("mistral3", "llava"):
+        return 0
+    h = v.int("hidden_size", maximum=1 << 16)
+    i = v.int("intermediate_size", maximum=1 << 18)
+    layers = v.int("num_hidden_layers", maximum=MAX_LAYERS)
+    p = v.int("patch_size", maximum=1 << 10)
+    c = v.int("num_channels", default=3, maximum=64)
+    tower = c * p * p * h + h + layers * (4 * h * h + 3 * h * i + 2 * h)
+    o = _Fields(raw, "")
+    feature = raw.get("vision_feature_layer", -1)
+    f = len(feature) if isinstance(feature, list) and feature else 1
+    bias = o.bool("multimodal_projector_bias", outer == "llava")
+    projector = h * f * text_hidden + text_hidden * text_hidden + (2 * text_hidden if bias else 0)
+    if outer == "mistral3":
+        s = o.int("spatial_merge_size", default=2, maximum=64)
+        projector += h + h * s * s * h
+    return tower + projector
+
+
+def _llama4_vision(v: _Fields, raw: dict, text_hidden: int) -> int:
+    """Llama 4's tower (transformers modeling_llama4.py Llama4VisionModel, h = hidden_size, i =
+    intermediate_size, n = (image_size / p)^2): patch_embedding (Llama4UnfoldConvolution) a linear
+    c*p*p x h without bias, class_embedding h, positional_embedding_vlm (n + 1)*h, layernorm_pre and
+    layernorm_post 4*h, per layer q/k/v/o_proj 4*(h*h + h), fc1 h*i + i, fc2 i*h + h and two
+    LayerNorms 4*h; vision_adapter (Llama4VisionPixelShuffleMLP's Llama4VisionMLP2) fc1 i x
+    projector_input_dim and fc2 projector_output_dim^2, no biases; then the multi_modal_projector
+    linear_1 vision_output_dim x text hidden, no bias."""
+    h = v.int("hidden_size", maximum=1 << 16)
+    i = v.int("intermediate_size", maximum=1 << 18)
+    layers = v.int("num_hidden_layers", maximum=MAX_LAYERS)
+    p = v.int("patch_size", maximum=1 << 10)
+    image = v.int("image_size", maximum=1 << 14)
+    c = v.int("num_channels", default=3, maximum=64)
+    p_in = v.int("projector_input_dim", maximum=1 << 18)
+    p_out = v.int("projector_output_dim", maximum=1 << 18)
+    out = v.int("vision_output_dim", maximum=1 << 18)
+    n = (image // p) ** 2
+    tower = c * p * p * h + h + (n + 1) * h + 4 * h + layers * (4 * (h * h + h) + h * i + i + i * h + h + 4 * h)
+    return tower + i * p_in + p_out * p_out + out * text_hidden
+
+
+def _qwen2_5_vl(v: _Fields, raw: dict, text_hidden: int) -> int:
+    """Qwen2.5-VL's tower (transformers modeling_qwen2_5_vl.py Qwen2_5_VisionTransformerPretrainedModel,
+    h = hidden_size, i = intermediate_size): patch_embed Conv3d c*t*p*p*h without bias (t =
+    temporal_patch_size), per block norm1, norm2 (RMSNorm) 2*h, attn qkv h x 3h + 3h and proj h*h + h,
+    a gated MLP gate/up/down 3*h*i + 2*i + h (biases); the merger (Qwen2_5_VLPatchMerger, m = h*s^2
+    with s = spatial_merge_size) ln_q h, mlp m*m + m and m x out_hidden_size + out_hidden_size.
+    Published configs name no vision_config.model_type: the outer model_type "qwen2_5_vl" selects it."""
+    h = v.int("hidden_size", "embed_dim", maximum=1 << 16)
+    i = v.int("intermediate_size", maximum=1 << 18)
+    layers = v.int("depth", "num_hidden_layers", maximum=MAX_LAYERS)
+    p = v.int("patch_size", "spatial_patch_size", maximum=1 << 10)
+    t = v.int("temporal_patch_size", default=2, maximum=64)
+    c = v.int("in_chans", "in_channels", default=3, maximum=64)
+    s = v.int("spatial_merge_size", default=2, maximum=64)
+    out = v.int("out_hidden_size", default=text_hidden, maximum=1 << 18)
+    m = h * s * s
+    tower = c * t * p * p * h + layers * (2 * h + 3 * h * h + 3 * h + h * h + h + 3 * h * i + 2 * i + h)
+    return tower + h + m * m + m + m * out + out
+
+
+# The towers counted, by vision_config.model_type (or, where the published vision_config names none, the
+# outer model_type): elements of the tower and its projector into the language model.
+_TOWERS = {
+    "siglip_vision_model": _siglip,
+    "pixtral": _pixtral,
+    "llama4_vision_model": _llama4_vision,
+    "qwen2_5_vl": _qwen2_5_vl,
+}
+
+
+def _vision_params(raw: dict, text_hidden: int) -> int:
+    """Elements of a multimodal checkpoint's vision tower and projector, from its vision_config
+    (_TOWERS); 0 for a tower not counted here (the answer then warns it is text only)."""
+    v = raw.get("vision_config")
+    if not isinstance(v, dict):
+        return 0
+    kind = str(v.get("model_type") or raw.get("model_type") or "")
+    count = _TOWERS.get(kind) or _TOWERS.get(str(raw.get("model_type") or ""))
+    return count(_Fields(v, "vision_config."), raw, text_hidden) if count else 0
 
 
 def parse_config(config) -> Architecture:
     """Normalise a Hugging Face config.json (dict, text or path) into an Architecture."""
     raw = load_config(config)
     cfg, prefix, inherited, multimodal = _text_config(raw)
+    multimodal = multimodal or isinstance(raw.get("vision_config"), dict)  # a flat one too (Qwen2.5-VL)
     f = _Fields(cfg, prefix, inherited)
     model_type = _model_type(cfg, f)
     fam = family(model_type)

@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--revision", help="with a repo id: the branch, tag or commit (default main)")
     e.add_argument("--file", help="with a repo id: the GGUF file of the repo to estimate (its first part, if split)")
+    e.add_argument(
+        "--mmproj",
+        help="llama.cpp --mmproj: a multimodal projector .gguf (a path, or with a repo id a file of the repo), "
+        "counted on the first GPU",
+    )
     e.add_argument("--quant", help="weight format (see `quants`); default q4_k_m, or as stored in a .gguf")
     e.add_argument("--bpw", type=float, help="bits per weight, for --quant exl2")
     e.add_argument("--context", type=int, help="tokens per sequence, prompt and generated together (default 32768)")
@@ -193,6 +198,8 @@ def _is_hub(model: str) -> bool:
     local = model.lower().endswith((".json", ".gguf")) and "://" not in model
     if local or model.lower() in catalog.models() or os.path.exists(model):
         return False
+    if not model.startswith(("http://", "https://")) and model.lower().endswith((".json", ".gguf")):
+        return False  # a file that is not there: read_config / read_gguf_model say so
     return is_hub_ref(model, endpoint())
 
 
@@ -219,9 +226,13 @@ def _size(n) -> str:
     return fmt_gib(n) if isinstance(n, int) else "size not listed"
 
 
-def hub_request(model: str, revision: str | None, file: str | None) -> dict:
+def hub_request(model: str, revision: str | None, file: str | None, mmproj: str | None = None) -> dict:
     """The request fields of a Hub model: its config.json and safetensors headers, or a GGUF
-    file's header (calc/hubfetch.py fetches; calc/hub.py reads)."""
+    file's header (calc/hubfetch.py fetches; calc/hub.py reads); with mmproj, that file of the repo's header."""
+    return _hub_model_request(model, revision, file, mmproj)
+
+
+def _hub_model_request(model: str, revision: str | None, file: str | None, mmproj: str | None) -> dict:
     from calc.gguf_model import merged_header
     from calc.hub import HubRef, header_length, index_shards, listing, parse_ref
     from calc.hubfetch import Hub
@@ -248,7 +259,8 @@ def hub_request(model: str, revision: str | None, file: str | None) -> dict:
         except CalcError as exc:
             raise InputError(f"{ref.repo}/{ref.file}: {exc.message}") from None
         name = ref.file.rsplit("/", 1)[-1]
-        return {"hub": {**where, "file": ref.file}, "gguf": base64.b64encode(header).decode("ascii"), "gguf_name": name}
+        out = {"hub": {**where, "file": ref.file}, "gguf": base64.b64encode(header).decode("ascii"), "gguf_name": name}
+        return {**out, **_hub_mmproj(hub, ref, ls, mmproj)}
     if not ls.config:
         if ls.gguf:
             raise InputError(
@@ -282,7 +294,20 @@ def hub_request(model: str, revision: str | None, file: str | None) -> dict:
     out = {"hub": {**where, "file": None}, "config": config_text}
     if headers:
         out["safetensors"] = headers
-    return out
+    return {**out, **_hub_mmproj(hub, ref, ls, mmproj)}
+
+
+def _hub_mmproj(hub, ref, ls, mmproj: str | None) -> dict:
+    """The mmproj fields for --mmproj naming a file of the repo (its header read like a GGUF's)."""
+    if not mmproj or os.path.isfile(mmproj):
+        return {}  # none, or a file here (read below like any local one)
+    if mmproj not in ls.files:
+        listed = f"; its mmproj files: {', '.join(ls.mmproj)}" if ls.mmproj else ""
+        raise InputError(f"--mmproj: {ref.repo} at {ref.revision} has no file {mmproj!r}{listed}")
+    header = _remote_gguf(hub, ref, mmproj)
+    from calc.gguf_model import merged_header
+
+    return {"mmproj": base64.b64encode(merged_header([header])).decode("ascii"), "mmproj_name": mmproj.rsplit("/", 1)[-1]}
 
 
 def _gguf_summary(path: str) -> dict:
@@ -324,7 +349,7 @@ def _request(args: argparse.Namespace) -> dict:
         from calc.hubfetch import HubFetchError
 
         try:
-            req.update(hub_request(model, args.revision, args.file))
+            req.update(hub_request(model, args.revision, args.file, args.mmproj))
         except HubFetchError as exc:
             raise InputError(f"--model {model}: {exc}") from None
     elif _is_gguf(model):
@@ -333,6 +358,16 @@ def _request(args: argparse.Namespace) -> dict:
         req["config"] = read_config(model)
     else:
         req["model"] = model
+    if args.mmproj and "mmproj" not in req:
+        if not os.path.isfile(args.mmproj):
+            raise InputError(f"--mmproj: no such file {args.mmproj!r}")
+        from calc.gguf_model import merged_header
+
+        try:
+            req["mmproj"] = base64.b64encode(merged_header([read_gguf_file(args.mmproj)])).decode("ascii")
+        except CalcError as exc:
+            raise InputError(f"--mmproj {args.mmproj!r}: {exc.message}") from None
+        req["mmproj_name"] = os.path.basename(args.mmproj)
     if args.gpus is not None:
         req["gpus"] = args.gpus
     _machine(args, req)

@@ -63,6 +63,15 @@ def derived(model: Model, kind: str, key, make):
 
 
 def resolve_model(req: Request) -> Model:
+    model = _resolve_model(req)
+    if req.mmproj is not None:
+        from calc.gguf_model import with_mmproj
+
+        return with_mmproj(model, req.mmproj[0], req.mmproj_name)
+    return model
+
+
+def _resolve_model(req: Request) -> Model:
     if req.hub is not None:
         from calc.hub import hub_gguf_model, hub_model
 
@@ -260,6 +269,12 @@ def _warnings(
             add("native_dtype_unknown", dtype=nq.dtype_problem)
     if a.multimodal and not plan.vision_bytes:
         add("text_only")
+    if a.mmproj_bytes:
+        file = a.mmproj_name or "mmproj"
+        if engine.loads_mmproj:
+            add("mmproj_counted", file=file, size=a.mmproj_bytes, size_text=fmt_gib(a.mmproj_bytes))
+        else:
+            add("mmproj_ignored", file=file, engine=engine.label)
     if model.stored is not None:
         add("gguf_model", file=model.source.get("file") or model.name, file_type=model.source.get("file_type") or "?")
     elif model.custom:

@@ -323,3 +323,41 @@ def _build(g: Gguf, key: str, file_name: str | None):
         stored=stored_weights(g, arch.layers),
         source=source,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# A multimodal projector file (llama.cpp --mmproj)
+
+_MMPROJ: OrderedDict = OrderedDict()  # (model key, mmproj digest) -> the model with it
+
+
+def read_mmproj(data: bytes) -> Gguf:
+    """An mmproj file's header: llama.cpp's vision (or audio) encoder and projector, written by
+    convert_hf_to_gguf.py --mmproj with general.architecture "clip" (tools/mtmd/clip.cpp loads it,
+    onto the GPU unless --no-mmproj-offload).  Errors name the request field mmproj."""
+    try:
+        g = read_gguf(data)
+    except GgufTruncated as exc:
+        raise CalcError("truncated_gguf", "mmproj", f"mmproj: {exc.message}") from None
+    except CalcError as exc:
+        raise CalcError(exc.code, "mmproj", f"mmproj: {exc.message}") from None
+    if g.architecture != "clip":
+        arch = show(g.architecture, 40)
+        raise CalcError("bad_gguf", "mmproj", f"mmproj: not a multimodal projector (general.architecture is {arch}, not clip)")
+    return g
+
+
+def with_mmproj(model, data: bytes, file_name: str | None):
+    """The model with an mmproj file added: its tensors' bytes as arch.mmproj_bytes, which an engine
+    that loads mmproj files (llama.cpp) counts on the first GPU (calc/memory/plan.py)."""
+    import dataclasses
+    import hashlib
+
+    key = f"{model.key}:mmproj:{hashlib.sha256(data).hexdigest()[:20]}:{file_name or ''}"
+
+    def build():
+        g = read_mmproj(data)
+        arch = dataclasses.replace(model.arch, mmproj_bytes=g.tensor_bytes, mmproj_name=clean(file_name or "mmproj", 200))
+        return dataclasses.replace(model, arch=arch, key=key, derived={})
+
+    return lru(_MMPROJ, key, build, _FILES_SIZE)

@@ -71,6 +71,13 @@ class Request:
         "header), at most 4,096 shards and 20 MiB in all: the checkpoint's exact bytes under quant native",
     ]
     hub_listing: Annotated[object, 'op "hub": the Hub\'s model API answer (with siblings) or tree API list, read into files']
+    mmproj: Annotated[
+        tuple | None,
+        "llama.cpp --mmproj: the header (first bytes, base64) of a multimodal projector GGUF file (general.architecture "
+        "clip), added to any model: its tensor bytes are counted on the first GPU under llama.cpp; other engines load "
+        "the checkpoint's own vision tower and leave it out",
+    ]
+    mmproj_name: Annotated[str | None, "the mmproj file's name, for the warnings (at most 200 characters)"]
     quant: Annotated[
         str,
         'weight format id (python -m calc quants); with gguf, default "gguf_file": as stored in the file; with '
@@ -144,6 +151,8 @@ class Request:
             out["safetensors"] = f"{len(self.safetensors):,} safetensors headers, {sum(map(len, self.safetensors)):,} bytes"
         if self.hub_listing is not None:
             out["hub_listing"] = "given"
+        if self.mmproj is not None:
+            out["mmproj"] = f"{len(self.mmproj[0]):,} bytes of mmproj header"
         return out
 
 
@@ -376,6 +385,10 @@ def parse_request(raw) -> Request:
     if config is not None and not isinstance(config, (dict, str)):
         raise CalcError("bad_config", "config", f"config must be a JSON object or its text, got {show(config)}")
     gguf = _gguf(raw)
+    mmproj = _gguf(raw, "mmproj", 1)
+    mmproj_name = raw.get("mmproj_name")
+    if mmproj_name is not None and not isinstance(mmproj_name, str):
+        raise CalcError("bad_value", "mmproj_name", f"mmproj_name must be text, got {show(mmproj_name)}")
     name = raw.get("gguf_name")
     if name is not None and not isinstance(name, str):
         raise CalcError("bad_value", "gguf_name", f"gguf_name must be text, got {show(name)}")
@@ -393,7 +406,7 @@ def parse_request(raw) -> Request:
     if config is None and gguf is None and hub is None:
         model = _choice(raw, "model", catalog.models())
     elif raw.get("model") is not None:
-        which = "config" if config is not None else "gguf"
+        which = "config" if config is not None else "gguf" if gguf is not None else "hub"  # op "hub": hub alone
         raise CalcError("conflicting_fields", which, f"give either model or {which}, not both")
     engine = _choice(raw, "engine", engines(), ENGINE_ALIASES)
     version = raw.get("engine_version")
@@ -428,6 +441,8 @@ def parse_request(raw) -> Request:
         hub=hub,
         safetensors=safetensors,
         hub_listing=raw.get("hub_listing"),
+        mmproj=mmproj,
+        mmproj_name=clean(mmproj_name.strip(), 200) or None if mmproj_name is not None else None,
         quant=quant,
         bpw=bpw if quant == "exl2" else None,
         kv_cache=kv,

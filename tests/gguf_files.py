@@ -185,3 +185,14 @@ def catalog_as_gguf(model_id: str, arch: str, quant: str = "q4_k_m", file_type: 
         name = f"blk.{t.layer}.{base}.{suffix}" if t.layer >= 0 else f"{base}.{suffix}"
         tensors.append((name, dims, d.id.upper()))
     return write(meta, tensors, data=False)
+
+
+# A llama.cpp mmproj file (convert_hf_to_gguf.py --mmproj): general.architecture "clip", a vision block and
+# the projector; F16 tensors: 2 x (64 x 64) + 256 x 64 elements, 2 bytes each = 49,152 bytes.
+MMPROJ_META = {"general.architecture": "clip", "clip.projector_type": "gemma3", "clip.has_vision_encoder": True}
+MMPROJ_TENSORS = [
+    ("v.blk.0.attn_q.weight", (64, 64), "F16"),
+    ("v.blk.0.attn_k.weight", (64, 64), "F16"),
+    ("mm.input_projection.weight", (64, 256), "F16"),
+]
+MMPROJ_BYTES = 49_152

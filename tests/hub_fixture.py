@@ -9,7 +9,9 @@ It mimics the Hub's URL layout (huggingface_hub's constants and the Hub's API):
   with Retry-After for the repo RATE_LIMITED.
 
 A file is (its first bytes, its size): past the given bytes it reads as zeros, so a 8 GB
-checkpoint is served from its header alone.  Every request is recorded (path, headers, host).
+checkpoint is served from its header alone.  Every GET is recorded (server, path, headers), every
+CORS preflight (OPTIONS) apart.  Both servers answer as the Hub does for a page on another origin:
+``Access-Control-Allow-Origin: *`` on every answer, errors and redirects included.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class FixtureHub:
     def __init__(self):
         self.repos: dict[str, Repo] = {}
         self.log: list[tuple[str, str, dict]] = []  # (server "hub" or "cdn", path, headers)
+        self.preflights: list[tuple[str, str, dict]] = []
         self.hub = self._server("hub")
         self.cdn = self._server("cdn")
 
@@ -65,6 +68,12 @@ class FixtureHub:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     hub._answer(role, self)
 
+            def do_OPTIONS(self):  # http.server's name: a CORS preflight (a token's Authorization header)
+                hub.preflights.append((role, self.path, dict(self.headers.items())))
+                allow = {"Access-Control-Allow-Headers": "Range, Authorization", "Access-Control-Allow-Methods": "GET"}
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    hub._send(self, 204, b"", allow)
+
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return server
@@ -72,6 +81,8 @@ class FixtureHub:
     # -- answers ---------------------------------------------------------------------------
     def _send(self, h, status: int, body: bytes = b"", headers: dict | None = None) -> None:
         h.send_response(status)
+        h.send_header("Access-Control-Allow-Origin", "*")
+        h.send_header("Access-Control-Expose-Headers", "Content-Range, Retry-After")
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.send_header("Content-Length", str(len(body)))

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from gguf_files import LLAMA_META, LLAMA_TENSORS, write
+from gguf_files import LLAMA_META, LLAMA_TENSORS, MMPROJ_META, MMPROJ_TENSORS, write
 
 from calc import catalog, i18n
 from calc.api import handle
@@ -253,6 +253,16 @@ WARNING_REQUESTS = {
     "kv_f16_scratch": {"model": "llama-3.1-8b", "engine": "llama.cpp", "kv_cache": "q8_0", "gpu": "rtx-4090", "gpus": 1},
     "split_unsupported": {"model": "falcon-7b", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},
     "text_only": {"model": "gemma-3-4b-it", "engine": "vllm", "quant": "awq"},
+    "mmproj_counted": {
+        "model": "gemma-3-4b-it",
+        "mmproj": base64.b64encode(write(MMPROJ_META, MMPROJ_TENSORS, data=False)).decode(),
+    },
+    "mmproj_ignored": {
+        "model": "gemma-3-4b-it",
+        "engine": "vllm",
+        "quant": "awq",
+        "mmproj": base64.b64encode(write(MMPROJ_META, MMPROJ_TENSORS, data=False)).decode(),
+    },
     "native_quant_unknown": {"config": {**TINY_CONFIG, "quantization_config": {"quant_method": "hqq"}}, "quant": "native"},
     "native_dtype_unknown": {"config": {**TINY_CONFIG, "torch_dtype": "complex64"}, "quant": "native"},
     "vllm_reserves": {"model": "phi-4", "engine": "vllm", "quant": "awq"},

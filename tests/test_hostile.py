@@ -23,7 +23,7 @@ import struct
 
 import hub_files
 import pytest
-from gguf_files import GEMMA3_META, GEMMA3_TENSORS, LLAMA_META, LLAMA_TENSORS, U64, write
+from gguf_files import GEMMA3_META, GEMMA3_TENSORS, LLAMA_META, LLAMA_TENSORS, MMPROJ_META, MMPROJ_TENSORS, U64, write
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -355,6 +355,14 @@ VALID = {
     "hub": ["Qwen/Qwen3-4B", "https://huggingface.co/Qwen/Qwen3-4B/tree/main", {"repo": "a/b", "revision": "v1"}, None],
     "safetensors": [base64.b64encode(hub_files.header([("w", "BF16", [4, 4])])).decode(), "AAAA", "not base64", None],
     "hub_listing": [{"siblings": [{"rfilename": "config.json"}, {"rfilename": "m-Q4_K_M.gguf"}]}, [], {"siblings": 5}, None],
+    # llama.cpp's mmproj file: a clip header, another GGUF, garbage
+    "mmproj": [
+        base64.b64encode(write(MMPROJ_META, MMPROJ_TENSORS, data=False)).decode(),
+        base64.b64encode(write(LLAMA_META, LLAMA_TENSORS, data=False)).decode(),
+        "AAAA",
+        None,
+    ],
+    "mmproj_name": ["mmproj-F16.gguf", "x" * 500, 5, None],
 }
 REQUEST_FIELDS = [k for k in FIELDS if k != "config"]
 assert set(REQUEST_FIELDS) == set(VALID)

@@ -298,6 +298,7 @@ def test_a_hub_gguf_says_the_repo_and_the_file():
         ({"hub": "org/model"}, "missing_field", "hub"),
         ({"config": QWEN3_4B, "safetensors": ["AAAA"]}, "missing_field", "safetensors"),
         ({"hub": "org/model", "config": QWEN3_4B, "model": "qwen3-8b"}, "conflicting_fields", "config"),
+        ({"op": "hub", "hub": "org/model", "model": "qwen3-8b"}, "conflicting_fields", "hub"),
         ({"hub": 5, "config": QWEN3_4B}, "bad_value", "hub"),
         ({"hub": {"repo": "org/model", "token": "x"}, "config": QWEN3_4B}, "unknown_field", "hub"),
         ({"hub": "org/model", "config": QWEN3_4B, "safetensors": ["!!"]}, "bad_value", "safetensors"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from gguf_files import LLAMA_META, LLAMA_TENSORS, write
+from gguf_files import LLAMA_META, LLAMA_TENSORS, MMPROJ_BYTES, MMPROJ_META, MMPROJ_TENSORS, write
 from hub_files import QWEN3_4B, QWEN3_4B_BYTES, header, llama_like_tensors, shards
 from hub_fixture import LARGE, RATE_LIMITED, RETRY_AFTER, TOKEN, FixtureHub, Repo
 
@@ -34,7 +34,10 @@ def hub(monkeypatch, tmp_path):
         {"config.json": qwen["config.json"], "model.safetensors.index.json": qwen["model.safetensors.index.json"]}
     )
     gguf = write(LLAMA_META, LLAMA_TENSORS, data=False)
-    server.repos["org/tiny-GGUF"] = Repo({"tiny-Q4_K_M.gguf": (gguf, LARGE * 2), "tiny-Q8_0.gguf": gguf, "README.md": b"hi"})
+    mmproj = write(MMPROJ_META, MMPROJ_TENSORS, data=False)
+    server.repos["org/tiny-GGUF"] = Repo(
+        {"tiny-Q4_K_M.gguf": (gguf, LARGE * 2), "tiny-Q8_0.gguf": gguf, "mmproj-F16.gguf": mmproj, "README.md": b"hi"}
+    )
     monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -171,3 +174,21 @@ def test_catalog_models_and_local_files_are_not_fetched(hub, capsys, tmp_path):
     code, r, _ = run(capsys, "--model", str(cfg / "config.json"))
     assert code == 0 and r["model"]["source"]["kind"] == "config"
     assert hub.log == []
+
+
+@pytest.mark.parametrize("model", ["missing/config.json", "models/m-Q4_K_M.gguf"])
+def test_a_missing_file_is_not_taken_for_a_repo_id(hub, capsys, model):
+    code, _, err = run(capsys, "--model", model)
+    assert code == 2 and "no such file" in err and hub.log == []
+
+
+def test_an_mmproj_file_of_the_repo(hub, capsys):
+    base = ["--model", "org/tiny-GGUF", "--file", "tiny-Q8_0.gguf"]
+    code, plain, err = run(capsys, *base)
+    assert code == 0, err
+    code, with_mm, err = run(capsys, *base, "--mmproj", "mmproj-F16.gguf")
+    assert code == 0, err
+    assert with_mm["memory"]["weights_bytes"] - plain["memory"]["weights_bytes"] == MMPROJ_BYTES
+    assert "mmproj_counted" in [w["code"] for w in with_mm["warnings"]]
+    code, _, err = run(capsys, *base, "--mmproj", "mmproj-Q8_0.gguf")
+    assert code == 2 and "has no file 'mmproj-Q8_0.gguf'; its mmproj files: mmproj-F16.gguf" in err

@@ -113,6 +113,7 @@ CLI_OTHERWISE = {
     "hub": "--model with a repo id or Hub URL (and --revision, --file)",
     "safetensors": "--model with a repo id: its shards' headers, fetched",
     "hub_listing": "--model with a repo id: the model API's answer, fetched",
+    "mmproj_name": "--mmproj: the file's name",
 }
 
 

@@ -40,6 +40,7 @@ class Engine:
     overhead_bytes: int = 0  # bytes per GPU outside weights, KV and activations
     embeddings_on_host: bool = False  # the token embedding table stays in system memory
     loads_vision_encoder: bool = False  # a multimodal checkpoint's vision tower loads with the language model
+    loads_mmproj: ClassVar[bool] = False  # a separate multimodal projector file (llama.cpp --mmproj) is loaded
     version: str = ""  # the release whose constants these are (engines.toml [[engine.release]])
 
     # Allowed values of the enumerated fields, checked at load.

@@ -122,6 +122,7 @@ class LlamaCpp(Engine):
     kv_f16_scratch: bool = False  # ggml-cuda reserves F16 copies of a non-F16 K/V in the compute buffer (PR #23907)
 
     CHOICES: ClassVar[dict] = {**Engine.CHOICES, "output_rows": ("ubatch", "sequences")}
+    loads_mmproj: ClassVar[bool] = True  # --mmproj: tools/mtmd loads the projector file beside the model
 
     def settings(self, req, gpu) -> LlamaCppSettings:
         """The request's knobs; the F16 scratch applies with flash attention on a CUDA or HIP GPU (or

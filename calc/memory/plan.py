@@ -125,7 +125,11 @@ class Plan:
         self.embed_gpu = 0 if on_host else weights.embed
         # A vision tower the engine loads sits with the embeddings on the first stage, sharded like them,
         # at 16 bits (vLLM and transformers load it unquantized in the model's 16-bit dtype).
+        # llama.cpp loads a tower only from an mmproj file the user gives (--mmproj), as stored, onto the
+        # main GPU unless --no-mmproj-offload (tools/mtmd/clip.cpp).
         self.vision_bytes = 2 * arch.vision_params if engine.loads_vision_encoder else 0
+        if engine.loads_mmproj:
+            self.vision_bytes = arch.mmproj_bytes
         self.embed_gpu += self.vision_bytes
         # Tied embeddings: llama.cpp duplicates the table onto the GPU as the output layer
         # (TENSOR_DUPLICATED in llama-model.cpp); elsewhere the head shares the embedding.

@@ -2,7 +2,8 @@
 // <html data-state="loading|ready|error">; data-busy is present while an estimate is pending.
 import { CalcBridge, LIMITS, coalesce } from "./bridge.js";
 import { chartSvg, chartTable } from "./chart.js";
-import { excerpt, makeStrings } from "./fmt.js";
+import { base64, excerpt, makeStrings } from "./fmt.js";
+import { HubError, fetchHub } from "./hub.js";
 import { renderResult, renderSpec } from "./render.js";
 import { attachSearch } from "./search.js";
 import * as S from "./state.js";
@@ -21,7 +22,7 @@ const defaults = S.defaultState(catalog.defaults);
 const query = new URLSearchParams(location.search);
 const embed = query.get("embed") === "1";
 const form = {
-  model: $("model"), config: $("config"), gguf: $("gguf"), quant: $("quant"), kv: $("kv"),
+  model: $("model"), config: $("config"), gguf: $("gguf"), hub: $("hub"), rev: $("rev"), file: $("file"), mmproj: $("mmproj"), ggufMmproj: $("gguf-mmproj"), quant: $("quant"), kv: $("kv"),
   engine: $("engine"), ev: $("ev"), slider: $("ctx-slider"), ctx: $("ctx"), batch: $("batch"), gpu: $("gpu"), n: $("n"),
 };
 const optional = Object.fromEntries(Object.keys(S.OPTIONAL).map((key) => [key, $(key)])); // bpw and engine settings
@@ -183,15 +184,16 @@ function showOptional() {
  * default GGUF for an engine that loads it (llama.cpp) or the checkpoint as published (every engine). */
 function formatFor(engine) {
   const loads = (id) => (catalog.formats.find((x) => x.id === id) || { engines: [] }).engines.includes(engine);
-  if (loads(state.quant) && (state.quant !== "gguf_file" || state.model === S.GGUF_FILE)) return state.quant;
+  if (loads(state.quant) && (state.quant !== "gguf_file" || S.hasFile(state))) return state.quant;
   return loads(catalog.defaults.quant) ? catalog.defaults.quant : "native";
 }
 
-/** The config box or the GGUF file input for a model not in the catalog; gguf_file only with a file. */
+/** The config box, the GGUF file input or the Hub input for a model not in the catalog; gguf_file only with a file. */
 function showModelFields() {
   $("config-field").hidden = state.model !== "custom";
   $("gguf-field").hidden = state.model !== S.GGUF_FILE;
-  form.quant.querySelector('option[value="gguf_file"]').hidden = state.model !== S.GGUF_FILE;
+  $("hub-field").hidden = state.model !== S.HUB;
+  form.quant.querySelector('option[value="gguf_file"]').hidden = !S.hasFile(state) && state.model !== S.GGUF_FILE;
 }
 
 /** Put the state into the form controls. */
@@ -303,14 +305,6 @@ function showGgufError(text) {
   form.gguf.setAttribute("aria-invalid", text ? "true" : "false");
 }
 
-/** Base64 of bytes, in chunks (String.fromCharCode takes a bounded number of arguments). */
-function base64(buffer) {
-  const bytes = new Uint8Array(buffer);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
-
 /** Read a local GGUF file's header with File.slice (never uploaded): the first MiB of each part, more
  * while the core says it needs more (op "gguf"), then estimate from the compact header it gives. */
 async function readGguf(files) {
@@ -336,6 +330,98 @@ async function readGguf(files) {
   if (state.model !== S.GGUF_FILE) return; // another model was chosen meanwhile
   applyState();
   syncUrl();
+  send();
+}
+
+function showHubError(text) {
+  $("hub-error").hidden = !text;
+  $("hub-error").textContent = text || "";
+  form.hub.setAttribute("aria-invalid", text ? "true" : "false");
+}
+
+function showHubStatus(text) {
+  $("hub-status").hidden = !text;
+  $("hub-status").textContent = text || "";
+}
+
+const sizeFormat = new Intl.NumberFormat(strings.meta.locale, { maximumFractionDigits: 2 });
+
+/** The weights a Hub repo offers: its safetensors checkpoint (value "") and each GGUF model (its first file). */
+function showHubFiles(listing, chosen) {
+  const options = [];
+  if (listing.config) options.push(new Option(f.t("hub.file_safetensors"), ""));
+  for (const g of listing.gguf) {
+    const size = g.size === null ? f.t("hub.size_unknown") : `${sizeFormat.format(g.size / 2 ** 30)} GiB`;
+    options.push(new Option(f.t("hub.file_gguf", { quant: g.quant, file: g.files[0], size }), g.files[0]));
+  }
+  form.file.replaceChildren(...options);
+  form.file.value = chosen || "";
+  $("hub-file-field").hidden = options.length < 2;
+  form.mmproj.replaceChildren(new Option(f.t("hub.mmproj_none"), ""), ...listing.mmproj.map((m) => new Option(m, m)));
+  form.mmproj.value = state.mmproj && listing.mmproj.includes(state.mmproj) ? state.mmproj : "";
+  $("hub-mmproj-field").hidden = !listing.mmproj.length;
+}
+
+// The Hub fetch on screen: a newer one (another repo, revision or file) makes an older one's answer moot.
+let hubRun = 0;
+
+/** Fetch a Hub model (web/js/hub.js) on request: the repo id or URL as typed, an optional revision and
+ * GGUF file; the token field's value is read here and kept nowhere else.  The last good result stays
+ * on screen while it runs, and when it fails. */
+async function hubFetch(text, revision, file, mmproj = "") {
+  const run = ++hubRun;
+  const box = $("hub-field");
+  const failed = (message) => { showHubStatus(""); showHubError(message); box.dataset.hub = "error"; };
+  box.dataset.hub = "fetching"; // fetching | done | error, for tests and styles
+  showHubError("");
+  if (!text.trim()) { failed(f.t("hub.pending")); return; }
+  const parsed = await bridge.call("hub", { hub: { repo: text.trim(), revision: revision.trim() || null, file: file || null } });
+  if (run !== hubRun) return;
+  if (!parsed.ok) { failed(parsed.error.message); return; }
+  const ref = parsed.result;
+  box.setAttribute("aria-busy", "true");
+  try {
+    const got = await fetchHub({
+      endpoint: build.hub, ref, mmproj, token: $("hub-token").value.trim(), call: (op, payload) => bridge.call(op, payload), t: f.t,
+      progress: (words) => { if (run === hubRun) showHubStatus(words); },
+    });
+    if (run !== hubRun) return;
+    const { listing, fields } = got;
+    if (!fields) { // a repo of GGUF files only: the Q4_K_M one if there is one, else the first
+      const pick = listing.gguf.find((g) => g.quant.toUpperCase() === "Q4_K_M") || listing.gguf[0];
+      hubFetch(ref.repo, ref.revision, pick.files[0], mmproj);
+      return;
+    }
+    state.mmproj = mmproj; // before the lists are drawn
+    showHubFiles(listing, fields.hub.file);
+    showHubStatus(f.t("hub.fetched", { repo: ref.repo, revision: ref.revision, sha: (listing.sha || "?").slice(0, 12) }));
+    const chosen = { hub: ref.repo, rev: ref.revision === "main" ? "" : ref.revision, file: fields.hub.file || "", mmproj };
+    Object.assign(state, chosen, { hubFields: fields });
+    form.hub.value = ref.repo;
+    form.rev.value = state.rev;
+    if (!fromUrl.has("quant") || (state.quant === "gguf_file" && !fields.gguf)) state.quant = fields.gguf ? "gguf_file" : "native";
+    fromUrl.delete("quant");
+    box.dataset.hub = "done";
+    if (state.model !== S.HUB) return; // another model was chosen meanwhile
+    applyState();
+    syncUrl();
+    send();
+  } catch (error) {
+    if (run !== hubRun) return;
+    failed(error instanceof HubError ? error.message : String(error));
+    if (!state.hubFields) showPending(f.t("hub.pending"));
+  } finally {
+    if (run === hubRun) box.removeAttribute("aria-busy");
+  }
+}
+
+/** A local mmproj file beside a local GGUF (llama.cpp --mmproj): its first MiB, never uploaded; the core
+ * reads the header and says what is wrong with it under the file inputs. */
+async function readMmproj(file) {
+  if (!file) { Object.assign(state, { mmprojData: "", mmprojName: "" }); send(); return; }
+  const data = base64(await file.slice(0, Math.min(file.size, 1 << 20)).arrayBuffer());
+  Object.assign(state, { mmprojData: data, mmprojName: file.name });
+  showGgufError("");
   send();
 }
 
@@ -375,7 +461,9 @@ function onAnswer(request, answer, superseded) {
     } else if (request.config !== undefined) {
       showConfigError(answer.error.message);
       showPending(f.t("status.pending_config"));
-    } else if (request.gguf !== undefined && answer.error.field === "gguf") {
+    } else if (request.hub !== undefined && /^(hub|config|safetensors|gguf|mmproj)/.test(answer.error.field || "")) {
+      showHubError(answer.error.message);
+    } else if (request.gguf !== undefined && ["gguf", "mmproj"].includes(answer.error.field)) {
       showGgufError(answer.error.message);
     } else if (key && key !== "config") {
       fieldError(key, answer.error.message);
@@ -409,6 +497,10 @@ function send() {
   }
   if (state.model === S.GGUF_FILE && !state.gguf) { // a link cannot carry the file: choose it again
     showPending(f.t("status.pending_gguf"));
+    return;
+  }
+  if (state.model === S.HUB && !state.hubFields) { // fetched only on request (hubFetch)
+    showPending(f.t("hub.pending"));
     return;
   }
   html.dataset.busy = "1";
@@ -446,7 +538,8 @@ function onInput(event) {
     case form.model:
       state.model = el.value;
       fromUrl.delete("model");
-      if (state.model === S.GGUF_FILE && state.gguf) state.quant = "gguf_file";
+      if (S.hasFile(state)) state.quant = "gguf_file";
+      else if (state.model === S.HUB && state.hubFields && !fromUrl.has("quant")) state.quant = "native";
       else if (state.quant === "gguf_file") state.quant = formatFor(state.engine);
       form.quant.value = state.quant;
       showModelFields();
@@ -456,6 +549,10 @@ function onInput(event) {
       break;
     case form.config: state.config = el.value; updateConfigHash(); break;
     case form.gguf: if (event.type === "change") readGguf(el.files); return;
+    case form.hub: case form.rev: return; // fetched when asked (hubFetch)
+    case form.file: if (event.type === "change") hubFetch(state.hub, state.rev, el.value, state.mmproj); return;
+    case form.mmproj: if (event.type === "change") hubFetch(state.hub, state.rev, state.file, el.value); return;
+    case form.ggufMmproj: if (event.type === "change") readMmproj(el.files[0]); return;
     case form.quant: state.quant = el.value; showEngineOptions(); showOptional(); break;
     case form.kv: state.kv = el.value || null; showEngineOptions(); break;
     case form.engine:
@@ -547,6 +644,10 @@ function start() {
   $("calc-form").addEventListener("change", onInput);
   $("calc-form").addEventListener("submit", (event) => event.preventDefault());
   startSearch();
+  $("hub-fetch").addEventListener("click", () => hubFetch(form.hub.value, form.rev.value, ""));
+  $("hub-field").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.tagName === "INPUT") { event.preventDefault(); hubFetch(form.hub.value, form.rev.value, ""); }
+  });
   form.ctx.addEventListener("blur", () => { // "128k" reads back as the tokens it means once typed
     if (S.parseContext(form.ctx.value) !== null) form.ctx.value = String(state.ctx);
   });
@@ -619,6 +720,11 @@ function start() {
   bridge.ready.then(() => {
     if (html.dataset.state === "loading" && !html.dataset.busy) markReady();
   }, () => {});
+  if (state.model === S.HUB && state.hub) { // a link naming a Hub model: fetch it, as the CLI would
+    form.hub.value = state.hub;
+    form.rev.value = state.rev;
+    hubFetch(state.hub, state.rev, state.file, state.mmproj);
+  }
   if (configHash) { // a shared link with its pasted config
     S.configFromFragment(configHash).then((text) => {
       if (text !== null) { state.config = text; form.config.value = text; } else { configHash = ""; syncUrl(); }

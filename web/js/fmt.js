@@ -26,3 +26,11 @@ export function excerpt(value, limit = 40) {
   const text = String(value);
   return text.length > limit ? `${text.slice(0, limit)}…` : text;
 }
+
+/** Base64 of bytes (an ArrayBuffer or a Uint8Array), in chunks (String.fromCharCode takes a bounded number of arguments). */
+export function base64(buffer) {
+  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}

@@ -1,7 +1,8 @@
 // The calculator's state <-> the query string <-> the core's request.
 // URL keys: model, quant, bpw (EXL2), kv, ctx, batch, engine, ev (engine version), gpu, n, the engine settings
 // fa, ub, swa (llama.cpp), gmu, mbt, mns (vLLM), pt (transformers: prompt tokens), your machine's dev, ram,
-// rbw, place (auto / manual placement), ngl, ncmoe, ot, plus lang and embed, handled by app.js.
+// rbw, place (auto / manual placement), ngl, ncmoe, ot, a Hub model's hub, rev, file (with model=hub), plus
+// lang and embed, handled by app.js.
 
 export const CTX_MIN_LOG = 10; // 1k
 export const CTX_MAX_LOG = 18; // 256k
@@ -13,10 +14,23 @@ export const INT_LIMITS = { ctx: [1, 33554432], batch: [1, 4096], n: [1, 64] };
 // says model=gguf-file but cannot carry the file, so whoever opens it chooses the file again.
 export const GGUF_FILE = "gguf-file";
 
+// A model fetched from the Hugging Face Hub (web/js/hub.js): the link carries its repo id (hub), revision
+// (rev, "" for main) and GGUF file (file, "" for the safetensors checkpoint), never a token; what was
+// fetched stays in memory (state.hubFields, the request fields) and a link fetches it again.
+export const HUB = "hub";
+export const HUB_KEYS = ["hub", "rev", "file", "mmproj"]; // mmproj: llama.cpp's projector file of the repo
+const HUB_MAX = 300; // characters of a repo id, revision or file in a link
+const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Whether the state's model is a GGUF file read in this page (a local one, or a Hub repo's). */
+export function hasFile(state) {
+  return (state.model === GGUF_FILE && Boolean(state.gguf)) || (state.model === HUB && Boolean(state.hubFields && state.hubFields.gguf));
+}
+
 /** The state the page starts from when the URL says nothing. */
 export function defaultState(defaults) {
   return {
-    model: defaults.model, config: "", gguf: "", ggufName: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
+    model: defaults.model, config: "", gguf: "", ggufName: "", hub: "", rev: "", file: "", mmproj: "", hubFields: null, mmprojData: "", mmprojName: "", quant: defaults.quant, kv: defaults.kv_cache && defaults.kv_cache !== "auto" ? defaults.kv_cache : null,
     ctx: defaults.context, batch: defaults.batch, engine: defaults.engine, ev: null, gpu: defaults.gpu, n: defaults.gpus,
     ...Object.fromEntries(Object.keys(OPTIONAL).map((key) => [key, null])),
     ...Object.fromEntries(Object.keys(MACHINE).map((key) => [key, ""])), place: "",
@@ -86,7 +100,7 @@ export function readState(search, catalog) {
   const rejected = [];
   const fromUrl = new Set();
   const ids = {
-    model: [...catalog.models.map((m) => m.id), "custom", GGUF_FILE], quant: catalog.formats.map((x) => x.id),
+    model: [...catalog.models.map((m) => m.id), "custom", GGUF_FILE, HUB], quant: catalog.formats.map((x) => x.id),
     kv: catalog.kv_types.map((x) => x.id), engine: catalog.engines.map((x) => x.id), gpu: catalog.gpus.map((x) => x.id),
   };
   for (const [key, list] of Object.entries(ids)) {
@@ -98,7 +112,18 @@ export function readState(search, catalog) {
       const byRepo = catalog.models.find((m) => m.repo.toLowerCase() === raw.trim().toLowerCase());
       found = byRepo && byRepo.id;
     }
+    if (!found && key === "model" && REPO_ID.test(raw.trim()) && raw.length <= HUB_MAX) { // a repo id not in the catalog
+      Object.assign(state, { model: HUB, hub: raw.trim() });
+      fromUrl.add(key);
+      continue;
+    }
     if (found) { state[key] = found; fromUrl.add(key); } else rejected.push({ param: key, value: raw });
+  }
+  for (const key of HUB_KEYS) {
+    if (!params.has(key) || state.model !== HUB) continue;
+    const raw = params.get(key).trim();
+    if (raw.length > HUB_MAX) rejected.push({ param: key, value: params.get(key) });
+    else if (raw && !(key === "hub" && state.hub)) { state[key] = raw; fromUrl.add(key); }
   }
   if (params.has("ev")) { // a release of the engine the link names (the newest when it names none)
     const raw = params.get("ev").trim();
@@ -153,6 +178,7 @@ export function queryString(state, extra = {}) {
   for (const key of Object.keys(OPTIONAL)) if (state[key] !== null && applies(state, key)) params.set(key, optionalText(state, key));
   if (state.place === "manual") params.set("place", "manual");
   for (const key of Object.keys(MACHINE)) if (machineFieldUsed(state, key)) params.set(key, state[key]);
+  if (state.model === HUB) for (const key of HUB_KEYS) if (state[key]) params.set(key, state[key]);
   for (const [key, value] of Object.entries(extra)) if (value) params.set(key, value);
   return `?${params.toString()}`;
 }
@@ -164,7 +190,11 @@ export function toRequest(state, lang) {
     gpu: state.gpu, gpus: state.n, lang,
   };
   if (state.model === "custom") request.config = state.config;
-  else if (state.model === GGUF_FILE) Object.assign(request, { gguf: state.gguf, gguf_name: state.ggufName });
+  else if (state.model === GGUF_FILE) {
+    Object.assign(request, { gguf: state.gguf, gguf_name: state.ggufName });
+    if (state.mmprojData) Object.assign(request, { mmproj: state.mmprojData, mmproj_name: state.mmprojName }); // a local mmproj
+  }
+  else if (state.model === HUB) Object.assign(request, state.hubFields || {});
   else request.model = state.model;
   if (state.kv) request.kv_cache = state.kv;
   if (state.ev) request.engine_version = state.ev;

@@ -1,5 +1,5 @@
 // The module worker that owns Pyodide.  Protocol (see web/js/bridge.js for the other side):
-//   main -> worker  {id, type: "estimate" | "view" | "catalog" | "model" | "gguf", payload: {...request fields}}
+//   main -> worker  {id, type: "estimate" | "view" | "catalog" | "model" | "gguf" | "hub", payload: {...request fields}}
 //   worker -> main  {id, ok: true, result, heap} | {id, ok: false, error: {code, field, message}, heap}
 //                   | {id, garbage: true} when Python's answer is not JSON (a corrupted heap);
 //                   heap: the wasm heap's bytes, so the page can replace a worker grown too large
@@ -8,7 +8,7 @@
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 
 const STAGES = ["runtime", "package", "import"];
-const OPS = new Set(["estimate", "view", "catalog", "model", "gguf"]);
+const OPS = new Set(["estimate", "view", "catalog", "model", "gguf", "hub"]);
 const PYODIDE_URL = new URL("../pyodide/", import.meta.url).href;
 const zipName = self.name; // the page names the worker after the calc archive (bridge.js)
 
