@@ -6,11 +6,13 @@ else, or slow to arrive."""
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
 import re
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ from util import wait_ready, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from gguf_files import LLAMA_META, LLAMA_TENSORS, write  # noqa: E402
+
+import devserver  # noqa: E402
 
 pytestmark = pytest.mark.browser
 GOLDEN = json.loads((Path(__file__).parent / "golden_requests.json").read_text("utf-8"))
@@ -108,11 +112,28 @@ def test_restored_snapshot_answers_every_kind_like_cpython(ctx, base_url, core, 
             assert not answer["ok"] and answer["error"] == expected["error"], (op, request)
 
 
-def test_snapshot_sent_already_decoded_is_restored(ctx, base_url, raw):
-    """A host that sends the .gz with Content-Encoding: the worker gets the raw bytes and uses them."""
-    ctx.route(SNAPSHOT, lambda route: route.fulfill(status=200, body=raw, content_type="application/octet-stream"))
-    versions = booted(ctx.new_page(), base_url)
-    assert versions["boot"] == "snapshot"
+def test_snapshot_sent_with_content_encoding_is_restored(browser, built_site):
+    """A host that sends the .gz with Content-Encoding: gzip: the browser decodes it, the worker gets
+    the snapshot's own bytes and restores them."""
+
+    class Encoding(devserver.Handler):
+        cache = False
+
+        def end_headers(self):
+            if self.path.endswith(".bin.gz"):
+                self.send_header("Content-Encoding", "gzip")
+            super().end_headers()
+
+    server = devserver.Server(("127.0.0.1", 0), functools.partial(Encoding, directory=str(built_site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ctx = browser.new_context(service_workers="block")
+    try:
+        versions = booted(ctx.new_page(), f"http://127.0.0.1:{server.server_address[1]}/")
+        assert versions["boot"] == "snapshot" and versions["why"] is None
+    finally:
+        ctx.close()
+        server.shutdown()
+        server.server_close()
 
 
 def fallback(ctx, base_url, core, why: str, requested: list | None = None) -> None:
@@ -185,12 +206,12 @@ def test_snapshot_of_another_pyodide_version_is_not_fetched(ctx, base_url, core,
 
 
 def test_first_visit_over_a_slow_link_boots_from_the_archive(ctx, base_url, core):
-    """At 4 Mbit/s (Chromium's network emulation) the snapshot's first 256 KiB take longer than the
+    """At 8 Mbit/s (Chromium's network emulation) the snapshot's first 256 KiB take longer than the
     worker waits: it stops the download and boots from the archive."""
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
-    rate = 4e6 / 8  # bytes per second
+    rate = 8e6 / 8  # bytes per second
     conditions = {"offline": False, "latency": 0, "downloadThroughput": rate, "uploadThroughput": rate}
     cdp.send("Network.emulateNetworkConditions", conditions)
     versions = booted(page, base_url)
