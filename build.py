@@ -4,8 +4,9 @@
     python build.py [--out DIR] [--site-url URL] [--hub-endpoint URL [--hub-cdn URL ...]] [--serve [PORT]]
 
 Renders web/templates/*.j2 once per language with the default estimate's view (calc.present), adds
-the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, build-info.json and
-the service worker (service_worker.py).  Two builds of the same tree are byte-identical.
+the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, the memory snapshot
+of the ready calculator (snapshot.py, made with Node), build-info.json and the service worker
+(service_worker.py).  Two builds of the same tree are byte-identical.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from devserver import serve
 from package import build_wheel, bundle_calc
 from service_worker import write_service_worker
+from snapshot import build as build_snapshot
 
 ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
@@ -185,13 +187,23 @@ def with_aliases(catalog: dict) -> dict:
     return {**catalog, "models": [{**m, "aliases": aliases[m["id"]]} for m in catalog["models"]]}
 
 
-def page_inputs(info: dict, calc_zip: str, site: str | None = None, hub: dict | None = None) -> dict:
-    """What every page is rendered from: versions, the calc bundle's name, the catalog (with search
-    aliases), the strings, the published address (or None), the Hub (hub_config)."""
+def worker_boot(calc_zip: str, snapshot: dict | None) -> str:
+    """What the page tells its worker (web/js/worker.js reads it as its name): the calc archive and the
+    snapshot's file, length, sha256 and Pyodide version, as JSON."""
+    return json.dumps({"zip": calc_zip, "snapshot": snapshot}, sort_keys=True, separators=(",", ":"))
+
+
+def page_inputs(
+    info: dict, calc_zip: str, site: str | None = None, snapshot: dict | None = None, hub: dict | None = None
+) -> dict:
+    """What every page is rendered from: versions, the calc bundle's name and the worker's boot data,
+    the catalog (with search aliases), the strings, the published address (or None), the Hub
+    (hub_config)."""
     catalog = with_aliases(call_core({"op": "catalog"}))
     return {
         "info": info,
         "calc_zip": calc_zip,
+        "worker": worker_boot(calc_zip, snapshot),
         "catalog": catalog,
         "strings": load_strings(),
         "site": site,
@@ -251,6 +263,7 @@ def calculator_page(env, template: str, lang: str, common: dict, defaults: dict,
         hub=common["hub"],
         info=common["info"],
         calc_zip=common["calc_zip"],
+        worker=common["worker"],
         catalog=catalog,
         page_catalog=page_catalog(catalog),
         defaults=defaults,
@@ -371,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     info = versions()
     calc_zip, calc_data = bundle_calc()
-    common = page_inputs(info, calc_zip, site_url(args.site_url), hub_config(args.hub_endpoint, args.hub_cdn))
+    snapshot_name, snapshot_data, snapshot = build_snapshot(calc_data, PYODIDE_SRC, info["pyodide"])
+    common = page_inputs(info, calc_zip, site_url(args.site_url), snapshot, hub_config(args.hub_endpoint, args.hub_cdn))
     pages = {**render_pages(common), **render_model_pages(common)}
     pages.update(render_site_files(common, pages))  # all that can fail runs before the old output goes
     if out.exists() and any(out.iterdir()):
@@ -381,12 +395,20 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     copy_pyodide(out)
     (out / calc_zip).write_bytes(calc_data)
+    (out / snapshot_name).write_bytes(snapshot_data)
     wheel = build_wheel(out)
     copy_assets(out)
     for path, text in pages.items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text(text, "utf-8")
-    build_info = {**info, "calc_zip": calc_zip, "wheel": wheel, "langs": list(LANGS), "pyodide_files": list(PYODIDE_FILES)}
+    build_info = {
+        **info,
+        "calc_zip": calc_zip,
+        "snapshot": snapshot,
+        "wheel": wheel,
+        "langs": list(LANGS),
+        "pyodide_files": list(PYODIDE_FILES),
+    }
     (out / "build-info.json").write_text(json.dumps(build_info, indent=2, sort_keys=True) + "\n", "utf-8")
     write_service_worker(out)
     print(f"built {out} (calc {info['calc']}, pyodide {info['pyodide']}, {calc_zip})")

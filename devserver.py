@@ -26,13 +26,15 @@ MIME = {
     ".json": "application/json",
     ".whl": "application/zip",
     ".zip": "application/zip",
+    ".gz": "application/gzip",  # the snapshot, as a static host sends it: no Content-Encoding
 }
-# build.py names the page's archive calc-<sha256[:8]>.zip: a new content is a new name.
-IMMUTABLE = re.compile(r"/calc-[0-9a-f]{8}\.zip(\?|$)")
+# build.py names the page's archive calc-<sha256[:8]>.zip and its snapshot snapshot-<sha256[:16]>.bin.gz:
+# a new content is a new name.
+IMMUTABLE = re.compile(r"/(calc-[0-9a-f]{8}\.zip|snapshot-[0-9a-f]{16}\.bin\.gz)(\?|$)")
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the MIME types Pyodide needs.  Content-hashed names (calc-<hash>.zip) are
+    """Static files with the MIME types Pyodide needs.  Content-hashed names (calc-<hash>.zip, snapshot-<hash>.bin.gz) are
     cached for a year; everything else is revalidated on every visit (the service worker keeps a
     versioned copy for repeat and offline visits).  cache=False sends no-store on everything."""
 

@@ -1,6 +1,6 @@
 """``python -m bench``: build dist/, measure the page and the core, write bench/results/latest.{json,md}.
 
-    python -m bench [--runs 5] [--n 2000] [--no-build]
+    python -m bench [--runs 5] [--n 2000] [--no-build] [--visits-only]
 
 Budgets (a 2-core machine, headless Chromium, localhost) are printed beside each figure; the
 benchmark reports, it never fails on a missed budget (tests stay deterministic).
@@ -31,7 +31,34 @@ BUDGETS = {  # issue 4's budgets
     "input latency p95, GPU selector": ("ms", 16),
     "own assets, gzipped": ("KB", 150),
     "core, CPython": ("estimates/s", 5000),
+    # issue 16: the memory snapshot
+    "repeat visit / bare Pyodide boot": ("x", 0.35),
+    "first visit, localhost / bare Pyodide boot": ("x", 0.5),
+    "first visit, 10 Mbit/s / bare Pyodide boot": ("x", 1.0),
 }
+
+
+def visit_rows(v: dict) -> list[tuple[str, float, str]]:
+    """The snapshot's rows (bench.page.visits): per link, the bare boot, the first visit, their ratio
+    and the bytes each transferred; then the repeat visit."""
+    out = []
+    for link in [k for k in v if k not in ("repeat", "runs")]:
+        name = "localhost" if link == "localhost" else f"{link} Mbit/s"
+        row = v[link]
+        out += [
+            (f"bare Pyodide boot, {name}", row["bare_ms"], "ms"),
+            (f"first visit, {name}", row["tti_ms"], f"ms ({'/'.join(row['boots'])})"),
+            (f"first visit, {name} / bare Pyodide boot", row["over_bare"], "x"),
+            (f"bytes, bare Pyodide boot, {name}", round(row["bare_bytes"] / 1024), "KB"),
+            (f"bytes, first visit, {name}", round(row["bytes"] / 1024), "KB"),
+        ]
+    r = v["repeat"]
+    out += [
+        ("repeat visit (service worker)", r["tti_ms"], f"ms ({'/'.join(r['boots'])})"),
+        ("repeat visit / bare Pyodide boot", r["over_bare"], "x"),
+        ("bytes, repeat visit", round(r["bytes"] / 1024), "KB"),
+    ]
+    return out
 
 
 def rows(r: dict) -> list[tuple[str, float, str]]:
@@ -61,17 +88,18 @@ def rows(r: dict) -> list[tuple[str, float, str]]:
         ("own assets, gzipped", round(p["bytes_cold"]["own"]["gzip"] / 1024), "KB"),
         ("core, CPython", r["core"]["estimates_per_s"], "estimates/s"),
         ("core, Pyodide in Chromium", p["pyodide_estimates_per_s"], "estimates/s"),
+        *visit_rows(r["visits"]),
     ]
 
 
-def markdown(r: dict) -> str:
+def markdown(r: dict, table: list | None = None) -> str:
     lines = [
-        f"Measured {r['date']} on {r['machine']} (medians of {r['page']['runs']} runs; latency over 100 inputs each).",
+        f"Measured {r['date']} on {r['machine']} (medians of {r['runs']} runs; latency over 100 inputs each).",
         "",
         "| measure | value | budget |",
         "| --- | ---: | ---: |",
     ]
-    for name, value, unit in rows(r):
+    for name, value, unit in rows(r) if table is None else table:
         budget = BUDGETS.get(name)
         mark = ""
         if budget:
@@ -86,6 +114,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--n", type=int, default=2000, help="requests in the core mix")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--visits-only", action="store_true", help="only the snapshot's visit rows; print them, write nothing")
     args = ap.parse_args()
     if not args.no_build:
         build.main([])
@@ -94,9 +123,14 @@ def main() -> int:
     result = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, headless Chromium",
-        "core": core.run(args.n, 5),
-        "page": page.run(build.DIST, args.runs, core.requests(300)),
+        "runs": args.runs,
     }
+    if args.visits_only:
+        print(markdown(result, visit_rows(page.visits(build.DIST, args.runs))))
+        return 0
+    result["core"] = core.run(args.n, 5)
+    result["page"] = page.run(build.DIST, args.runs, core.requests(300))
+    result["visits"] = page.visits(build.DIST, args.runs)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "latest.md").write_text(markdown(result))

@@ -170,6 +170,118 @@ def _latency(page, control: str, values: list[str]) -> list[float]:
     )
 
 
+# First visits at these link speeds (Mbit/s; None: localhost as it is), with Chromium's network
+# emulation (CDP Network.emulateNetworkConditions, no added latency).
+LINKS = (None, 50, 20, 10)
+
+
+def _throttle(ctx, page, mbit: float | None) -> None:
+    if mbit is None:
+        return
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    rate = mbit * 1e6 / 8
+    cdp.send(
+        "Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": rate, "uploadThroughput": rate}
+    )
+
+
+def _count_bytes(page) -> list:
+    """Bytes on the wire of every request that finished (headers and body as sent, compressed or not)."""
+    sink = []
+
+    def done(request):
+        try:
+            sizes = request.sizes()
+            sink.append(sizes["responseBodySize"] + sizes["responseHeadersSize"])
+        except Exception:  # noqa: BLE001 - a request the page dropped (the snapshot, on a slow link)
+            pass
+
+    page.on("requestfinished", done)
+    return sink
+
+
+def _visit(browser, base: str, mbit: float | None) -> tuple[float, int, str]:
+    """A first visit in a fresh context: time to interactive, bytes transferred, how the worker booted."""
+    ctx = browser.new_context(service_workers="block")
+    page = ctx.new_page()
+    _throttle(ctx, page, mbit)
+    sink = _count_bytes(page)
+    page.goto(base)
+    tti = _load_metrics(page)["tti_ms"]
+    boot = page.evaluate("window.calcBridge.versions.boot")
+    ctx.close()
+    return tti, sum(sink), boot
+
+
+def _bare_visit(browser, base: str, mbit: float | None) -> tuple[float, int]:
+    """A bare Pyodide boot (BARE) in a fresh context at the same link speed: milliseconds, bytes."""
+    ctx = browser.new_context(service_workers="block")
+    ctx.route(base + "bare.html", _fulfil(BARE, "text/html"))
+    page = ctx.new_page()
+    _throttle(ctx, page, mbit)
+    sink = _count_bytes(page)
+    ms = _bare_ms(page, base + "bare.html")
+    ctx.close()
+    return ms, sum(sink)
+
+
+def _repeat_visit(browser, base: str) -> tuple[float, int, str]:
+    """A repeat visit on localhost: the service worker installed by a first visit serves the reload."""
+    ctx = browser.new_context(service_workers="allow")
+    page = ctx.new_page()
+    page.goto(base)
+    _load_metrics(page)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
+    sink = _count_bytes(page)
+    page.reload()
+    tti = _load_metrics(page)["tti_ms"]
+    boot = page.evaluate("window.calcBridge.versions.boot")
+    ctx.close()
+    return tti, sum(sink), boot
+
+
+def visits(dist: Path, runs: int) -> dict:
+    """Issue 16's figures, alternating cold runs: per link speed a bare boot and a first visit of the
+    calculator (time, bytes, how it booted), then a repeat visit with the service worker warm."""
+    server, base = serve(dist)
+    rows: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(runs):
+            for mbit in LINKS:
+                row = rows.setdefault(
+                    str(mbit or "localhost"), {"bare": [], "bare_bytes": [], "page": [], "bytes": [], "boot": []}
+                )
+                ms, size = _bare_visit(browser, base, mbit)
+                row["bare"].append(ms)
+                row["bare_bytes"].append(size)
+                tti, size, boot = _visit(browser, base, mbit)
+                row["page"].append(tti)
+                row["bytes"].append(size)
+                row["boot"].append(boot)
+            row = rows.setdefault("repeat", {"page": [], "bytes": [], "boot": []})
+            tti, size, boot = _repeat_visit(browser, base)
+            row["page"].append(tti)
+            row["bytes"].append(size)
+            row["boot"].append(boot)
+        browser.close()
+    server.shutdown()
+    out = {}
+    for name, row in rows.items():
+        out[name] = {
+            "tti_ms": median(row["page"]),
+            "bytes": int(statistics.median(row["bytes"])),
+            "boots": sorted(set(row["boot"])),
+        }
+        if "bare" in row:
+            out[name] |= {"bare_ms": median(row["bare"]), "bare_bytes": int(statistics.median(row["bare_bytes"]))}
+            out[name]["over_bare"] = round(out[name]["tti_ms"] / out[name]["bare_ms"], 3)
+    out["repeat"]["over_bare"] = round(out["repeat"]["tti_ms"] / out["localhost"]["bare_ms"], 3)
+    out["runs"] = runs
+    return out
+
+
 def run(dist: Path, runs: int, mix: list[dict]) -> dict:
     server, base = serve(dist)
     info = json.loads((dist / "build-info.json").read_text())

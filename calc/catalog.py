@@ -38,9 +38,12 @@ def _bad(file: str, row, field: str | None, problem: str) -> CatalogError:
 _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
+@cache
 def read_data(name: str) -> bytes:
     """A file under calc/data, from a folder or a zip alike (the module's own loader reads it; this
-    costs none of importlib.resources' start-up, tens of milliseconds in Pyodide)."""
+    costs none of importlib.resources' start-up, tens of milliseconds in Pyodide).  Kept once read:
+    the page's memory snapshot (snapshot.py) reads every file before it is taken, and the files are
+    not there after a restore."""
     return __loader__.get_data(os.path.join(_DATA, *name.split("/")))
 
 

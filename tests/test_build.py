@@ -53,6 +53,7 @@ def test_expected_files(dist):
         "build-info.json",
         "sw.js",
         info["calc_zip"],
+        info["snapshot"]["file"],
         info["wheel"],
         *(f"pyodide/{n}" for n in build.PYODIDE_FILES),
         *(f"js/{p.name}" for p in (ROOT / "web/js").glob("*.js")),
@@ -96,8 +97,9 @@ def test_pyodide_version_single_sourced(dist, tmp_path, monkeypatch):
     (other / "package.json").write_text(json.dumps({"version": "0.0.1-test"}))
     monkeypatch.setattr(build, "PYODIDE_SRC", other)
     assert build.main(["--out", str(tmp_path / "out")]) == 0
-    own = {k: v for k, v in files(tmp_path / "out").items() if not k.startswith(("pyodide/", "wheels/", "calc-"))}
+    own = {k: v for k, v in files(tmp_path / "out").items() if not k.startswith(("pyodide/", "wheels/", "calc-", "snapshot-"))}
     assert json.loads(own["build-info.json"])["pyodide"] == "0.0.1-test"
+    assert json.loads(own["build-info.json"])["snapshot"]["pyodide"] == "0.0.1-test"  # the page will not restore it
     assert b"0.0.1-test" in own["index.html"]
     assert [name for name, data in own.items() if real.encode() in data] == []
 
@@ -194,9 +196,25 @@ def test_page_catalog_is_what_the_scripts_read(dist):
     assert engine["versions"] == [{"id": v["id"]} for v in catalog["engines"][0]["versions"]]
 
 
+def test_snapshot_is_what_build_info_and_the_page_say(dist):
+    """The snapshot ships gzip-compressed under its hash; build-info and the worker's boot data (the
+    boot script's data-calc, build-info block) give its uncompressed length and sha256."""
+    info = json.loads((dist / "build-info.json").read_text())
+    snap = info["snapshot"]
+    raw = gzip.decompress((dist / snap["file"]).read_bytes())
+    digest = hashlib.sha256(raw).hexdigest()
+    assert snap == {"file": f"snapshot-{digest[:16]}.bin.gz", "bytes": len(raw), "sha256": digest, "pyodide": info["pyodide"]}
+    boot = json.loads(build.worker_boot(info["calc_zip"], snap))
+    assert boot == {"zip": info["calc_zip"], "snapshot": snap}
+    html = (dist / "index.html").read_text("utf-8")
+    data = unescape(re.search(r'data-calc="([^"]+)"', html).group(1))
+    assert json.loads(data) == boot
+    assert json.loads(re.search(r'id="build-info">([^<]+)<', html).group(1))["worker"] == data
+
+
 def test_own_assets_small(dist):
     # the calculator's own files; the model pages are pages of their own, never loaded by it
-    skip = ("pyodide/", "wheels/", "calc-", "models/", "zh/models/")
+    skip = ("pyodide/", "wheels/", "calc-", "snapshot-", "models/", "zh/models/")
     own = {k: v for k, v in files(dist).items() if not k.startswith(skip)}
     total = sum(len(gzip.compress(v, 9)) for v in own.values())
     assert total <= 150 * 1024, total

@@ -451,8 +451,10 @@ def test_file_protocol_shows_numbers_and_notice(browser, built_site, core):
 
 
 def test_startup_failure_is_shown(fresh, base_url):
-    """A broken deploy (the calc package missing) ends in data-state=error with a visible message."""
+    """A broken deploy (the calc package and its snapshot missing) ends in data-state=error with a
+    visible message."""
     fresh.route("**/calc-*.zip", lambda route: route.fulfill(status=404, body="gone"))
+    fresh.route("**/snapshot-*.bin.gz", lambda route: route.fulfill(status=404, body="gone"))
     fresh.goto(base_url)
     fresh.wait_for_selector("html[data-state=error]", state="attached", timeout=120_000)
     assert "could not start" in fresh.text_content("#status-text")

@@ -432,7 +432,7 @@ function showConfigError(text) {
 }
 
 // The worker and the coalescing sender.
-const bridge = new CalcBridge(new URL("worker.js", import.meta.url), build.calc_zip, window.calcEarlyWorker);
+const bridge = new CalcBridge(new URL("worker.js", import.meta.url), build.worker, window.calcEarlyWorker);
 window.calcBridge = bridge;
 
 // Controls showing an error the core gave for the current request: cleared by the next good answer,

@@ -14,8 +14,8 @@ export const LIMITS = {
 };
 
 export class CalcBridge {
-  /** workerUrl: web/js/worker.js; calcZip: the calc archive's file name, given to the worker as its
-   * name.  early: {worker, messages, errors} from boot.js, a worker already started, taken over here. */
+  /** workerUrl: web/js/worker.js; calcZip: what the worker boots from (build.py worker_boot: the calc
+   * archive's name and the snapshot's), given to the worker as its name.  early: {worker, messages, errors} from boot.js, a worker already started, taken over here. */
   constructor(workerUrl, calcZip, early = null) {
     this.workerUrl = workerUrl;
     this.calcZip = calcZip;

@@ -5,12 +5,33 @@
 //                   heap: the wasm heap's bytes, so the page can replace a worker grown too large
 //   worker -> main  events {type: "progress", stage, done, total} | {type: "ready", versions} | {type: "fatal", error}
 // Python is reached through pyimport("calc.api") and one call, handle_json(text) -> text.
-import { loadPyodide } from "../pyodide/pyodide.mjs";
+//
+// The worker's name is build.py's worker_boot: {zip, snapshot: {file, bytes, sha256, pyodide}}.  It
+// restores the memory snapshot (snapshot.py: the calculator imported, every data file read) when it
+// can, and otherwise boots as without one: Pyodide, then the calc archive unpacked and imported.  It
+// boots that way when the snapshot is of another Pyodide, missing, served wrong, cut short or of other
+// bytes (its length and sha256 are checked before Pyodide sees it), when Pyodide refuses it, and on a
+// first visit over a slow link (its first PROBE_BYTES take longer than PROBE_MS: there the download
+// costs more than the start-up it saves; the service worker keeps it for the next visit).
+import { loadPyodide, version as pyodideVersion } from "../pyodide/pyodide.mjs";
 
 const STAGES = ["runtime", "package", "import"];
 const OPS = new Set(["estimate", "view", "catalog", "model", "gguf", "hub"]);
 const PYODIDE_URL = new URL("../pyodide/", import.meta.url).href;
-const zipName = self.name; // the page names the worker after the calc archive (bridge.js)
+const spec = readSpec(self.name); // the page names the worker after what it boots from (bridge.js)
+const zipName = spec.zip;
+// Restore only if this much of the snapshot arrives within this time (about 20 Mbit/s): slower, the
+// extra megabytes cost more than the ~2.5 s of start-up they save (bench: python -m bench).
+const PROBE_BYTES = 256 * 1024;
+const PROBE_MS = 100;
+
+function readSpec(name) {
+  try {
+    const value = JSON.parse(name);
+    if (value && typeof value === "object") return value;
+  } catch {}
+  return { zip: String(name), snapshot: null };
+}
 
 function progress(stage) {
   self.postMessage({ type: "progress", stage, done: STAGES.indexOf(stage), total: STAGES.length });
@@ -23,22 +44,89 @@ function describe(error) {
   return text.includes("Traceback") ? lines[lines.length - 1].trim() : lines.join(" ");
 }
 
-async function boot() {
-  if (!/^calc-[0-9a-f]{8}\.zip$/.test(zipName)) throw new Error(`bad calc package name "${zipName}"`);
-  progress("runtime");
-  // The calc archive downloads while the runtime starts.
+/** The snapshot's checked bytes, or {why} when the worker boots without it. */
+async function fetchSnapshot(snapshot) {
+  if (!snapshot) return { why: "no snapshot in this build" };
+  if (!/^snapshot-[0-9a-f]{16}\.bin\.gz$/.test(snapshot.file)) return { why: "bad snapshot name" };
+  if (snapshot.pyodide !== pyodideVersion) return { why: `snapshot of Pyodide ${snapshot.pyodide}` };
+  const response = await fetch(new URL(`../${snapshot.file}`, import.meta.url));
+  if (!response.ok) return { why: `HTTP ${response.status}` };
+  const reader = response.body.getReader();
+  const chunks = [];
+  let got = 0;
+  let slow = false;
+  const timer = setTimeout(() => { slow = true; reader.cancel().catch(() => {}); }, PROBE_MS);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    const before = got;
+    got += value.length;
+    if (got >= PROBE_BYTES) clearTimeout(timer);
+    if (before >> 20 !== got >> 20) progress("runtime"); // each MiB: the boot has not stalled
+  }
+  clearTimeout(timer);
+  if (slow) return { why: "slow link" };
+  let blob = new Blob(chunks);
+  const head = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    // the .gz file as stored (static hosts send it without Content-Encoding)
+    try {
+      blob = await new Response(blob.stream().pipeThrough(new DecompressionStream("gzip"))).blob();
+    } catch {
+      return { why: "snapshot not gzip" };
+    }
+  }
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (bytes.length !== snapshot.bytes) return { why: `snapshot of ${bytes.length} bytes, not ${snapshot.bytes}` };
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (hex !== snapshot.sha256) return { why: "snapshot sha256 differs" };
+  return { bytes };
+}
+
+function fetchArchive() {
   const archive = fetch(new URL(`../${zipName}`, import.meta.url)).then((response) => {
     if (!response.ok) throw new Error(`${zipName}: HTTP ${response.status}`);
     return response.arrayBuffer();
   });
   archive.catch(() => {});
-  const pyodide = await loadPyodide({ indexURL: PYODIDE_URL, packageBaseUrl: PYODIDE_URL });
-  progress("package");
-  pyodide.unpackArchive(await archive, "zip");
+  return archive;
+}
+
+async function boot() {
+  if (!/^calc-[0-9a-f]{8}\.zip$/.test(zipName)) throw new Error(`bad calc package name "${zipName}"`);
+  progress("runtime");
+  const options = { indexURL: PYODIDE_URL, packageBaseUrl: PYODIDE_URL };
+  let pyodide = null;
+  let why = null;
+  const snapshot = await fetchSnapshot(spec.snapshot).catch((error) => ({ why: describe(error) }));
+  if (snapshot.bytes) {
+    try {
+      pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot.bytes });
+    } catch (error) {
+      why = `Pyodide refused the snapshot: ${describe(error)}`;
+    }
+  } else {
+    why = snapshot.why;
+  }
+  if (!pyodide) {
+    // The calc archive downloads while the runtime starts.
+    const archive = fetchArchive();
+    pyodide = await loadPyodide(options);
+    progress("package");
+    pyodide.unpackArchive(await archive, "zip");
+  }
   progress("import");
   const api = pyodide.pyimport("calc.api");
   const calc = pyodide.pyimport("calc");
-  const versions = { pyodide: pyodide.version, python: pyodide.pyimport("sys").version.split(" ")[0], calc: calc.__version__ ?? null };
+  const versions = {
+    pyodide: pyodide.version,
+    python: pyodide.pyimport("sys").version.split(" ")[0],
+    calc: calc.__version__ ?? null,
+    boot: why ? "archive" : "snapshot",
+    why,
+  };
   self.postMessage({ type: "progress", stage: "import", done: STAGES.length, total: STAGES.length });
   self.postMessage({ type: "ready", versions });
   return { handleJson: api.handle_json, heap: () => pyodide._module?.HEAPU8?.length ?? 0 };
