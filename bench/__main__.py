@@ -84,6 +84,7 @@ def rows(r: dict) -> list[tuple[str, float, str]]:
         ("input latency p95, GPU selector", p["input_latency_ms"]["gpu"]["p95"], "ms"),
         ("Pyodide core, cold load", round(p["bytes_cold"]["pyodide"]["raw"] / 1024), "KB"),
         ("Pyodide core, cold load, gzipped", round(p["bytes_cold"]["pyodide"]["gzip"] / 1024), "KB"),
+        ("memory snapshot, cold load (gzip file)", round(p["bytes_cold"]["snapshot"]["raw"] / 1024), "KB"),
         ("own assets", round(p["bytes_cold"]["own"]["raw"] / 1024), "KB"),
         ("own assets, gzipped", round(p["bytes_cold"]["own"]["gzip"] / 1024), "KB"),
         ("core, CPython", r["core"]["estimates_per_s"], "estimates/s"),

@@ -134,10 +134,11 @@ def _bare_pair(browser, base: str, routes: dict) -> tuple[float, float]:
 
 
 def _bytes(responses: list) -> dict:
-    """Transferred bytes of one cold load, split into the Pyodide core and the project's own assets."""
-    split = {"pyodide": {"raw": 0, "gzip": 0, "files": 0}, "own": {"raw": 0, "gzip": 0, "files": 0}}
+    """Transferred bytes of one cold load, split into the Pyodide core, the memory snapshot (already
+    gzip) and the project's own assets."""
+    split = {name: {"raw": 0, "gzip": 0, "files": 0} for name in ("pyodide", "snapshot", "own")}
     for url, body in responses:
-        part = split["pyodide" if "/pyodide/" in url else "own"]
+        part = split["pyodide" if "/pyodide/" in url else "snapshot" if "/snapshot-" in url else "own"]
         part["raw"] += len(body)
         part["gzip"] += len(gzip.compress(body, 9))
         part["files"] += 1
@@ -207,7 +208,7 @@ def _visit(browser, base: str, mbit: float | None) -> tuple[float, int, str]:
     page = ctx.new_page()
     _throttle(ctx, page, mbit)
     sink = _count_bytes(page)
-    page.goto(base)
+    page.goto(base, wait_until="commit", timeout=120_000)  # throttled, "load" can take longer than goto waits
     tti = _load_metrics(page)["tti_ms"]
     boot = page.evaluate("window.calcBridge.versions.boot")
     ctx.close()
@@ -221,7 +222,9 @@ def _bare_visit(browser, base: str, mbit: float | None) -> tuple[float, int]:
     page = ctx.new_page()
     _throttle(ctx, page, mbit)
     sink = _count_bytes(page)
-    ms = _bare_ms(page, base + "bare.html")
+    page.goto(base + "bare.html", wait_until="commit", timeout=120_000)
+    page.wait_for_selector("html[data-state=ready]", state="attached", timeout=120_000)
+    ms = page.evaluate("performance.getEntriesByName('bare:ready')[0].startTime")
     ctx.close()
     return ms, sum(sink)
 
@@ -232,7 +235,10 @@ def _repeat_visit(browser, base: str) -> tuple[float, int, str]:
     page = ctx.new_page()
     page.goto(base)
     _load_metrics(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
+    for _ in range(1200):  # wait_for_function evaluates a string, which the page's CSP refuses
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            break
+        page.wait_for_timeout(100)
     sink = _count_bytes(page)
     page.reload()
     tti = _load_metrics(page)["tti_ms"]
