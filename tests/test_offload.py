@@ -397,6 +397,17 @@ def test_cli_machine_flags(capsys):
     assert "llama-server -m Qwen3-30B-A3B-Q4_K_M.gguf -c 32768 -np 1 -ngl 49 -ot 'blk\\.(0|1)\\.ffn_.*_exps=CPU' -ts 1,1" in out
 
 
+def test_cli_machine_speed_is_rounded_as_the_page_shows_it(capsys):
+    """gpt-oss-120b on a 16 GB 5060 Ti + 64 GiB: the machine's speed reads as the page's machine
+    section does (13-21 tokens/s, 146-156 s), not 12.73-20.86 and 146.396-155.906."""
+    from calc import cli
+
+    args = ["estimate", "--model", "gpt-oss-120b", "--quant", "mxfp4", "--gpu", "5060-ti-16gb", "--ram", "64GiB"]
+    assert cli.main([*args, "--no-recommend"]) == 0
+    out = capsys.readouterr().out
+    assert "decode (estimate): 13-21 tokens/s (ceiling 40.8)\nprefill (estimate): 146-156 s\n" in out
+
+
 def test_cli_one_catalog_gpu_by_short_name_keeps_the_usual_fit(capsys):
     from calc import cli
 
