@@ -20,7 +20,7 @@ from calc.errors import CalcError
 from calc.gguf import GgufTruncated, read_gguf
 from calc.hubfetch import FIRST_GGUF_READ
 from calc.jsonsafe import MAX_CONFIG_CHARS
-from calc.present import pct, rate, seconds
+from calc.present import num, pct, rate, seconds
 from calc.units import fmt_gib, fmt_params, fmt_tokens
 
 
@@ -524,13 +524,13 @@ def _print_machine(o: dict) -> None:
     plan = o["plan"]
     if plan:
         print(f"plan ({plan['engine']}, {plan['goal']}): " + "; ".join(plan["steps"]))
-    s = o["speed"]
+    s = o["speed"]  # rounded as the page's machine section rounds them (calc/present.py rate, seconds)
     if s["decode_range_tokens_per_s"]:
-        low, high = s["decode_range_tokens_per_s"]
-        print(f"decode (estimate): {low:g}-{high:g} tokens/s (ceiling {s['decode_tokens_per_s']:g})")
+        low, high = rate(*s["decode_range_tokens_per_s"])
+        print(f"decode (estimate): {low}-{high} tokens/s (ceiling {num(s['decode_tokens_per_s'], 1)})")
     if s["prefill_range_seconds"]:
-        low, high = s["prefill_range_seconds"]
-        print(f"prefill (estimate): {low:g}-{high:g} s")
+        low, high = seconds(*s["prefill_range_seconds"])
+        print(f"prefill (estimate): {low}-{high} s")
     for key in ("llama_server", "vllm_serve", "transformers"):
         if o["command"][key]:
             print(f"command:\n  {o['command'][key]}")

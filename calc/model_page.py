@@ -150,7 +150,7 @@ def view(model: dict, answers: dict, setups: dict, contexts: list[int], lang: st
         "description": fill(w["description"], model=name, q4=total, ctx=num(typical), kv=kv_1k),
         "q4_total": f"{total} GiB",  # the models index's column
         "q4_bytes": setups["memory"]["total_bytes"],
-        "summary": " ".join(summary),
+        "summary": r["sentence_sep"].join(summary),
         "columns": [fill(w["context"], tokens=num(c)) for c in contexts],
         "tables": tables,
         "setups": recs,

@@ -361,8 +361,33 @@ def speed_texts(answer: dict, r: dict, engine: str) -> dict:
     return out
 
 
+def machine_speed_texts(answer: dict, r: dict) -> dict:
+    """The speed facts for your machine (answer "offload"): the placement's decode range per sequence
+    and, with several, in total, and its prefill, the figures the machine section shows, so the
+    headline's speed is the machine's and not that of the page's GPUs holding the whole model."""
+    o, req = answer["offload"], answer["request"]
+    s, batch = o["speed"], req["batch"]
+    out = {"speed": r["speed_none"], "speed-total": "", "ttft": "", "speed-note": r["speed_note_machine"]}
+    if s["decode_range_tokens_per_s"]:
+        low, high = s["decode_range_tokens_per_s"]
+        one_low, one_high = rate(low / batch, high / batch)
+        out["speed"] = fill(r["speed_value"], low=one_low, high=one_high)
+        if batch > 1:
+            all_low, all_high = rate(low, high)
+            out["speed-total"] = fill(r["speed_total_value"], low=all_low, high=all_high, n=num(batch))
+    if s["prefill_range_seconds"]:
+        tokens = (o["plan"] or {}).get("context") or req["context"]
+        prompt = num(tokens) if batch == 1 else f"{num(batch)} × {num(tokens)}"
+        low, high = seconds(*s["prefill_range_seconds"])
+        out["ttft"] = fill(r["ttft_value"], low=low, high=high, prompt=prompt)
+    return out
+
+
 def speed_sources(answer: dict) -> list[dict]:
-    """The threads the speed range's measurements come from, as links ({"href", "text"})."""
+    """The threads the speed range's measurements come from, as links ({"href", "text"}); none for
+    your machine, whose speed note points at the machine section."""
+    if answer.get("offload"):
+        return []
     s = answer.get("speed") or {}
     if not s.get("decode_tokens_per_s"):
         return []
@@ -546,7 +571,9 @@ def machine_view(answer: dict, r: dict) -> dict | None:
     if s["prefill_range_seconds"]:
         low, high = seconds(*s["prefill_range_seconds"])
         tokens = (plan or {}).get("context") or answer["request"]["context"]
-        speed += " " + fill(r["machine_prefill"], tokens=num(tokens * answer["request"]["batch"]), low=low, high=high)
+        speed += r["sentence_sep"] + fill(
+            r["machine_prefill"], tokens=num(tokens * answer["request"]["batch"]), low=low, high=high
+        )
     cmd = o["command"]
     return {
         "rows": rows,
@@ -571,6 +598,7 @@ def view(answer: dict, lang: str) -> dict:
     limit = answer.get("max_context_limit")
     most = answer.get("max_context")
     window = (model.get("spec") or {}).get("context_length")
+    machine = bool(answer.get("offload"))
     text = {
         "summary": summary(answer, words, gpu_name),
         "total": gib(memory["total_bytes"]),
@@ -593,17 +621,21 @@ def view(answer: dict, lang: str) -> dict:
         )
         if fit
         else r["no_gpu"],
-        "max-context": fill(r["max_context_all"] if most == limit else r["max_context_value"], tokens=num(most))
+        # the GPU-only facts (longest context, most sequences, best format) hide for your machine,
+        # whose plan and speed the machine section gives; the speed rows are the machine's
+        "max-context": ""
+        if machine
+        else fill(r["max_context_all"] if most == limit else r["max_context_value"], tokens=num(most))
         if most
         else r["max_context_none"],
-        **speed_texts(answer, r, engine),
+        **(machine_speed_texts(answer, r) if machine else speed_texts(answer, r, engine)),
         "bpw": fill(
             r["bpw_value"], bpw=num(answer["format"]["bits_per_weight"], 2), format=format_label(answer["format"]["id"], words)
         ),
         "max-batch": fill(r["max_batch_value"], n=num(answer["max_batch"]), tokens=num(answer["request"]["context"]))
-        if answer.get("max_batch")
+        if answer.get("max_batch") and not machine
         else "",
-        "best-format": format_label(answer.get("best_format"), words),
+        "best-format": "" if machine else format_label(answer.get("best_format"), words),
         "kv-pool": fill(
             r["kv_pool_value"],
             tokens=num(answer["kv_capacity_tokens"]),
@@ -626,7 +658,7 @@ def view(answer: dict, lang: str) -> dict:
         "fits": state in ("yes", "tight"),
         "verdict": state,
         # the "use it" button's format: the best one that fits, when it is not the chosen one
-        "apply_format": best if (best := answer.get("best_format")) != answer["request"]["quant"] else None,
+        "apply_format": best if (best := answer.get("best_format")) != answer["request"]["quant"] and not machine else None,
         "bar": bar(fullest_gpu(answer), fit["capacity_bytes"] if fit else 0),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,

@@ -83,6 +83,12 @@ def test_languages(dist):
     assert flat_keys(en) == flat_keys(zh)
 
 
+def test_accuracy_rows_count_comparisons_in_the_singular_too(dist):
+    """An engine row resting on one record (ik_llama.cpp today) reads "1 comparison", the others plural."""
+    rows = re.findall(r"\((\d+) (comparisons?)\)</li>", (dist / "index.html").read_text("utf-8"))
+    assert rows and all((word == "comparison") == (n == "1") for n, word in rows), rows
+
+
 def test_pyodide_version_single_sourced(dist, tmp_path, monkeypatch):
     """The Pyodide version comes from node_modules/pyodide/package.json alone: a build against a
     package that says another version names that one, and the real one nowhere in its own files."""

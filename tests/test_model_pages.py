@@ -135,3 +135,11 @@ def test_publisher_facts_read_as_written(pages, model_id, lang, facts):
     html = pages[f"{'' if lang == 'en' else 'zh/'}models/{model_id}/index.html"]
     shown = dict(re.findall(r'<dd data-spec="(knowledge_cutoff|modalities)"><span class="spec-value">([^<]+)</span>', html))
     assert {k: unescape(v) for k, v in shown.items()} == facts
+
+
+@pytest.mark.parametrize(("lang", "joint"), [("en", "12GB. "), ("zh", "12GB。单")])
+def test_summary_sentences_join_as_the_language_writes_them(pages, lang, joint):
+    """English sentences are joined by a space, Chinese ones by none (no space after 。)."""
+    page = pages[("zh/" if lang == "zh" else "") + "models/gpt-oss-120b/index.html"]
+    summary = unescape(re.search(r'<p class="model-summary"[^>]*>(.*?)</p>', page, re.S).group(1))
+    assert joint in summary and "。 " not in summary, summary

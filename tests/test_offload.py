@@ -14,6 +14,8 @@ KV per layer at 1,024 tokens, F16: 1,024 cells x (K 2 x 64 + V 2 x 64) x 2 B = 5
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from calc import offload
@@ -395,6 +397,19 @@ def test_cli_machine_flags(capsys):
     out = capsys.readouterr().out
     assert "your machine:" in out and "CUDA1 NVIDIA GeForce RTX 3090" in out
     assert "llama-server -m Qwen3-30B-A3B-Q4_K_M.gguf -c 32768 -np 1 -ngl 49 -ot 'blk\\.(0|1)\\.ffn_.*_exps=CPU' -ts 1,1" in out
+
+
+def test_cli_machine_speed_is_rounded_as_the_page_shows_it(capsys):
+    """gpt-oss-120b on a 16 GB 5060 Ti + 64 GiB: the machine's speed reads as the page's machine
+    section does (whole tokens/s from 10 up, whole seconds from 100 s, the ceiling to 0.1), not
+    12.73-20.86 and 146.396-155.906."""
+    from calc import cli
+
+    args = ["estimate", "--model", "gpt-oss-120b", "--quant", "mxfp4", "--gpu", "5060-ti-16gb", "--ram", "64GiB"]
+    assert cli.main([*args, "--no-recommend"]) == 0
+    out = capsys.readouterr().out
+    shape = r"decode \(estimate\): \d\d-\d\d tokens/s \(ceiling \d+\.\d\)\nprefill \(estimate\): \d{3}-\d{3} s\n"
+    assert re.search(shape, out), out
 
 
 def test_cli_one_catalog_gpu_by_short_name_keeps_the_usual_fit(capsys):

@@ -231,6 +231,30 @@ def test_headline_answers_for_your_machine(extra, lang, state, fit, summary):
         assert "RAM" not in v["text"]["summary"]
 
 
+# The same 4080 + 64 GiB: the GPU alone would read ~60-120 tokens/s with the whole model on it; the
+# machine, experts in RAM, reads a fraction of that, and the headline must say what the section says.
+MACHINE_SPEEDS = [
+    ("en", "≈ {0}–{1} tokens/s per sequence", "≈ {2}–{3} s to prefill 32,768 tokens", ". Prefill"),
+    ("zh", "每个序列约 {0}–{1} token/秒", "预填充 32,768 个 token 约需 {2}–{3} 秒", "。预填充"),
+]
+
+
+@pytest.mark.parametrize(("lang", "speed", "ttft", "joint"), MACHINE_SPEEDS)
+def test_headline_speed_is_your_machines(lang, speed, ttft, joint):
+    """With your machine given, the speed facts are the machine section's numbers (not the page's GPU
+    holding the whole model), the GPU-only facts (longest context on the GPUs, most sequences, best
+    format and its button) are hidden, and the section's two sentences join as the language writes them."""
+    v = handle({"op": "view", **MACHINE, "ram": "64GiB", "lang": lang})["view"]
+    section = re.findall(r"(\d[\d,.]*)–(\d[\d,.]*)", v["machine"]["speed"])  # decode, then prefill
+    assert len(section) == 2 and joint in v["machine"]["speed"], v["machine"]["speed"]
+    numbers = [*section[0], *section[1]]
+    assert (v["text"]["speed"], v["text"]["ttft"]) == (speed.format(*numbers), ttft.format(*numbers))
+    assert v["text"]["max-context"] == v["text"]["max-batch"] == v["text"]["best-format"] == ""
+    assert v["apply_format"] is None and v["speed_sources"] == []
+    gpu_only = handle({"op": "view", **{k: x for k, x in MACHINE.items() if k != "devices"}, "lang": lang})["view"]
+    assert gpu_only["text"]["speed"] != v["text"]["speed"] and gpu_only["text"]["max-context"]
+
+
 def test_spec_rows_of_a_hybrid_model_name_each_layer_kind():
     rows = {r["key"]: r["value"] for r in view({"model": "gemma-3-27b-it"})["spec"]["rows"]}
     assert rows["attention_layers"] == "10 full attention + 52 sliding window"

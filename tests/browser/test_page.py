@@ -730,6 +730,25 @@ def test_context_box_waits_for_a_whole_entry(fresh, base_url):
     assert "128k" in fresh.inner_text("#err-ctx")
 
 
+def test_a_mistyped_context_stays_beside_its_error(fresh, base_url):
+    """'12x' left in the box keeps its text and its error when another setting changes the result
+    (it was rewritten to the last good 12 with the error still beside it); the slider then replaces
+    both."""
+    fresh.goto(base_url + "?model=llama-3.1-8b&ctx=8192")
+    wait_ready(fresh)
+    fresh.fill("#ctx", "12x")
+    fresh.locator("#ctx").blur()
+    assert "128k" in fresh.inner_text("#err-ctx")
+    fresh.fill("#n", "2")
+    wait_until(fresh, "location.search.includes('n=2')")
+    wait_settled(fresh)
+    assert fresh.input_value("#ctx") == "12x" and fresh.locator("#err-ctx").is_visible()
+    fresh.evaluate("""() => { const s = document.getElementById('ctx-slider'); s.value = '14';
+        s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    assert fresh.input_value("#ctx") == "16384" and not fresh.locator("#err-ctx").is_visible()
+    assert fresh.get_attribute("#ctx", "aria-invalid") != "true"
+
+
 def test_slider_lands_on_powers_of_two_and_marks_the_window(fresh, base_url):
     """Each slider step is a power of two (its 128k mark is 131,072 tokens); the model's trained window
     is marked, and the hint says the same window as the answer (Qwen3-32B: 32,768, not 40,960)."""

@@ -134,8 +134,9 @@ function placeTicks(top) {
 }
 
 function showContext() {
-  // never rewrite the box while a person types in it ("1.5" must not become 51)
-  if (document.activeElement !== form.ctx) form.ctx.value = String(state.ctx);
+  // never rewrite the box while a person types in it ("1.5" must not become 51), nor over a
+  // mistyped entry whose error is showing ("12x" must not turn into a valid-looking 12 beside it)
+  if (document.activeElement !== form.ctx && S.parseContext(form.ctx.value) !== null) form.ctx.value = String(state.ctx);
   const trained = modelWindow();
   const top = S.sliderMax(trained);
   if (form.slider.max !== String(top)) form.slider.max = String(top);
@@ -567,7 +568,7 @@ function onInput(event) {
     case form.slider:
       state.ctx = S.sliderToContext(el.value);
       form.ctx.value = String(state.ctx);
-      markInvalid(form.ctx, false);
+      fieldError("ctx", ""); // the box holds a valid entry again: its error goes with the red frame
       form.slider.setAttribute("aria-valuetext", contextText());
       break;
     case form.ctx: {
