@@ -252,7 +252,7 @@ WARNING_REQUESTS = {
     "quant_v_needs_flash": {"model": "llama-3.1-8b", "engine": "llama.cpp", "kv_cache": "q4_0", "flash_attention": False},
     "kv_f16_scratch": {"model": "llama-3.1-8b", "engine": "llama.cpp", "kv_cache": "q8_0", "gpu": "rtx-4090", "gpus": 1},
     "split_unsupported": {"model": "falcon-7b", "engine": "vllm", "quant": "awq", "gpu": "l40s", "gpus": 2},
-    "text_only": {"model": "gemma-3-4b-it", "engine": "vllm", "quant": "awq"},
+    "text_only": {"model": "llama-4-scout-17b-16e-instruct", "engine": "vllm", "quant": "awq"},  # its tower is not counted
     "native_quant_unknown": {"config": {**TINY_CONFIG, "quantization_config": {"quant_method": "hqq"}}, "quant": "native"},
     "native_dtype_unknown": {"config": {**TINY_CONFIG, "torch_dtype": "complex64"}, "quant": "native"},
     "vllm_reserves": {"model": "phi-4", "engine": "vllm", "quant": "awq"},
