@@ -254,7 +254,7 @@ def predict(rec: dict) -> dict:
     worst = max(per_gpu, key=lambda p: p.total)
     out.update(weights=worst.weights, compute=worst.activations)
     tp, _ = split_shape(plan.engine, gpus)
-    per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
+    per_token = plan.engine.pool_bytes_per_token(plan, tp, gpus)
     tokens = _vllm_tokens_measured(rec["measured"], plan.engine.block_size)
     if tokens is not None:
         out["kv_cache"] = tokens * per_token

@@ -299,3 +299,45 @@ def test_vllm_pads_mxfp4_experts_for_the_gpus_moe_backend(gpu, pad_i, pad_h):
     plain = handle({**q, "gpu": None})["memory"]["weights_bytes"]
     per_expert = 3 * (pad_i * pad_h - 2880 * 2880) // 32 * 17 + (2 * (pad_i - 2880) + (pad_h - 2880)) * 2
     assert padded - plain == 24 * 32 * per_expert
+
+
+@pytest.mark.parametrize(
+    "counts, ratio, groups",
+    [
+        ((10, 52), 1.5, (10, 7)),  # Gemma 3 27B: 1 full group + 6 sliding, the last padded by 8 layers
+        ((4, 22), 1.5, (4, 7)),  # Gemma 3 1B: 1 + 6, 2 padding layers
+        ((18, 18), 1.5, (18, 2)),  # gpt-oss-120b
+        ((12, 12), 1.5, (12, 2)),  # gpt-oss-20b
+        ((19, 18), 1.5, (19, 2)),  # gpt-oss-120b + an EAGLE layer (PR #29303): 19 full, 18 sliding + 1 padding
+        ((20, 30), 1.5, (20, 3)),  # the source's FIXME: 20 full + 30 sliding is padded to 20 + 40
+        ((62,), 1.5, (62, 1)),  # one layer type: one group
+        ((10, 52), 0, (62, 1)),  # no hybrid allocator (V0): every layer in one group
+    ],
+)
+def test_vllm_hybrid_allocator_groups(counts, ratio, groups):
+    assert vllm.kv_cache_groups(counts, ratio) == groups
+
+
+def test_vllm_hybrid_tokens_of_a_gemma_3_27b_log():
+    """The ROCm 0.11 log's 109.86 GiB pool: 117,961,276,784 bytes // (16 tokens x 8,192 bytes per layer
+    x 10 layers) = 89,997 blocks (the log's 89,994 is the unrounded pool's); // 7 groups x 16 = 205,696
+    tokens, as printed."""
+    assert vllm.hybrid_tokens(117_961_276_784, 16 * 128 * 2 * 2, 10, 7, 16) == 205_696
+
+
+@pytest.mark.parametrize(
+    "model, version, layers, layer_bytes",
+    [
+        ("gemma-3-27b-it", None, (10, 7), 16 * 128 * 2 * 2),  # 70 layer pages per printed token
+        ("gemma-3-27b-it", "0.20", (10, 7), 16 * 128 * 2 * 2),
+        ("gemma-3-27b-it", "v0", (62, 1), 16 * 128 * 2 * 2),  # V0: every layer, no grouping
+        ("gpt-oss-20b", None, (12, 2), 8 * 64 * 2 * 2),  # 12 + 12: the same as counting every layer
+    ],
+)
+def test_vllm_pool_tokens_follow_the_hybrid_allocator(model, version, layers, layer_bytes):
+    """tokens = pool // (16 x layer bytes x layers per group) // groups x 16 on one H100."""
+    q = {"model": model, "engine": "vllm", "quant": "native", "gpu": "h100-sxm", "gpus": 1, "context": 4096}
+    got = handle({**q, "recommend": False, "curve": False, **({"engine_version": version} if version else {})})
+    size, groups = layers
+    blocks = got["kv_pool_bytes"] // (16 * layer_bytes * size)
+    assert got["kv_capacity_tokens"] == blocks // groups * 16

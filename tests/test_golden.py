@@ -42,7 +42,15 @@ answers name version "4.45" where they said "4", and the catalog lists the three
 the speed estimate is each engine and backend's fit to the published runs (calc/speed.py fit), so
 the ranges, the fit (`decode_efficiency`, `prefill_efficiency`) and the new `backend`, `checked` and
 estimate fields change; the ceilings (SPEED_CEILINGS) must come back equal.  transformers answers
-gain a `range` from its peak records ("peak_bytes" in calc/data/accuracy.json), as the ninth says."""
+gain a `range` from its peak records ("peak_bytes" in calc/data/accuracy.json), as the ninth says.
+A fourteenth (issue 15): vLLM's
+hybrid KV cache allocator groups Gemma 3's full and sliding layers in equal groups and pads the last
+(Gemma 3 1B: 4 full + 22 sliding in 7 groups of 4, 28 layer pages; 27B: 10 + 52 in 7 groups of 10, 70),
+so its vLLM answers' kv_capacity_tokens and max_concurrency are checked against that count by hand
+(HYBRID_GEMMA3); and the catalog's Gemma 3 27B row gained the published vision_config (SigLIP), so
+where the engine loads the tower (vLLM, transformers) its weights are the saved ones plus the tower and
+projector at 16 bits (GEMMA3_27B_VISION), and what follows from them may change; llama.cpp's answers
+only gain the new source."""
 
 from __future__ import annotations
 
@@ -97,6 +105,45 @@ def _minimax_m2(request: dict, got: dict) -> None:
 
 
 CATALOG_FIXES = {"minimax-m2": _minimax_m2, "minimaxai/minimax-m2": _minimax_m2}  # by id or repo, lower case
+
+# Gemma 3 27B's SigLIP tower and projector at 16 bits: 2 x (416,866,032 + 1152 x 5376 + 1152) bytes.
+GEMMA3_27B_VISION = 2 * (416_866_032 + 1152 * 5376 + 1152)
+# vLLM's hybrid allocator, by hand: model -> (layers per group, groups, {window: layers}) and
+# (tp, kv dtype) -> one layer's KV bytes per token on a rank (KV heads per rank x head_dim x K and V x bytes).
+HYBRID_GEMMA3 = {"gemma-3-1b-it": (4, 7, {0: 4, 512: 22}), "gemma-3-27b-it": (10, 7, {0: 10, 1024: 52})}
+HYBRID_LAYER_BYTES = {
+    ("gemma-3-1b-it", 4, "auto"): 1 * 256 * 2 * 2,  # one KV head, replicated on every rank
+    ("gemma-3-1b-it", 2, "fp8"): 1 * 256 * 2 * 1,
+    ("gemma-3-27b-it", 4, "auto"): 4 * 128 * 2 * 2,  # 16 KV heads over 4 ranks
+    ("gemma-3-27b-it", 2, "fp8"): 8 * 128 * 2 * 1,
+}
+
+
+def _model_id(request: dict) -> str:
+    return str(request.get("model")).lower().removeprefix("google/")
+
+
+def _hybrid_ok(request: dict, got: dict) -> bool:
+    """vLLM's printed tokens and concurrency for Gemma 3: pool // (16 x layer bytes x group size)
+    blocks; tokens = blocks // groups x 16; concurrency = blocks / blocks one request needs (a full
+    group ceil(context / 16), a sliding one ceil(min(window - 1 + max_num_batched_tokens, context) / 16) + 1)."""
+    model = _model_id(request)
+    size, groups, counts = HYBRID_GEMMA3[model]
+    layer = HYBRID_LAYER_BYTES[(model, request["gpus"], request["kv_cache"])]
+    blocks = got["kv_pool_bytes"] // (16 * layer * size)
+    ctx, batched = request["context"], got["engine"]["settings"]["max_num_batched_tokens"]
+    need = sum(-(-c // size) * (-(-min(w - 1 + batched, ctx) // 16) + 1 if w else -(-ctx // 16)) for w, c in counts.items())
+    return got["kv_capacity_tokens"] == blocks // groups * 16 and got["max_concurrency"] == round(blocks / need, 2)
+
+
+def _gemma3_27b_vision(request: dict, saved: dict, got: dict) -> bool:
+    """The 27B row's answer with the tower loaded: the saved weights plus GEMMA3_27B_VISION, no text_only warning."""
+    if _model_id(request) != "gemma-3-27b-it" or request.get("engine") not in ("vllm", "transformers"):
+        return False
+    codes = [w["code"] for w in got["warnings"]]
+    return got["memory"]["weights_bytes"] == saved["memory"]["weights_bytes"] + GEMMA3_27B_VISION and "text_only" not in codes
+
+
 ISSUE14_GPUS = {"v100-16gb", "v100-32gb", "a40", "rtx-2080-ti", "strix-halo-128gb", "dgx-spark"}
 ISSUE14_GPUS |= {f"apple-m{g}-max-{m}gb" for g, m in ((1, 32), (1, 64), (2, 32), (2, 64), (2, 96))}
 ISSUE14_GPUS |= {f"apple-m3-max-{m}gb" for m in (36, 48, 64, 128)}
@@ -248,5 +295,12 @@ def test_answer_unchanged(row):
         and not (d.startswith(".engines[") and _issue15_engines(answer["engines"], got["engines"]))
         and not (d == ".engine.version: '4' -> '4.45'" and got["engine"]["id"] == "transformers")
         and not (d.startswith(".speed.") and not d.startswith(SPEED_CEILINGS))
+        and not (d.startswith(".model.spec.sources:") and _model_id(row["request"]) == "gemma-3-27b-it")
+        and not (
+            d.startswith((".kv_capacity_tokens:", ".max_concurrency:"))
+            and _model_id(row["request"]) in HYBRID_GEMMA3
+            and _hybrid_ok(row["request"], got)
+        )
+        and not _gemma3_27b_vision(row["request"], answer, got)
     ]
     assert changed == []

@@ -117,6 +117,33 @@ def activation_bytes(
     return max(hidden + max(mlp, attn), sampler)
 
 
+def kv_cache_groups(counts: tuple, ratio: float) -> tuple[int, int]:
+    """(layers per group, groups) of vLLM's hybrid KV cache allocator for a model whose attention
+    layers come in len(counts) types (full attention, each sliding window) of counts[i] layers with
+    the same page size (vllm/v1/core/kv_cache_utils.py _get_kv_cache_groups_uniform_page_size):
+
+        size   = min(counts), or max(counts) where max(counts) < ratio * min(counts) (PR #29303: 1.5)
+        groups = sum(ceil(c / size))        the last group of each type padded to `size` layers
+
+    Gemma 3 27B, 10 full + 52 sliding: size 10, 1 + 6 = 7 groups (8 padding layers, the log's
+    "Add 8 padding layers"); gpt-oss-120b, 18 + 18: size 18, 2 groups.  One type, or ratio 0 (no
+    hybrid allocator): one group of every layer."""
+    if len(counts) < 2 or not ratio:
+        return sum(counts), 1
+    lo, hi = min(counts), max(counts)
+    size = hi if hi < lo * ratio else lo
+    return size, sum(-(-c // size) for c in counts)
+
+
+def hybrid_tokens(pool: int, layer_bytes: int, size: int, groups: int, block: int) -> int:
+    """The "GPU KV cache size: N tokens" the hybrid allocator prints: blocks of `size` layer pages
+    (kv_cache_utils.get_kv_cache_config_from_groups: num_blocks = pool // page // size), shared by
+    the groups in turn, so num_blocks // groups * block_size tokens (_report_kv_cache_config).
+    layer_bytes: one layer's KV bytes per token on this rank; page = block * layer_bytes."""
+    blocks = pool // (block * layer_bytes * size)
+    return blocks // groups * block
+
+
 def block_floor(tokens: int, block: int) -> int:
     """Round down to whole blocks."""
     return tokens // block * block if block > 1 else tokens
@@ -135,6 +162,7 @@ class Vllm(Engine):
     mxfp4_hopper_backend: str = "triton"  # the MXFP4 MoE backend on Hopper: "triton" or "marlin"
     non_torch_bytes: int = 0  # cuBLAS workspace and NCCL buffers outside PyTorch's allocator
     cuda_graph_bytes: int = 0  # CUDA graph pool, subtracted from the KV budget
+    hybrid_group_ratio: float = 0.0  # hybrid KV cache allocator's grouping threshold (kv_cache_groups); 0 none
 
     def for_request(self, req) -> Engine:
         """--block-size: the request's KV block size replaces the release's constant."""
@@ -201,21 +229,70 @@ class Vllm(Engine):
     def memory_warnings(self, plan, cap: int | None) -> list[tuple[str, dict]]:
         return [("vllm_reserves", {"reserved": cap})] if cap is not None else []
 
+    def hybrid_layout(self, plan, tp: int, gpus: int) -> tuple | None:
+        """(one layer's KV bytes per token on a rank, layers per group, groups, {window: layers}) where
+        the hybrid allocator groups this model's layers: more than one attention type, every layer the
+        same page size, one pipeline stage, a release with the allocator (hybrid_group_ratio); else None.
+        Layers of unequal page sizes (vLLM scales their block sizes, unify_kv_cache_spec_page_size) and
+        models with recurrent state keep the every-layer count."""
+        layers = plan.attention_layers_on_rank(tp)
+        counts: dict = {}
+        for window, _ in layers:
+            counts[window] = counts.get(window, 0) + 1
+        sizes = {b for _, b in layers}
+        stages = split_shape(self, gpus)[1]
+        state = any(lk.state_bytes_per_seq for lk in plan.layer_kv)
+        if not self.hybrid_group_ratio or len(counts) < 2 or len(sizes) != 1 or stages != 1 or state:
+            return None
+        size, groups = kv_cache_groups(tuple(counts.values()), self.hybrid_group_ratio)
+        return int(sizes.pop()), size, groups, counts
+
+    def pool_bytes_per_token(self, plan, tp: int, gpus: int) -> int:
+        """Pool bytes per token vLLM prints: every layer's KV bytes per token on the fullest rank, or
+        with the hybrid allocator one layer's x layers per group x groups (70 layers' worth for
+        Gemma 3 27B's 62)."""
+        hybrid = self.hybrid_layout(plan, tp, gpus)
+        if hybrid:
+            layer_bytes, size, groups, _ = hybrid
+            return layer_bytes * size * groups
+        return plan.kv_bytes_per_token_on_rank(tp, gpus)
+
     def pool(self, plan, per_gpu: list, cap: int, context: int) -> dict:
         """The KV pool on the tightest GPU, in tokens and in sequences of `context` tokens.
 
         pool   = capacity - weights - activation peak - non-torch and CUDA graph memory
         tokens = pool / (bytes per token of that GPU, every attention layer counted as full), in whole
-                 blocks: vLLM sizes its pool as if every layer kept every token (vllm/v1/core/kv_cache_utils.py)
-        concurrency = pool / (KV bytes of one sequence of `context` tokens on that GPU)
+                 blocks: vLLM sizes its pool as if every layer kept every token (vllm/v1/core/kv_cache_utils.py);
+                 with the hybrid allocator, pool // (block x layer bytes x layers per group) blocks,
+                 // groups x block tokens (hybrid_tokens)
+        concurrency = pool / (KV bytes of one sequence of `context` tokens on that GPU); with the
+                 hybrid allocator blocks / blocks one request needs, summed over the groups: a full
+                 group ceil(context / block), a sliding one ceil(min(window - 1 + max_num_batched_tokens,
+                 context) / block) + 1 (kv_cache_utils.get_max_concurrency_for_kv_cache_config,
+                 kv_cache_interface.SlidingWindowSpec.max_memory_usage_bytes)
         """
         gpus = len(per_gpu)
         pool = min(cap - (p.weights + p.activations + p.overhead) for p in per_gpu)
         if pool <= 0:
             return {"kv_capacity_tokens": 0, "max_concurrency": 0.0, "kv_pool_bytes": 0}
         tp, _ = split_shape(self, gpus)
+        block = self.block_size
+        hybrid = self.hybrid_layout(plan, tp, gpus)
+        if hybrid:
+            layer_bytes, size, groups, counts = hybrid
+            blocks = pool // (block * layer_bytes * size)
+            batched = plan.settings.max_num_batched_tokens
+            per_request = sum(
+                -(-c // size) * (-(-min(w - 1 + batched, context) // block) + 1 if w else -(-context // block))
+                for w, c in counts.items()
+            )
+            return {
+                "kv_capacity_tokens": hybrid_tokens(pool, layer_bytes, size, groups, block),
+                "max_concurrency": round(blocks / per_request, 2),
+                "kv_pool_bytes": pool,
+            }
         per_token = plan.kv_bytes_per_token_on_rank(tp, gpus)
-        tokens = block_floor(pool // per_token, self.block_size) if per_token else 0
+        tokens = block_floor(pool // per_token, block) if per_token else 0
         one_seq = max(p.kv_cache for p in plan.per_gpu(context, 1, gpus))
         return {
             "kv_capacity_tokens": tokens,

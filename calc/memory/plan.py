@@ -316,6 +316,11 @@ class Plan:
         """KV bytes one more token of context adds (all layers, one sequence, no sharding)."""
         return self._kv_per_token
 
+    def attention_layers_on_rank(self, tp: int) -> tuple:
+        """(window, KV bytes per token on one of `tp` ranks) of each attention layer (0 = full), in
+        layer order; recurrent-state layers left out."""
+        return tuple((lk.window, lk.bytes_per_token * self._shard(lk, tp)) for lk in self.layer_kv if not lk.state_bytes_per_seq)
+
     def kv_bytes_per_token_on_rank(self, tp: int, gpus: int) -> int:
         """Per-token KV bytes on the fullest GPU, windowed layers counted as full: how vLLM sizes its
         pool (vllm/v1/core/kv_cache_utils.py: pool bytes // page bytes of every layer)."""
