@@ -509,6 +509,22 @@ def _shared_width(f: _Fields, fam: Family, experts: int, moe_inter: int) -> int:
     return moe_inter if fam.shared_expert_default else 0
 
 
+def _vit_sizes(v: _Fields) -> tuple[int, int, int, int, int, int]:
+    """A ViT vision_config's hidden, intermediate, layers, patch, image and channel sizes."""
+    h = v.int("hidden_size", maximum=1 << 16)
+    i = v.int("intermediate_size", maximum=1 << 18)
+    layers = v.int("num_hidden_layers", maximum=MAX_LAYERS)
+    p = v.int("patch_size", maximum=1 << 10)
+    image = v.int("image_size", maximum=1 << 14)
+    return h, i, layers, p, image, v.int("num_channels", default=3, maximum=64)
+
+
+def _vit_layer(h: int, i: int) -> int:
+    """Elements of one ViT encoder layer with biases (SigLIP, Llama 4): q/k/v/o 4*(h*h + h), fc1
+    h*i + i, fc2 i*h + h, two LayerNorms 4*h."""
+    return 4 * (h * h + h) + h * i + i + i * h + h + 4 * h
+
+
 def _siglip(v: _Fields, raw: dict, text_hidden: int) -> int:
     """SigLIP (Gemma 3's tower; modeling_siglip.py SiglipVisionTransformer, h = hidden_size, i =
     intermediate_size, p = patch_size, n = (image_size / p)^2 patches): patch_embedding Conv2d
@@ -516,14 +532,9 @@ def _siglip(v: _Fields, raw: dict, text_hidden: int) -> int:
     layer_norm1/2 4*h, then post_layernorm 2*h (Gemma 3 sets vision_use_head false: no pooling head).
     Gemma 3's projector (modeling_gemma3.py Gemma3MultiModalProjector): mm_input_projection_weight
     h x text hidden and mm_soft_emb_norm h."""
-    h = v.int("hidden_size", maximum=1 << 16)
-    i = v.int("intermediate_size", maximum=1 << 18)
-    layers = v.int("num_hidden_layers", maximum=MAX_LAYERS)
-    p = v.int("patch_size", maximum=1 << 10)
-    image = v.int("image_size", maximum=1 << 14)
-    c = v.int("num_channels", default=3, maximum=64)
+    h, i, layers, p, image, c = _vit_sizes(v)
     n = (image // p) ** 2
-    tower = c * p * p * h + h + n * h + layers * (4 * (h * h + h) + h * i + i + i * h + h + 4 * h) + 2 * h
+    tower = c * p * p * h + h + n * h + layers * _vit_layer(h, i) + 2 * h
     if v.bool("vision_use_head", False):
         return 0  # a pooling head (SiglipMultiheadAttentionPoolingHead) is not counted: say so, count none
     return tower + h * text_hidden + h
@@ -567,17 +578,12 @@ def _llama4_vision(v: _Fields, raw: dict, text_hidden: int) -> int:
     LayerNorms 4*h; vision_adapter (Llama4VisionPixelShuffleMLP's Llama4VisionMLP2) fc1 i x
     projector_input_dim and fc2 projector_output_dim^2, no biases; then the multi_modal_projector
     linear_1 vision_output_dim x text hidden, no bias."""
-    h = v.int("hidden_size", maximum=1 << 16)
-    i = v.int("intermediate_size", maximum=1 << 18)
-    layers = v.int("num_hidden_layers", maximum=MAX_LAYERS)
-    p = v.int("patch_size", maximum=1 << 10)
-    image = v.int("image_size", maximum=1 << 14)
-    c = v.int("num_channels", default=3, maximum=64)
+    h, i, layers, p, image, c = _vit_sizes(v)
     p_in = v.int("projector_input_dim", maximum=1 << 18)
     p_out = v.int("projector_output_dim", maximum=1 << 18)
     out = v.int("vision_output_dim", maximum=1 << 18)
     n = (image // p) ** 2
-    tower = c * p * p * h + h + (n + 1) * h + 4 * h + layers * (4 * (h * h + h) + h * i + i + i * h + h + 4 * h)
+    tower = c * p * p * h + h + (n + 1) * h + 4 * h + layers * _vit_layer(h, i)
     return tower + i * p_in + p_out * p_out + out * text_hidden
 
 

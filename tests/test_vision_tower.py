@@ -34,7 +34,10 @@ PROJECTOR = H * 5376 + H  # mm_input_projection_weight to Gemma 3 27B's hidden 5
 
 
 def _config(vision=SIGLIP) -> dict:
+    """Gemma 3 27B's config (the catalog row carries its published vision_config) with this one, or
+    with none (vision None: the text model alone)."""
     cfg = copy.deepcopy(catalog.models()["gemma-3-27b-it"].config)
+    cfg.pop("vision_config", None)
     if vision is not None:
         cfg["vision_config"] = vision
     return cfg
