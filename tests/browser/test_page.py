@@ -628,13 +628,18 @@ def test_a_link_to_other_settings_never_shows_the_pages_numbers(context, base_ur
     the pre-rendered numbers of the page's own settings; then the core's numbers for the link."""
     page = context.new_page()
     held = []
-    page.route("**/calc-*.zip", lambda route: held.append(route))  # the calculator waits for its package
+    # the calculator waits for its memory snapshot (or, without one, its package)
+    for pattern in ("**/snapshot-*.bin.gz", "**/calc-*.zip"):
+        page.route(pattern, lambda route: held.append(route))
     page.goto(f"{base_url}{path}?model=llama-3.1-70b&quant=q4_k_m&ctx=8192&gpu=rtx-4090&n=2")
     page.wait_for_selector("#result-pending:not([hidden])", state="visible")
     assert page.is_hidden("#result-body") and page.is_hidden("#chart")
     assert "Llama-3.1-70B" in page.text_content("#result-pending")
-    while not held:
+    for _ in range(600):  # at most 30 s: the worker asks for one of them
+        if held:
+            break
         page.wait_for_timeout(50)
+    assert held, "the worker fetched neither its snapshot nor its package"
     held[0].continue_()
     wait_ready(page)
     assert page.is_visible("#result-body") and page.is_hidden("#result-pending")
