@@ -23,10 +23,25 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
+from hub_files import QWEN3_4B, llama_like_tensors, shards
+
 TOKEN = "hf_fixture_token"
 LARGE = 1 << 20  # files this large or more are redirected to the CDN
 RATE_LIMITED = "busy/model"
 RETRY_AFTER = "17"
+QWEN_REPO = "Qwen/Qwen3-4B-Instruct-2507"  # not in the catalog
+QWEN_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def qwen_files() -> dict:
+    """Qwen3-4B's repo as the Hub stores it: config.json, the safetensors index and two shards, the
+    first large (redirected to the CDN, as the Hub sends LFS files), the second small."""
+    files, index = shards(llama_like_tensors(QWEN3_4B), 2)
+    return {
+        "config.json": json.dumps(QWEN3_4B).encode(),
+        "model.safetensors.index.json": json.dumps(index).encode(),
+        **{name: (data, LARGE * 4 if i == 0 else len(data)) for i, (name, data) in enumerate(files.items())},
+    }
 
 
 class Repo:

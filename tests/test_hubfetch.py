@@ -8,24 +8,17 @@ import json
 import pytest
 from gguf_files import LLAMA_META, LLAMA_TENSORS, MMPROJ_BYTES, MMPROJ_META, MMPROJ_TENSORS, write
 from hub_files import QWEN3_4B, QWEN3_4B_BYTES, header, llama_like_tensors, shards
-from hub_fixture import LARGE, RATE_LIMITED, RETRY_AFTER, TOKEN, FixtureHub, Repo
+from hub_fixture import LARGE, QWEN_REPO, QWEN_SHA, RATE_LIMITED, RETRY_AFTER, TOKEN, FixtureHub, Repo, qwen_files
 
 from calc.cli import main
 
-REPO = "Qwen/Qwen3-4B-Instruct-2507"  # not in the catalog
-SHA = "0123456789abcdef0123456789abcdef01234567"
+REPO, SHA = QWEN_REPO, QWEN_SHA
 
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
     server = FixtureHub()
-    files, index = shards(llama_like_tensors(QWEN3_4B), 2)
-    qwen = {
-        "config.json": json.dumps(QWEN3_4B).encode(),
-        "model.safetensors.index.json": json.dumps(index).encode(),
-        # the first shard is large (redirected to the CDN, as the Hub sends LFS files), the second small
-        **{name: (data, LARGE * 4 if i == 0 else len(data)) for i, (name, data) in enumerate(files.items())},
-    }
+    qwen = qwen_files()
     server.repos[REPO] = Repo(qwen, sha=SHA, revisions=("main", "v1"))
     server.repos["org/gated"] = Repo(qwen, gated=True)
     one = header(llama_like_tensors(QWEN3_4B))

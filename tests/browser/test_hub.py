@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
 from gguf_files import LLAMA_META, LLAMA_TENSORS, MMPROJ_BYTES, MMPROJ_META, MMPROJ_TENSORS, write  # noqa: E402
-from hub_files import QWEN3_4B, QWEN3_4B_BYTES, llama_like_tensors, shards  # noqa: E402
-from hub_fixture import LARGE, RATE_LIMITED, TOKEN, FixtureHub, Repo  # noqa: E402
+from hub_files import QWEN3_4B_BYTES  # noqa: E402
+from hub_fixture import LARGE, QWEN_REPO, QWEN_SHA, RATE_LIMITED, TOKEN, FixtureHub, Repo, qwen_files  # noqa: E402
 from util import wait_ready, wait_until  # noqa: E402
 
 import build  # noqa: E402
@@ -26,20 +26,14 @@ from devserver import make_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-REPO = "Qwen/Qwen3-4B-Instruct-2507"  # not in the catalog
-SHA = "0123456789abcdef0123456789abcdef01234567"
+REPO, SHA = QWEN_REPO, QWEN_SHA
 OUTPUTS = {"total": "total_bytes", "weights": "weights_bytes", "kv_cache": "kv_cache_bytes"}
 
 
 @pytest.fixture(scope="module")
 def fixture_hub():
     server = FixtureHub()
-    files, index = shards(llama_like_tensors(QWEN3_4B), 2)
-    qwen = {
-        "config.json": json.dumps(QWEN3_4B).encode(),
-        "model.safetensors.index.json": json.dumps(index).encode(),
-        **{name: (data, LARGE * 4 if i == 0 else len(data)) for i, (name, data) in enumerate(files.items())},
-    }
+    qwen = qwen_files()
     server.repos[REPO] = Repo(qwen, sha=SHA, revisions=("main", "v1"))
     server.repos["org/gated"] = Repo(qwen, gated=True)
     gguf = write(LLAMA_META, LLAMA_TENSORS, data=False)
