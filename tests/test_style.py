@@ -28,3 +28,12 @@ def ruff() -> list[str]:
 def test_ruff(args):
     done = subprocess.run([*ruff(), *args], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_test_files_have_unique_basenames():
+    """`python -m pytest` (the README's command) collects tests/ and tests/browser/ in one run with
+    pytest's default import mode, which refuses two test modules of one basename (no __init__.py)."""
+    names: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
