@@ -425,9 +425,9 @@ def fit_llamacpp(plan, tensors, machine: Machine, context: int, batch: int, goal
 
     parts = run(st, ctx)
     if not gpus:
-        return st, ctx, _plan(machine, st, ctx, goal, margin, parts, ["no GPU: everything in RAM"])
+        return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, ["no GPU: everything in RAM"])
     if ok(parts):
-        return st, ctx, _plan(machine, st, ctx, goal, margin, parts, ["every layer on the GPUs: fits as is"])
+        return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, ["every layer on the GPUs: fits as is"])
     if goal == "context" and native > FIT_MIN_CTX:
         lo, hi = FIT_MIN_CTX, native
         if surplus(run(st, lo)) >= 0:
@@ -438,7 +438,7 @@ def fit_llamacpp(plan, tensors, machine: Machine, context: int, batch: int, goal
             steps.append(f"context reduced from {native} to {ctx}")
             parts = run(st, ctx)
             if ok(parts):
-                return st, ctx, _plan(machine, st, ctx, goal, margin, parts, steps)
+                return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, steps)
         else:
             ctx = FIT_MIN_CTX
             steps.append(f"context reduced from {native} to {ctx} (the minimum), not enough")
@@ -459,7 +459,7 @@ def fit_llamacpp(plan, tensors, machine: Machine, context: int, batch: int, goal
                 st = st._replace(tensor_split=balanced_split(plan, tensors, machine, st, ctx, batch, margin))
                 steps.append(f"layers per GPU {', '.join(f'{x:g}' for x in st.tensor_split)} (-ts)")
             parts = run(st, ctx)
-            return st, ctx, _plan(machine, st, ctx, goal, margin, parts, steps)
+            return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, steps)
         st = dense
         steps.append("the dense part does not fit with every expert in RAM: fewer layers on the GPUs")
     lo, hi = 0, n + 1  # largest n_gpu_layers that fits
@@ -472,7 +472,7 @@ def fit_llamacpp(plan, tensors, machine: Machine, context: int, batch: int, goal
     st = st._replace(n_gpu_layers=lo)
     parts = run(st, ctx)
     steps.append(f"{lo} of {n + 1} layers (the output counted) on the GPUs (-ngl {lo})")
-    return st, ctx, _plan(machine, st, ctx, goal, margin, parts, steps)
+    return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, steps)
 
 
 def balanced_split(plan, tensors, machine: Machine, st: OffloadSettings, ctx: int, batch: int, margin: int) -> tuple:
@@ -516,7 +516,7 @@ def balanced_split(plan, tensors, machine: Machine, st: OffloadSettings, ctx: in
     )
 
 
-def _plan(machine, st, ctx, goal, margin, parts, steps) -> FitPlan:
+def _plan(engine_id, machine, st, ctx, goal, margin, parts, steps) -> FitPlan:
     caps = capacities(machine, parts)
     short_dev, short = None, 0
     for d, p, c, g in zip((*machine.gpus, machine.ram), parts, caps, [*([margin] * len(machine.gpus)), 0], strict=True):
@@ -524,7 +524,7 @@ def _plan(machine, st, ctx, goal, margin, parts, steps) -> FitPlan:
             short_dev, short = d.name, p.total + g - c
     ok = short_dev is None
     return FitPlan(
-        "llama.cpp",
+        engine_id,
         goal,
         ok,
         margin,
@@ -697,6 +697,7 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "FIT_MARGIN",
     "HOST",
+    "PLACEMENTS",
     "LTensor",
     "OffloadSettings",
     "evaluate",
@@ -762,18 +763,22 @@ def check(req, plan, tensors, machine: Machine, st: OffloadSettings, lay: Layout
                 warn("override_matches_nothing", pattern=p)
 
 
-def answer(req, model, plan, engine, kv_id: str, native: int, warn, vllm_plan=None):
-    """The Offload answer: per device, placement, plan, speed and command (see the module docstring)."""
+def answer(req, model, plan, engine, kv_id: str, native: int, warn):
+    """The Offload answer: per device, placement, plan, speed and command (see the module docstring),
+    by the engine's placement (Engine.placement, a key of PLACEMENTS)."""
     from calc.machine import machine as make_machine
-    from calc.result import Offload
 
     m = make_machine(req.devices, req.ram, req.ram_bandwidth, req.gpu_share)
     if m.unified and req.ram is not None:
         warn("unified_ram_ignored")
-    if engine.id == "vllm":
-        return _vllm_answer(req, model, plan, engine, kv_id, native, m, warn, vllm_plan)
-    if engine.id != "llama.cpp":
-        return _transformers_answer(req, model, plan, m)
+    return PLACEMENTS[engine.placement](req, model, plan, engine, kv_id, native, m, warn)
+
+
+def _layers_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
+    """llama.cpp: every tensor, KV layer and compute buffer on a device (layout), --fit's settings
+    where the request sets no placement, the speed and the llama-server line."""
+    from calc.result import Offload
+
     tensors = model.derived.setdefault("llama_tensors", {}).get((req.quant, req.bpw))
     if tensors is None:
         tensors = model.derived["llama_tensors"][(req.quant, req.bpw)] = llama_tensors(model, plan.weights, req.quant, req.bpw)
@@ -809,7 +814,7 @@ def answer(req, model, plan, engine, kv_id: str, native: int, warn, vllm_plan=No
     return Offload(rows, placement(plan, tensors, m, st, lay), fit_plan, ok, speed, cmd)
 
 
-def _vllm_answer(req, model, plan, engine, kv_id, native, m: Machine, warn, vllm_plan):
+def _pool_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
     """vLLM on the machine's GPUs: tensor parallel over all of them, --cpu-offload-gb of weights per
     GPU in pinned RAM (streamed over PCIe every step), the KV pool of what gpu_memory_utilization leaves
     (or --kv-cache-memory-bytes), and the longest --max-model-len that pool holds."""
@@ -863,7 +868,7 @@ def _vllm_answer(req, model, plan, engine, kv_id, native, m: Machine, warn, vllm
             f"--cpu-offload-gb {math.ceil(need / 2**30)} more would free it"
         )
         warn("fit_short", device=short_dev, short=short)
-    fplan = FitPlan("vllm", "max_model_len", short is None, 0, max_len, None, 0, False, steps, short, short_dev)
+    fplan = FitPlan(engine.id, "max_model_len", short is None, 0, max_len, None, 0, False, steps, short, short_dev)
     gpu_read = sum(max(0, p.weights - offload) for p in per) / tp  # each rank reads its own shard
     bw = min(g.bandwidth_bytes_per_s for g in m.gpus)
     speed = OffloadSpeed(None, None, None, None, None, int(gpu_read * tp), host_w, "unknown bandwidth")
@@ -872,7 +877,7 @@ def _vllm_answer(req, model, plan, engine, kv_id, native, m: Machine, warn, vllm
         decode = req.batch / step
         from calc import speed as sp
 
-        band = sp.efficiency("vllm", "decode")
+        band = sp.efficiency(engine.id, "decode")
         speed = OffloadSpeed(
             round(decode, 2),
             [round(decode * band.low, 2), round(decode * band.high, 2)] if band else None,
@@ -900,7 +905,7 @@ def _vllm_answer(req, model, plan, engine, kv_id, native, m: Machine, warn, vllm
     return Offload(rows, None, fplan, ok, speed, cmd)
 
 
-def _transformers_answer(req, model, plan, m: Machine):
+def _device_map_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
     """transformers device_map="auto": layers fill the GPUs in order, the rest goes to the CPU
     (accelerate infer_auto_device_map with max_memory); per device here is the layer split of the
     memory plan over the GPUs, no CPU part modelled."""
@@ -936,3 +941,8 @@ def _transformers_answer(req, model, plan, m: Machine):
     )
     speed = OffloadSpeed(None, None, None, None, None, 0, 0, "not modelled for transformers")
     return Offload(rows, None, None, all(r.fits is not False for r in rows), speed, cmd)
+
+
+# Engine.placement -> the function that places the model on a machine:
+# (req, model, plan, engine, kv_id, native window, machine, warn) -> calc.result.Offload.
+PLACEMENTS = {"layers": _layers_answer, "pool": _pool_answer, "device_map": _device_map_answer}

@@ -552,7 +552,7 @@ def machine_view(answer: dict, r: dict) -> dict | None:
     if plan:
         if not plan["fits"] and plan["short_device"]:
             lines.append(fill(r["machine_plan_short"], device=plan["short_device"], short=gib(plan["short_bytes"], 2)))
-        elif plan["engine"] == "vllm":
+        elif plan["goal"] == "max_model_len":  # the planner chose the context (vLLM's --max-model-len)
             lines.append(fill(r["machine_plan_vllm"], tokens=num(plan["context"])))
         elif plan["n_gpu_layers"] is not None:
             total = answer["model"]["spec"]["layers"] + 1
@@ -561,7 +561,7 @@ def machine_view(answer: dict, r: dict) -> dict | None:
             lines.append(fill(r["machine_plan_experts"], n=plan["n_cpu_moe"]))
         else:
             lines.append(r["machine_plan_all"])
-        if plan["engine"] != "vllm" and plan["context"] != answer["request"]["context"]:
+        if plan["goal"] != "max_model_len" and plan["context"] != answer["request"]["context"]:
             lines[-1] += fill(r["machine_plan_context"], tokens=num(plan["context"]))
     s = o["speed"]
     speed = r["machine_speed_none"]

@@ -341,3 +341,17 @@ def test_vllm_pool_tokens_follow_the_hybrid_allocator(model, version, layers, la
     size, groups = layers
     blocks = got["kv_pool_bytes"] // (16 * layer_bytes * size)
     assert got["kv_capacity_tokens"] == blocks // groups * 16
+
+
+@pytest.mark.parametrize("engine_id", sorted(KINDS))
+def test_every_engine_names_a_placement(engine_id):
+    """calc/offload.py places the model by Engine.placement alone: an engine module without one (the
+    base class gives no default), or with one offload.py does not know, fails here."""
+    from calc.offload import PLACEMENTS
+
+    assert not hasattr(Engine, "placement")
+    assert KINDS[engine_id].placement in PLACEMENTS
+
+
+def test_the_placements_of_the_engines():
+    assert {i: k.placement for i, k in KINDS.items()} == {"llama.cpp": "layers", "vllm": "pool", "transformers": "device_map"}

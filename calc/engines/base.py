@@ -41,6 +41,11 @@ class Engine:
     embeddings_on_host: bool = False  # the token embedding table stays in system memory
     loads_vision_encoder: bool = False  # a multimodal checkpoint's vision tower loads with the language model
     loads_mmproj: ClassVar[bool] = False  # a separate multimodal projector file (llama.cpp --mmproj) is loaded
+    # How calc/offload.py places the model on a machine (a key of calc.offload.PLACEMENTS): "layers"
+    # (each tensor, KV layer and compute buffer on a device, llama.cpp's --fit), "pool" (tensor
+    # parallel ranks, the KV pool of what is left) or "device_map" (layers fill the GPUs in order).
+    # No default: every engine module names its own (tests/test_engines.py holds it).
+    placement: ClassVar[str]
     version: str = ""  # the release whose constants these are (engines.toml [[engine.release]])
 
     # Allowed values of the enumerated fields, checked at load.

@@ -123,6 +123,7 @@ class LlamaCpp(Engine):
 
     CHOICES: ClassVar[dict] = {**Engine.CHOICES, "output_rows": ("ubatch", "sequences")}
     loads_mmproj: ClassVar[bool] = True  # --mmproj: tools/mtmd loads the projector file beside the model
+    placement: ClassVar[str] = "layers"  # src/llama-model.cpp load_tensors, common --fit
 
     def settings(self, req, gpu) -> LlamaCppSettings:
         """The request's knobs; the F16 scratch applies with flash attention on a CUDA or HIP GPU (or

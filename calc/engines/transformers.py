@@ -25,6 +25,7 @@ Constants are in calc/data/engines.toml (row "transformers").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from calc.architecture import Architecture
 from calc.engines.base import Engine, Settings
@@ -96,6 +97,8 @@ class Transformers(Engine):
     prompt_logits: bool = False  # the head computes every prompt position's logits (before 4.45)
     cache_copies: int = 1  # whole copies of the cache alive in a decode step (2 before 4.42)
     bnb_compute_bytes: int = 4  # BitsAndBytesConfig bnb_4bit_compute_dtype default: float32
+
+    placement: ClassVar[str] = "device_map"  # from_pretrained(device_map="auto"): accelerate's layer order
 
     def settings(self, req, gpu) -> TransformersSettings:
         return TransformersSettings(prompt_tokens=getattr(req, "prompt_tokens", None))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 from calc.architecture import Architecture
 from calc.catalog import Gpu
@@ -163,6 +164,8 @@ class Vllm(Engine):
     non_torch_bytes: int = 0  # cuBLAS workspace and NCCL buffers outside PyTorch's allocator
     cuda_graph_bytes: int = 0  # CUDA graph pool, subtracted from the KV budget
     hybrid_group_ratio: float = 0.0  # hybrid KV cache allocator's grouping threshold (kv_cache_groups); 0 none
+
+    placement: ClassVar[str] = "pool"  # tensor parallel over every GPU, --cpu-offload-gb, the KV pool
 
     def for_request(self, req) -> Engine:
         """--block-size: the request's KV block size replaces the release's constant."""
