@@ -43,7 +43,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+from collections.abc import Callable
 from functools import cache
+from typing import NamedTuple
 
 from calc import catalog
 from calc.engines import Engine, engine_for, engines, releases
@@ -180,13 +182,7 @@ def _transformers_request(s: dict) -> dict:
 
 def request_for(rec: dict) -> dict:
     """The calc.api request that reproduces the record's setup."""
-    m, s = rec["mapping"], settings(rec)
-    if rec["engine"] == "vllm":
-        base = _vllm_request(s)
-    elif rec["engine"] == "transformers":
-        base = _transformers_request(s)
-    else:
-        base = _llamacpp_request(s)
+    m, base = rec["mapping"], READERS[rec["engine"]].request(settings(rec))
     model = {"config": configs()[m["config"]]["config"]} if "config" in m else {"model": m["model"]}
     return {**model, "quant": m["quant"], "curve": False, "recommend": False, "gpu": m.get("gpu"), **base}
 
@@ -231,30 +227,31 @@ def predict(rec: dict) -> dict:
     """Our value of every component the record can be compared on (bytes; kv_tokens in tokens)."""
     req = parse_request(request_for(rec))
     plan = _plan(rec, req)
-    gpus = req.gpus
-    per_gpu = plan.per_gpu(req.context, req.batch, gpus)
+    per_gpu = plan.per_gpu(req.context, req.batch, req.gpus)
     model = resolve_model(req)
     profile = rec["mapping"].get("engine_profile", {})
     out = {"weights_file": weight_bytes(model.arch, model.tensors, req.quant, req.bpw, profile.get("moe_down_rules", True)).total}
-    if req.engine == "transformers":
-        worst = max(per_gpu, key=lambda p: p.total)
-        out.update(weights=worst.weights, kv_cache=worst.kv_cache, compute=worst.activations)
-        out["peak"] = worst.weights + worst.kv_cache + worst.activations
-        if rec["measured"].get("includes_non_torch"):
-            out["peak"] += worst.overhead
-        return out
-    if req.engine == "llama.cpp":
-        out.update(
-            weights=sum(p.weights for p in per_gpu),
-            kv_cache=sum(p.kv_cache for p in per_gpu),
-            compute=sum(p.activations for p in per_gpu),
-        )
-        out["total"] = out["weights"] + out["kv_cache"] + out["compute"]
-        return out
+    return {**out, **READERS[rec["engine"]].ours(rec, req, plan, per_gpu)}
+
+
+def _llamacpp_ours(rec: dict, req, plan: Plan, per_gpu: list) -> dict:
+    """llama.cpp's buffers summed over the GPUs, and their total."""
+    out = {
+        "weights": sum(p.weights for p in per_gpu),
+        "kv_cache": sum(p.kv_cache for p in per_gpu),
+        "compute": sum(p.activations for p in per_gpu),
+    }
+    out["total"] = out["weights"] + out["kv_cache"] + out["compute"]
+    return out
+
+
+def _vllm_ours(rec: dict, req, plan: Plan, per_gpu: list) -> dict:
+    """One rank's weights and activations; the measured token capacity at our bytes per token; the
+    KV pool and its tokens where the GPU's capacity is known."""
     worst = max(per_gpu, key=lambda p: p.total)
-    out.update(weights=worst.weights, compute=worst.activations)
-    tp, _ = split_shape(plan.engine, gpus)
-    per_token = plan.engine.pool_bytes_per_token(plan, tp, gpus)
+    out = {"weights": worst.weights, "compute": worst.activations}
+    tp, _ = split_shape(plan.engine, req.gpus)
+    per_token = plan.engine.pool_bytes_per_token(plan, tp, req.gpus)
     tokens = _vllm_tokens_measured(rec["measured"], plan.engine.block_size)
     if tokens is not None:
         out["kv_cache"] = tokens * per_token
@@ -262,6 +259,17 @@ def predict(rec: dict) -> dict:
     if cap is not None:
         vc = plan.engine.pool(plan, per_gpu, cap, req.context)
         out.update(kv_pool=vc["kv_pool_bytes"], kv_tokens=vc["kv_capacity_tokens"])
+    return out
+
+
+def _transformers_ours(rec: dict, req, plan: Plan, per_gpu: list) -> dict:
+    """The fullest GPU's parts and its generate() peak (with the overhead where the source's number
+    includes the non-PyTorch memory)."""
+    worst = max(per_gpu, key=lambda p: p.total)
+    out = {"weights": worst.weights, "kv_cache": worst.kv_cache, "compute": worst.activations}
+    out["peak"] = worst.weights + worst.kv_cache + worst.activations
+    if rec["measured"].get("includes_non_torch"):
+        out["peak"] += worst.overhead
     return out
 
 
@@ -356,9 +364,7 @@ def _transformers_measured(rec: dict) -> dict:
 
 def measured(rec: dict) -> dict:
     """{component: (measured value, its printing resolution)} in bytes (kv_tokens in tokens)."""
-    if rec["engine"] == "transformers":
-        return _transformers_measured(rec)
-    got = _vllm_measured(rec) if rec["engine"] == "vllm" else _llamacpp_measured(rec)
+    got = READERS[rec["engine"]].measured(rec)
     if {"weights", "kv_cache", "compute"} <= set(got):
         parts = [got[c] for c in ("weights", "kv_cache", "compute")]
         got["total"] = (sum(p[0] for p in parts), sum(p[1] for p in parts))
@@ -480,27 +486,61 @@ def naive(rec: dict) -> dict:
     """Baselines on the same record: (a) total = params x nominal bytes per param x 1.2;
     (b) weights = params x table bits per weight / 8, KV = 2 x layers x n_kv_heads x (hidden / heads)
     x tokens x element bytes, every layer full attention; per GPU under vLLM's tensor split."""
-    req = parse_request(request_for(rec))
+    return READERS[rec["engine"]].naive(rec, parse_request(request_for(rec)))
+
+
+def _naive_parts(req, gpus: int) -> tuple[dict, float, float]:
+    """(weights and weights_file of baseline b, its KV bytes per token, baseline a's total), per GPU
+    over `gpus` GPUs."""
     model = resolve_model(req)
     a = model.arch
     params = model.official.get("total_params") or model.params.total
     nominal = NOMINAL_BITS.get(req.quant) or _native_bits(model)
     bpw = TABLE_BPW.get(req.quant) or _native_bits(model)
-    gpus = 1 if req.engine == "llama.cpp" else req.gpus
     kv_bytes = catalog.dtypes()[catalog.kv_types()[kv_type_id(req, model, engines()[req.engine])].dtype]
     per_token = 2 * a.layers * a.kv_heads * (a.hidden // a.heads) * kv_bytes.block_bytes / kv_bytes.block_elems / gpus
-    out = {"weights": params * bpw / 8 / gpus, "weights_file": params * bpw / 8}
-    if req.engine == "transformers":
-        out["peak"] = params * nominal / 8 * 1.2
-        return out
-    if req.engine == "llama.cpp":
-        out["kv_cache"] = per_token * req.context * req.batch
-        out["total"] = params * nominal / 8 * 1.2
-    else:
-        tokens = _vllm_tokens_measured(rec["measured"], 16)
-        if tokens is not None:
-            out["kv_cache"] = per_token * tokens
-    return out
+    return {"weights": params * bpw / 8 / gpus, "weights_file": params * bpw / 8}, per_token, params * nominal / 8 * 1.2
+
+
+def _llamacpp_naive(rec: dict, req) -> dict:
+    """Baselines (a) and (b) on one GPU: the whole model and every sequence's cache."""
+    out, per_token, total = _naive_parts(req, 1)
+    return {**out, "kv_cache": per_token * req.context * req.batch, "total": total}
+
+
+def _vllm_naive(rec: dict, req) -> dict:
+    """Baseline (b) per rank, its KV at the measured token capacity."""
+    out, per_token, _ = _naive_parts(req, req.gpus)
+    tokens = _vllm_tokens_measured(rec["measured"], 16)
+    return out if tokens is None else {**out, "kv_cache": per_token * tokens}
+
+
+def _transformers_naive(rec: dict, req) -> dict:
+    """Baseline (b)'s weights, and baseline (a) as the peak."""
+    out, _, total = _naive_parts(req, req.gpus)
+    return {**out, "peak": total}
+
+
+class Reader(NamedTuple):
+    """How the records of one engine are read and estimated."""
+
+    request: Callable[[dict], dict]  # the record's settings -> the calc.api request fields of its engine
+    measured: Callable[[dict], dict]  # the record -> {component: (value, resolution)} from its log format
+    ours: Callable[..., dict]  # (record, request, plan, per-GPU parts) -> our value of each component
+    naive: Callable[[dict, object], dict]  # (record, request) -> the simple calculators' value of each
+
+
+LLAMACPP = Reader(_llamacpp_request, _llamacpp_measured, _llamacpp_ours, _llamacpp_naive)
+
+# A record's engine (validation.json "engine") -> its reader.  ik_llama.cpp prints llama.cpp's load
+# log; "file" records are published GGUF sizes, estimated as llama.cpp loads them.
+READERS = {
+    "llama.cpp": LLAMACPP,
+    "ik_llama.cpp": LLAMACPP,
+    "file": LLAMACPP,
+    "vllm": Reader(_vllm_request, _vllm_measured, _vllm_ours, _vllm_naive),
+    "transformers": Reader(_transformers_request, _transformers_measured, _transformers_ours, _transformers_naive),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,6 +690,7 @@ def spread(all_rows: list[dict] | None = None) -> dict:
 
 __all__ = [
     "COMPONENTS",
+    "READERS",
     "TOLERANCE",
     "compare",
     "configs",

@@ -13,6 +13,7 @@ import pytest
 
 from calc import catalog, validation
 from calc.api import handle
+from calc.engines import engines
 
 ROWS = validation.rows()
 RECORDS = validation.records()
@@ -35,11 +36,20 @@ def test_error_within_claimed_tolerance(row):
     assert abs(row["error"]) <= row["tolerance"], (row["measured"], row["ours"], row["error"])
 
 
+@pytest.mark.parametrize("engine_id", sorted(engines()))
+def test_every_engine_has_a_reader(engine_id):
+    """Records of every engine module can be read: an engine added to engines.toml without a reader
+    in validation.READERS fails here."""
+    reader = validation.READERS[engine_id]
+    assert all(callable(f) for f in reader), reader
+
+
 @pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
 def test_record_is_well_formed(rec):
     for key in ("id", "engine", "model_repo", "settings", "measured", "quote", "source", "mapping"):
         assert key in rec, key
     assert rec["engine"] in ("llama.cpp", "ik_llama.cpp", "vllm", "file", "transformers")
+    assert rec["engine"] in validation.READERS, "a record engine without a reader"
     assert rec["quote"].strip() and rec["source"].strip() and rec["measured"]
     m = rec["mapping"]
     assert ("model" in m) != ("config" in m), "a catalog model or a config of transformers_validation.json, one of them"
