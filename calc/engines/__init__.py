@@ -7,7 +7,8 @@ it warns about.  Their constants are rows of calc/data/engines.toml, checked at 
     transformers.py   Hugging Face transformers
     base.py           what every engine provides, and the row checks
 
-Nothing outside this package asks which engine it holds: it calls the engine's methods.
+Nothing outside this package asks which engine it holds: it calls the engine's methods, and
+calc/offload.py places the model by the engine's `placement` (a key of calc.offload.PLACEMENTS).
 
 An engine version is a setting: each engine row lists its releases ([[engine.release]], newest
 first), each older one with the constants that changed since, cited; engine_for(id, version) is
