@@ -1,6 +1,6 @@
 """``python -m bench``: build dist/, measure the page and the core, write bench/results/latest.{json,md}.
 
-    python -m bench [--runs 5] [--n 2000] [--no-build] [--visits-only]
+    python -m bench [--runs 5] [--n 2000] [--no-build] [--visits-only] [--input-only] [--dist DIR]
 
 Budgets (a 2-core machine, headless Chromium, localhost) are printed beside each figure; the
 benchmark reports, it never fails on a missed budget (tests stay deterministic).
@@ -61,6 +61,15 @@ def visit_rows(v: dict) -> list[tuple[str, float, str]]:
     return out
 
 
+def latency_rows(lat: dict) -> list[tuple[str, float, str]]:
+    return [
+        ("input latency p50, slider", lat["slider"]["p50"], "ms"),
+        ("input latency p95, slider", lat["slider"]["p95"], "ms"),
+        ("input latency p95, format selector", lat["format"]["p95"], "ms"),
+        ("input latency p95, GPU selector", lat["gpu"]["p95"], "ms"),
+    ]
+
+
 def rows(r: dict) -> list[tuple[str, float, str]]:
     p = r["page"]
     return [
@@ -78,10 +87,7 @@ def rows(r: dict) -> list[tuple[str, float, str]]:
         ("bare Pyodide boot in a worker, warm", p["bare_worker_boot_ms"]["warm"], "ms"),
         ("time to interactive / bare worker boot, cold", p["tti_over_bare_worker"]["cold"], "x"),
         ("time to interactive / bare worker boot, warm", p["tti_over_bare_worker"]["warm"], "x"),
-        ("input latency p50, slider", p["input_latency_ms"]["slider"]["p50"], "ms"),
-        ("input latency p95, slider", p["input_latency_ms"]["slider"]["p95"], "ms"),
-        ("input latency p95, format selector", p["input_latency_ms"]["format"]["p95"], "ms"),
-        ("input latency p95, GPU selector", p["input_latency_ms"]["gpu"]["p95"], "ms"),
+        *latency_rows(p["input_latency_ms"]),
         ("Pyodide core, cold load", round(p["bytes_cold"]["pyodide"]["raw"] / 1024), "KB"),
         ("Pyodide core, cold load, gzipped", round(p["bytes_cold"]["pyodide"]["gzip"] / 1024), "KB"),
         ("memory snapshot, cold load (gzip file)", round(p["bytes_cold"]["snapshot"]["raw"] / 1024), "KB"),
@@ -116,9 +122,11 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=2000, help="requests in the core mix")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--visits-only", action="store_true", help="only the snapshot's visit rows; print them, write nothing")
+    ap.add_argument("--input-only", action="store_true", help="only the input latency rows; print them, write nothing")
+    ap.add_argument("--dist", type=Path, default=build.DIST, help="the built site to measure (default dist/)")
     args = ap.parse_args()
     if not args.no_build:
-        build.main([])
+        build.main(["--out", str(args.dist)])
     import datetime
 
     result = {
@@ -127,11 +135,14 @@ def main() -> int:
         "runs": args.runs,
     }
     if args.visits_only:
-        print(markdown(result, visit_rows(page.visits(build.DIST, args.runs))))
+        print(markdown(result, visit_rows(page.visits(args.dist, args.runs))))
+        return 0
+    if args.input_only:
+        print(markdown(result, latency_rows(page.input_latency(args.dist))))
         return 0
     result["core"] = core.run(args.n, 5)
-    result["page"] = page.run(build.DIST, args.runs, core.requests(300))
-    result["visits"] = page.visits(build.DIST, args.runs)
+    result["page"] = page.run(args.dist, args.runs, core.requests(300))
+    result["visits"] = page.visits(args.dist, args.runs)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "latest.md").write_text(markdown(result))

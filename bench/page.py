@@ -288,6 +288,39 @@ def visits(dist: Path, runs: int) -> dict:
     return out
 
 
+def _input_latencies(browser, base: str) -> dict[str, list[float]]:
+    """Input latency on a fresh page: 100 slider steps, 100 format choices, 100 GPU choices."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(base)
+    _load_metrics(page)
+    slider = [str(10 + (i % 65) * 0.125) for i in range(100)]
+    formats = page.eval_on_selector_all("#quant option", "os => os.map(o => o.value)")
+    gpus = page.eval_on_selector_all("#gpu option", "os => os.map(o => o.value)")
+    out = {
+        "slider": _latency(page, "ctx-slider", slider),
+        "format": _latency(page, "quant", (formats * 4)[:100]),
+        "gpu": _latency(page, "gpu", (gpus * 2)[:100]),
+    }
+    ctx.close()
+    return out
+
+
+def _latency_rows(measured: dict[str, list[float]]) -> dict:
+    return {name: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)} for name, v in measured.items()}
+
+
+def input_latency(dist: Path) -> dict:
+    """Only the input latency rows of run() (python -m bench --input-only)."""
+    server, base = serve(dist)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        measured = _input_latencies(browser, base)
+        browser.close()
+    server.shutdown()
+    return _latency_rows(measured)
+
+
 def run(dist: Path, runs: int, mix: list[dict]) -> dict:
     server, base = serve(dist)
     info = json.loads((dist / "build-info.json").read_text())
@@ -330,17 +363,7 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
             model_warm.append(_load_metrics(page, "model-vram"))
             ctx.close()
 
-        ctx = browser.new_context()
-        page = ctx.new_page()
-        page.goto(base)
-        _load_metrics(page)
-        slider = [str(10 + (i % 65) * 0.125) for i in range(100)]
-        formats = page.eval_on_selector_all("#quant option", "os => os.map(o => o.value)")
-        gpus = page.eval_on_selector_all("#gpu option", "os => os.map(o => o.value)")
-        slider_ms = _latency(page, "ctx-slider", slider)
-        format_ms = _latency(page, "quant", (formats * 4)[:100])
-        gpu_ms = _latency(page, "gpu", (gpus * 2)[:100])
-        ctx.close()
+        latencies = _input_latencies(browser, base)
 
         ctx = browser.new_context()
         body = THROUGHPUT % {"zip": info["calc_zip"], "mix": json.dumps(mix)}
@@ -370,10 +393,7 @@ def run(dist: Path, runs: int, mix: list[dict]) -> dict:
             "cold": round(tti_cold / median(worker_cold), 3),
             "warm": round(tti_warm / median(worker_warm), 3),
         },
-        "input_latency_ms": {
-            name: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)}
-            for name, v in (("slider", slider_ms), ("format", format_ms), ("gpu", gpu_ms))
-        },
+        "input_latency_ms": _latency_rows(latencies),
         "bytes_cold": loads[0],
         "pyodide_estimates_per_s": round(pyodide_rate),
         "runs": runs,

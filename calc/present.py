@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from calc import catalog
 from calc.i18n import texts
@@ -67,8 +68,19 @@ def num(value: float, digits: int = 0) -> str:
     """A number with exactly `digits` decimals, rounded half away from zero on its exact binary
     value, grouped in thousands with "," and "." for the decimal point: as Intl.NumberFormat writes
     it for en-US and zh-CN alike (so one formatter serves both languages)."""
+    return _num(value, digits) if value else _write(value, digits)  # zero uncached: -0.0 == 0 writes "-0"
+
+
+def _write(value: float, digits: int) -> str:
     exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     return f"{exact:,.{digits}f}"
+
+
+# A view writes some 270 numbers, most of them the same from one slider step to the next (the chart's
+# points, the format sizes), and Decimal is slow in Pyodide.  The text depends on nothing but the
+# exact value and `digits`, and equal non-zero keys (int, float or Decimal) are equal exact values,
+# so a cached text is the one _write would give.
+_num = lru_cache(maxsize=4096)(_write)
 
 
 def gib(nbytes: float, digits: int = 1) -> str:

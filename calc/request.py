@@ -140,7 +140,7 @@ class Request:
     recommend_limit: Annotated[int, "how many recommendations to return, cheapest first (0: every setup that holds it)"]
 
     def as_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {name: getattr(self, name) for name in NAMES}
         if isinstance(self.config, (dict, str)):
             out["config"] = "custom"
         if self.gguf is not None:
@@ -156,7 +156,8 @@ class Request:
         return out
 
 
-FIELDS = frozenset(f.name for f in fields(Request))  # the keys a JSON request may have
+NAMES = tuple(f.name for f in fields(Request))  # in order (dataclasses.fields rebuilds its tuple at every call)
+FIELDS = frozenset(NAMES)  # the keys a JSON request may have
 # The request fields engines read for their settings (Engine.settings): None where the request is silent.
 ENGINE_KNOBS = (
     "flash_attention",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cache
 from typing import ClassVar
 
 from calc.architecture import Architecture
@@ -21,8 +22,18 @@ ENGINES_FILE = "engines.toml"
 class Settings:
     """An engine's knobs for one request, defaults filled in (each engine module defines its own)."""
 
+    HIDDEN: ClassVar[tuple[str, ...]] = ()  # fields that follow from the setup, not knobs a user sets
+
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The knobs a user sets, in field order.  A plain copy, not dataclasses.asdict's deep one (a
+        cost at every estimate): every knob is a number, a flag or None."""
+        return {name: getattr(self, name) for name in _knobs(type(self))}
+
+
+@cache
+def _knobs(cls) -> tuple[str, ...]:
+    """The field names of a Settings class less its HIDDEN ones (a class's fields never change)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in cls.HIDDEN)
 
 
 @dataclass(frozen=True)

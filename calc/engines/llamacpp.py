@@ -7,7 +7,6 @@ that set it.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,9 +32,7 @@ class LlamaCppSettings(Settings):
     swa_full: bool = False  # --swa-full: sliding-window layers cache every token
     f16_scratch: bool = False  # the compute buffer holds F16 copies of a non-F16 K and V (follows from the build and GPU)
 
-    def as_dict(self) -> dict:
-        """The knobs a user sets (the F16 scratch follows from the release, KV type and GPU)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "f16_scratch"}
+    HIDDEN: ClassVar[tuple[str, ...]] = ("f16_scratch",)  # follows from the release, KV type and GPU: not a knob
 
 
 def cells(context: int, batch: int, window: int, ctx_pad: int, ubatch: int, swa: bool = True) -> int:

@@ -6,7 +6,6 @@ Constants are in calc/data/engines.toml (row "vllm"), each with the file or rele
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -27,9 +26,7 @@ class VllmSettings(Settings):
     max_num_seqs: int  # --max-num-seqs: requests of one step
     mxfp4_pad: tuple = ()  # (intermediate, hidden) multiples the MXFP4 MoE backend pads to, and tp; () none
 
-    def as_dict(self) -> dict:
-        """The knobs a user sets (the MXFP4 padding follows from the GPU and is not one)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "mxfp4_pad"}
+    HIDDEN: ClassVar[tuple[str, ...]] = ("mxfp4_pad",)  # the MXFP4 padding follows from the GPU: not a knob
 
 
 # The MXFP4 MoE backend vLLM picks per GPU generation and the multiples it pads each expert's
@@ -238,17 +235,13 @@ class Vllm(Engine):
         same page size, one pipeline stage, a release with the allocator (hybrid_group_ratio); else None.
         Layers of unequal page sizes (vLLM scales their block sizes, unify_kv_cache_spec_page_size) and
         models with recurrent state keep the every-layer count."""
-        layers = plan.attention_layers_on_rank(tp)
-        counts: dict = {}
-        for window, _ in layers:
-            counts[window] = counts.get(window, 0) + 1
-        sizes = {b for _, b in layers}
+        windows, sizes = plan.attention_layout(tp)
+        counts = dict(windows)
         stages = split_shape(self, gpus)[1]
-        state = any(lk.state_bytes_per_seq for lk in plan.layer_kv)
-        if not self.hybrid_group_ratio or len(counts) < 2 or len(sizes) != 1 or stages != 1 or state:
+        if not self.hybrid_group_ratio or len(counts) < 2 or len(sizes) != 1 or stages != 1 or plan.has_state:
             return None
         size, groups = kv_cache_groups(tuple(counts.values()), self.hybrid_group_ratio)
-        return int(sizes.pop()), size, groups, counts
+        return int(next(iter(sizes))), size, groups, counts
 
     def pool_bytes_per_token(self, plan, tp: int, gpus: int) -> int:
         """Pool bytes per token vLLM prints: every layer's KV bytes per token on the fullest rank, or

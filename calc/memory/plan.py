@@ -147,6 +147,7 @@ class Plan:
         self.layer_bytes = sum(weights.per_layer)
         self._kv_per_token = sum(lk.bytes_per_token for lk in layer_kv if lk.window == 0 and not lk.state_bytes_per_seq)
         self.expert_bytes = sum(weights.expert_per_layer)
+        self.has_state = any(lk.state_bytes_per_seq for lk in layer_kv)  # linear-attention or Mamba layers
 
     def memo(self, key, make, *args):
         """A value derived from this plan alone, computed once: self._stages[key] = make(*args)."""
@@ -320,6 +321,18 @@ class Plan:
         """(window, KV bytes per token on one of `tp` ranks) of each attention layer (0 = full), in
         layer order; recurrent-state layers left out."""
         return tuple((lk.window, lk.bytes_per_token * self._shard(lk, tp)) for lk in self.layer_kv if not lk.state_bytes_per_seq)
+
+    def attention_layout(self, tp: int) -> tuple[tuple[tuple[int, int], ...], frozenset]:
+        """((window, attention layers with it) in layer order of first use, the distinct KV bytes per
+        token of one attention layer on one of `tp` ranks), cached: vLLM's pool asks at every estimate."""
+        return self.memo(("attention_layout", tp), self._attention_layout, tp)
+
+    def _attention_layout(self, tp: int) -> tuple[tuple[tuple[int, int], ...], frozenset]:
+        layers = self.attention_layers_on_rank(tp)
+        counts: dict = {}
+        for window, _ in layers:
+            counts[window] = counts.get(window, 0) + 1
+        return tuple(counts.items()), frozenset(b for _, b in layers)
 
     def kv_bytes_per_token_on_rank(self, tp: int, gpus: int) -> int:
         """Per-token KV bytes on the fullest GPU, windowed layers counted as full: how vLLM sizes its
