@@ -20,6 +20,7 @@ from calc import catalog
 from calc.engines import engines, releases
 from calc.errors import CalcError, clean
 from calc.estimate import estimate, resolve_model
+from calc.i18n import localized
 from calc.jsonsafe import MAX_CONFIG_CHARS, JsonTooLarge, read_json
 from calc.model import describe, model_rows_summary
 from calc.present import view
@@ -139,8 +140,9 @@ def handle(request) -> dict:
     """A request dict -> a result dict; never raises (errors come back as ``ok: false``)."""
     try:
         return to_json(_run(parse_request(request)))
-    except CalcError as exc:
-        return failure(exc.code, exc.field, exc.message)
+    except CalcError as exc:  # in the request's language where the error has a catalog text
+        lang = request.get("lang") if isinstance(request, dict) else None
+        return failure(exc.code, exc.field, localized(exc, lang if isinstance(lang, str) else "en"))
     except RecursionError:
         return failure("bad_config", "config", "config.json is nested too deeply")
     except Exception as exc:  # noqa: BLE001 - a bug; the page still gets an answer (tests/test_hostile.py hunts these)

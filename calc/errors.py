@@ -12,13 +12,17 @@ class CalcError(ValueError):
 
     ``code`` is stable (tests and the page key on it), ``field`` names the request or config.json
     field at fault (dotted for nested ones), ``message`` is an English sentence for people.
+    ``text`` and ``params``, where set, are its [error] id in calc/data/messages and the values of
+    its placeholders, so the answer can give it in the request's language (calc/i18n.py fail).
     """
 
-    def __init__(self, code: str, field: str | None, message: str):
+    def __init__(self, code: str, field: str | None, message: str, text: str | None = None, params: dict | None = None):
         super().__init__(message)
         self.code = code
         self.field = field
         self.message = message
+        self.text = text
+        self.params = params or {}
 
 
 def clean(text: str, limit: int = 200) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 
 from calc.catalog import load_toml
+from calc.errors import CalcError
 
 LANGS = ("en", "zh")
 
@@ -25,3 +26,27 @@ def t(code: str, lang: str, params: dict) -> str:
     """The text of warning `code` in `lang` (English when missing), placeholders filled from params."""
     template = messages(lang).get(code) or messages("en")[code]
     return template.format(**params)
+
+
+def error_text(text: str, lang: str, params: dict) -> str:
+    """Error `text` of the [error] table in `lang`, placeholders filled from params; a {field}
+    placeholder names the setting as that language's [error_field] table calls it (the request
+    field itself when the table does not list it)."""
+    table = texts(lang)
+    values = dict(params)
+    if "field" in values:
+        values["field"] = table["error_field"].get(values["field"], values["field"])
+    return (table["error"].get(text) or texts("en")["error"][text]).format(**values)
+
+
+def fail(code: str, field: str | None, text: str, /, **params) -> CalcError:
+    """A CalcError whose message is [error] `text` in English, with its id and params kept so that
+    calc/api.py answers in the request's language (the Chinese page shows Chinese)."""
+    return CalcError(code, field, error_text(text, "en", params), text, params)
+
+
+def localized(exc: CalcError, lang: str) -> str:
+    """The message of `exc` in `lang`: its catalog text where it has one, else its English message."""
+    if exc.text is None or lang not in LANGS:
+        return exc.message
+    return error_text(exc.text, lang, exc.params)

@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 from calc import catalog
 from calc.catalog import CatalogError, Gpu
-from calc.errors import CalcError, show
+from calc.errors import show
+from calc.i18n import fail
 
 MEMORY_FILE = "memory.toml"
 MAX_DEVICES = 16  # GPUs in one machine llama.cpp may split over (GGML_CUDA_MAX_DEVICES = 16, ggml-cuda/common.cuh)
@@ -98,15 +99,15 @@ def parse_size(value, field: str) -> int:
     """Bytes of a memory size: an integer of bytes, or text "24GiB", "24 GB", "128G" (binary units);
     text with no unit, "64", is GiB (what a person typing into a RAM or card-size field means)."""
     if isinstance(value, bool) or value is None:
-        raise CalcError("bad_value", field, f"{field} must be a size like 24GiB, got {show(value)}")
+        raise fail("bad_value", field, "size_type", field=field, value=show(value))
     if isinstance(value, int):
         size = value
     elif isinstance(value, str) and (m := _SIZE.fullmatch(value.strip().lower())) and m[2] in UNITS | {"": 1}:
         size = int(float(m[1]) * UNITS[m[2] or "gib"])
     else:
-        raise CalcError("bad_value", field, f"{field} must be a size like 24GiB or 128GB, got {show(value)}")
+        raise fail("bad_value", field, "size_text", field=field, value=show(value))
     if not 2**20 <= size <= 2**50:
-        raise CalcError("out_of_range", field, f"{field} must be between 1 MiB and 1 PiB, got {show(value)}")
+        raise fail("out_of_range", field, "size_range", field=field, value=show(value))
     return size
 
 
@@ -130,15 +131,16 @@ def find_gpu(text: str, field: str = "devices") -> Gpu:
     near = [g.id for g in gpus.values() if g.id.startswith(key + "-") or g.id.endswith("-" + key)]
     if len(near) == 1:
         return gpus[near[0]]
-    hint = f" (one of: {', '.join(near[:8])})" if near else " (python -m calc gpus lists them)"
-    raise CalcError("unknown_gpu", field, f"unknown GPU {show(text, 60)} in {field}{hint}")
+    if near:
+        raise fail("unknown_gpu", field, "unknown_gpu_near", value=show(text, 60), field=field, near=", ".join(near[:8]))
+    raise fail("unknown_gpu", field, "unknown_gpu", value=show(text, 60), field=field)
 
 
 def parse_devices(value, field: str = "devices") -> list[tuple[Gpu | None, int]]:
     """The GPU list: (catalog GPU, or None for one given by size; its memory bytes), one per GPU."""
     items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",") if isinstance(value, str) else None
     if not items or not all(isinstance(i, str) and i.strip() for i in items):
-        raise CalcError("bad_value", field, f"{field} must be GPU ids or sizes separated by commas, got {show(value)}")
+        raise fail("bad_value", field, "devices_list", field=field, value=show(value))
     out: list[tuple[Gpu | None, int]] = []
     for item in items:
         text = item.strip().lower()
@@ -146,7 +148,7 @@ def parse_devices(value, field: str = "devices") -> list[tuple[Gpu | None, int]]
         if (m := _COUNT.fullmatch(text)) and not _SIZE.fullmatch(text):
             count, text = int(m[1]), m[2].strip()
         if count < 1:
-            raise CalcError("out_of_range", field, f"{field}: a count must be at least 1, got {show(item)}")
+            raise fail("out_of_range", field, "devices_count", field=field, value=show(item))
         sized = _SIZE.fullmatch(text)
         if sized and sized[2] in UNITS and sized[2] not in ("b", ""):
             one = (None, parse_size(text, field))
@@ -155,7 +157,7 @@ def parse_devices(value, field: str = "devices") -> list[tuple[Gpu | None, int]]
             one = (g, g.memory_bytes)
         out.extend([one] * count)
         if len(out) > MAX_DEVICES:
-            raise CalcError("out_of_range", field, f"{field}: at most {MAX_DEVICES} GPUs in one machine")
+            raise fail("out_of_range", field, "devices_max", field=field, max=MAX_DEVICES)
     return out
 
 
@@ -173,7 +175,7 @@ def ram_bandwidth(value, field: str = "ram_bandwidth") -> tuple[str, float]:
         gbs = None
     if gbs is None or not 1 <= gbs <= 100_000:
         known = ", ".join(presets)
-        raise CalcError("bad_value", field, f"{field} must be GB/s (1 to 100000) or one of {known}, got {show(value)}")
+        raise fail("bad_value", field, "ram_bandwidth", field=field, known=known, value=show(value))
     return f"{gbs:g} GB/s", gbs * 1e9
 
 
@@ -184,7 +186,7 @@ def machine(devices, ram=None, bandwidth=None, gpu_share: float | None = None, l
     link_row = link_presets()[link or DEFAULT_LINK]
     if unified:
         if len(listed) != 1:
-            raise CalcError("bad_value", "devices", f"a unified-memory machine ({unified[0].name}) is one device; give it alone")
+            raise fail("bad_value", "devices", "unified_alone", name=unified[0].name)
         g = unified[0]
         share = g.usable_fraction if gpu_share is None else gpu_share
         cap = int(g.memory_bytes * share)

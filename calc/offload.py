@@ -40,8 +40,9 @@ import re
 from typing import NamedTuple
 
 from calc.engines.llamacpp import CUDA_VENDORS
-from calc.errors import CalcError, show
+from calc.errors import show
 from calc.formats import tensor_types
+from calc.i18n import fail
 from calc.machine import Device, Machine, decode_ram_share
 from calc.result import DeviceMemory, FitPlan, OffloadCommand, OffloadSpeed, OverrideHit, Placement
 
@@ -158,7 +159,7 @@ def device_index(name: str, gpus: tuple[Device, ...], field: str) -> int:
     if m and int(m[1]) < len(gpus):
         return int(m[1])
     known = ", ".join(["CPU", *(g.name for g in gpus)])
-    raise CalcError("bad_value", field, f"{field}: unknown device {show(name, 40)} (this machine has {known})")
+    raise fail("bad_value", field, "unknown_device", field=field, value=show(name, 40), known=known)
 
 
 def splits(gpus: tuple[Device, ...], tensor_split: tuple | None) -> list[float]:
@@ -214,9 +215,8 @@ def layout(tensors: tuple[LTensor, ...], n_layer: int, gpus, st: OffloadSettings
         try:
             rules.append((re.compile(pattern), pattern, dev, flag))
         except re.error as exc:
-            raise CalcError(
-                "bad_value", "override_tensor", f"override_tensor: {show(pattern, 60)} is not a regex ({exc})"
-            ) from None
+            bad = show(pattern, 60)
+            raise fail("bad_value", "override_tensor", "ot_regex", field="override_tensor", value=bad, reason=str(exc)) from None
     counts = [[0, 0] for _ in rules]
     devs = []
     for t in tensors:
@@ -743,12 +743,8 @@ def check(req, plan, tensors, machine: Machine, st: OffloadSettings, lay: Layout
     n = plan.arch.layers
     ng = len(machine.gpus)
     if st.tensor_split is not None and len(st.tensor_split) != ng:
-        raise CalcError(
-            "bad_value",
-            "tensor_split",
-            f"tensor_split has {len(st.tensor_split)} values but the machine has {ng} GPUs "
-            f"({', '.join(g.name for g in machine.gpus)})",
-        )
+        names = ", ".join(g.name for g in machine.gpus)
+        raise fail("bad_value", "tensor_split", "ts_machine", field="tensor_split", n=len(st.tensor_split), gpus=ng, names=names)
     if st.n_cpu_moe and not plan.arch.experts:
         warn("offload_not_moe", setting="n_cpu_moe")
     if st.cpu_moe and not plan.arch.experts:
@@ -823,7 +819,7 @@ def _pool_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
 
     n = len(m.gpus)
     if not n:
-        raise CalcError("bad_value", "devices", "vLLM needs at least one GPU in devices")
+        raise fail("bad_value", "devices", "vllm_no_gpu", field="devices")
     if len({g.capacity_bytes for g in m.gpus}) > 1:
         warn("vllm_mixed_gpus")
     st = plan.settings

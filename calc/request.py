@@ -10,6 +10,7 @@ from typing import Annotated
 from calc import catalog
 from calc.engines import engine_for, engines
 from calc.errors import CalcError, clean, show
+from calc.i18n import fail
 
 MAX_CONTEXT = 1 << 25  # 32M tokens: above every model's window (Llama 4 Scout: 10M)
 MAX_BATCH = 4096
@@ -184,12 +185,12 @@ def _int(raw: dict, key: str, lo: int, hi: int) -> int | None:
     if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         digits = value.strip()
         if len(digits) > 30:
-            raise CalcError("out_of_range", key, f"{key} must be between {lo:,} and {hi:,}, got {show(value)}")
+            raise fail("out_of_range", key, "int_range", field=key, lo=f"{lo:,}", hi=f"{hi:,}", value=show(value))
         value = int(digits)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
-        raise CalcError("bad_value", key, f"{key} must be a whole number, got {show(value)}")
+        raise fail("bad_value", key, "whole", field=key, value=show(value))
     if not lo <= value <= hi:
-        raise CalcError("out_of_range", key, f"{key} must be between {lo:,} and {hi:,}, got {show(value)}")
+        raise fail("out_of_range", key, "int_range", field=key, lo=f"{lo:,}", hi=f"{hi:,}", value=show(value))
     return int(value)
 
 
@@ -200,9 +201,9 @@ def _float(raw: dict, key: str, lo: float, hi: float) -> float | None:
     if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
         value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
-        raise CalcError("bad_value", key, f"{key} must be a number, got {show(value)}")
+        raise fail("bad_value", key, "number", field=key, value=show(value))
     if not lo <= value <= hi:  # compared before float(): float() of a huge int overflows
-        raise CalcError("out_of_range", key, f"{key} must be between {lo:g} and {hi:g}, got {show(value)}")
+        raise fail("out_of_range", key, "float_range", field=key, lo=f"{lo:g}", hi=f"{hi:g}", value=show(value))
     return float(value)
 
 
@@ -210,17 +211,17 @@ def _bool(raw: dict, key: str) -> bool | None:
     value = raw.get(key)
     if value is None or isinstance(value, bool):
         return value
-    raise CalcError("bad_value", key, f"{key} must be true or false, got {show(value)}")
+    raise fail("bad_value", key, "bool", field=key, value=show(value))
 
 
 def _choice(raw: dict, key: str, table: dict, aliases: dict | None = None) -> str:
     value = raw.get(key, DEFAULTS.get(key))
     if not isinstance(value, str):
-        raise CalcError("bad_value", key, f"{key} must be text, got {show(value)}")
+        raise fail("bad_value", key, "text", field=key, value=show(value))
     norm = value.strip().lower()
     norm = (aliases or {}).get(norm, norm)
     if norm not in table:
-        raise CalcError(f"unknown_{key}", key, f"unknown {key} {show(value, 60)}")
+        raise fail(f"unknown_{key}", key, "unknown", field=key, value=show(value, 60))
     return table[norm].id if hasattr(table[norm], "id") else norm
 
 
@@ -280,7 +281,7 @@ def _items(raw: dict, key: str) -> list | None:
     if isinstance(value, str):
         value = [v for v in re.split(r"[,/]" if key == "tensor_split" else ",", value) if v.strip()]
     if not isinstance(value, list) or not value or len(value) > 128:
-        raise CalcError("bad_value", key, f"{key} must be text with commas or a list, got {show(value)}")
+        raise fail("bad_value", key, "items", field=key, value=show(value))
     return value
 
 
@@ -292,7 +293,7 @@ def _offload(raw: dict, gpu: str | None, gpus: int) -> dict:
     given = [k for k in OFFLOAD_KNOBS if raw.get(k) is not None]
     if devices is None and given:
         if gpu is None:
-            raise CalcError("missing_field", given[0], f"{given[0]} needs devices (your GPUs) or gpu")
+            raise fail("missing_field", given[0], "needs_devices", field=given[0])
         devices = f"{gpus}x{gpu}"
     out = dict.fromkeys(OFFLOAD_KNOBS)
     out["devices"] = None
@@ -302,7 +303,9 @@ def _offload(raw: dict, gpu: str | None, gpus: int) -> dict:
         m = machine.machine(devices, raw.get("ram"), raw.get("ram_bandwidth"), _float(raw, "gpu_share", 0.05, 1.0))
     except CalcError as exc:  # devices made of gpu x gpus: the fault is in gpus (too many for one machine)
         if exc.field == "devices" and raw.get("devices") is None:
-            raise CalcError(exc.code, "gpus", exc.message.replace("devices", "gpus x gpu")) from None
+            if exc.text is not None and "field" in exc.params:
+                raise fail(exc.code, "gpus", exc.text, **{**exc.params, "field": "gpus x gpu"}) from None
+            raise CalcError(exc.code, "gpus", exc.message.replace("devices", "gpus x gpu"), exc.text, exc.params) from None
         raise
     out["devices"] = tuple(devices) if isinstance(devices, list) else tuple(x.strip() for x in devices.split(","))
     out["ram"] = raw.get("ram")
@@ -318,23 +321,19 @@ def _offload(raw: dict, gpu: str | None, gpus: int) -> dict:
         pairs = []
         for item in ot:
             if isinstance(item, str) and len(item) > 200:
-                raise CalcError("out_of_range", "override_tensor", "override_tensor: an item may have at most 200 characters")
+                raise fail("out_of_range", "override_tensor", "ot_long", field="override_tensor", max=200)
             match = _OT.fullmatch(item.strip()) if isinstance(item, str) else None
             if not match:
-                raise CalcError(
-                    "bad_value", "override_tensor", f"override_tensor items are <regex>=<device>, got {show(item, 60)}"
-                )
+                raise fail("bad_value", "override_tensor", "ot_item", field="override_tensor", value=show(item, 60))
             pairs.append((match[1], match[2]))
         out["override_tensor"] = tuple(pairs)
     ts = _items(raw, "tensor_split")
     if ts is not None:
         vals = [_float({"tensor_split": v}, "tensor_split", 0.0, 1e6) for v in ts]
         if not any(vals):
-            raise CalcError("bad_value", "tensor_split", "tensor_split must have a value above 0")
+            raise fail("bad_value", "tensor_split", "ts_zero", field="tensor_split")
         if len(vals) != len(m.gpus):
-            raise CalcError(
-                "bad_value", "tensor_split", f"tensor_split has {len(vals)} values but devices lists {len(m.gpus)} GPUs"
-            )
+            raise fail("bad_value", "tensor_split", "ts_count", field="tensor_split", n=len(vals), gpus=len(m.gpus))
         out["tensor_split"] = tuple(vals)
     if raw.get("split_mode") is not None:
         out["split_mode"] = _choice(raw, "split_mode", {"layer": 0, "row": 0, "none": 0})

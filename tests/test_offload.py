@@ -491,3 +491,40 @@ def test_mapped_range_of_experts_on_cpu_is_the_file_less_the_output():
     total = sum(d["weights_bytes"] for d in rows)
     assert rows[0]["mapped_bytes"] is None
     assert total - rows[-1]["mapped_bytes"] == 3 * 2048 * 4 + 151936 * 2048 // 256 * 210
+
+
+ERROR_CASES = [  # (machine fields, field named, English words, Chinese words)
+    ({"devices": "rtx-9999"}, "devices", "unknown GPU 'rtx-9999' in devices", "GPU 列表中有未知的 GPU 'rtx-9999'"),
+    ({"devices": "4090", "ram": "lots"}, "ram", "ram must be a size like 24GiB", "系统内存须为容量"),
+    ({"devices": "4090", "ram_bandwidth": "fast"}, "ram_bandwidth", "ram_bandwidth must be GB/s", "内存带宽须为 GB/s"),
+    ({"devices": "4090", "tensor_split": "1,2"}, "tensor_split", "tensor_split has 2 values", "张量分配（-ts）有 2 个值"),
+    ({"gpu": "rtx-4090", "gpus": 20, "ram": "64GiB"}, "gpus", "gpus x gpu: at most 16 GPUs", "一台机器最多 16 张"),
+    ({"devices": "4090", "n_gpu_layers": "x"}, "n_gpu_layers", "n_gpu_layers must be a whole number", "GPU 层数（-ngl）须为整数"),
+    ({"devices": "4090", "override_tensor": "exps=GPU7"}, "override_tensor", "unknown device 'GPU7'", "未知的设备 'GPU7'"),
+    ({"devices": "m4-max-128gb,rtx-4090"}, "devices", "is one device; give it alone", "是单一设备，请单独给出"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "en", "zh"), ERROR_CASES)
+def test_machine_errors_in_the_request_language(fields, field, en, zh):
+    """The page's Chinese view gets machine errors in Chinese (calc/data/messages [error]); the English
+    message, which the command line prints, is unchanged."""
+    base = {"op": "view", "model": "qwen3-30b-a3b", "quant": "q4_k_m", "engine": "llama.cpp", **fields}
+    got = {lang: handle({**base, "lang": lang})["error"] for lang in ("en", "zh")}
+    assert got["en"]["field"] == got["zh"]["field"] == field
+    assert en in got["en"]["message"]
+    assert zh in got["zh"]["message"] and not re.search(r"must|unknown|needs", got["zh"]["message"]), got["zh"]
+
+
+def test_every_error_text_the_core_raises_is_in_both_catalogs():
+    """Each fail(code, field, "<id>", ...) of calc/ names an [error] text both languages have."""
+    from pathlib import Path
+
+    from calc.i18n import texts
+
+    used = set()
+    for path in Path(offload.__file__).parent.rglob("*.py"):
+        used |= set(re.findall(r'\bfail\(\s*f?"[^"]*",\s*[^,]+,\s*"(\w+)"', path.read_text("utf-8")))
+    assert len(used) >= 25
+    for lang in ("en", "zh"):
+        assert used <= set(texts(lang)["error"]), (lang, used - set(texts(lang)["error"]))

@@ -106,3 +106,16 @@ def test_a_bad_machine_field_is_named_under_it(page, base_url):
     page.goto(base_url + "?model=llama-3.1-8b&quant=q4_k_m&gpu=rtx-4090&n=1&dev=rtx-9999")
     wait_ready(page)
     assert page.is_visible("#err-dev") and "rtx-9999" in page.text_content("#err-dev")
+
+
+def test_a_typed_machine_error_is_in_chinese_on_the_chinese_page(page, base_url):
+    """The core's machine errors come from the message catalogs in the page's language."""
+    page.goto(base_url + "zh/index.html?model=llama-3.1-8b&quant=q4_k_m&gpu=rtx-4090&n=1&ram=32GiB")
+    wait_ready(page)
+    page.fill("#ram", "lots")
+    wait_until(page, "!document.getElementById('err-ram').hidden")
+    text = page.text_content("#err-ram")
+    assert "系统内存须为容量" in text and "lots" in text and "must" not in text, text
+    page.fill("#dev", "rtx-9999")
+    wait_until(page, "!document.getElementById('err-dev').hidden")
+    assert "未知的 GPU 'rtx-9999'" in page.text_content("#err-dev")
