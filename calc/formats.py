@@ -129,6 +129,13 @@ def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
     for t in tensors:
         key = _rule_key(t.name, a.tied_embeddings)
         totals[key] = totals.get(key, 0) + 1
+    # llama-quant.cpp sets n_ffn_down = n_ffn_gate = n_ffn_up to the GGUF's block count (hparams.n_layer;
+    # n_layer_all, NextN/MTP blocks included, since the tensor_category refactor), not to the number of
+    # tensors the name test matches: a MoE layer's ffn_down_exps and ffn_down_shexp are one layer of n.
+    blocks = 1 + max((t.layer for t in tensors), default=-1)
+    for stem in _RULE_STEMS:
+        if stem in totals:
+            totals[stem] = blocks
     seen: dict[str, int] = {}
     out = []
     for t in tensors:

@@ -59,6 +59,16 @@ CASES = [
     ("qwen3-30b-a3b", "mxfp4_moe", "output", -1, "q8_0"),
     ("qwen3-30b-a3b", "mxfp4_moe", "token_embd", -1, "q8_0"),
     ("qwen3-30b-a3b", "mxfp4_moe", "ffn_gate_inp", 0, "f32"),  # the router is never quantized
+    # DeepSeek-V3: 61 blocks (3 dense, 58 MoE with a shared expert: 119 ffn_down tensors).  Q4_K_M puts
+    # ffn_down in Q6_K where use_more_bits(layer, 61): layer < 61/8 = 7, layer >= 7*61/8 = 53, or
+    # (layer - 7) % 3 == 2; llama-quant.cpp's n_ffn_down is the block count, not the 119 tensors (with
+    # 119: 16 would be Q6_K, (16 - 14) % 3 == 2, and 54 Q4_K).
+    ("deepseek-v3", "q4_k_m", "ffn_down", 1, "q6_k"),  # a dense layer, first eighth
+    ("deepseek-v3", "q4_k_m", "ffn_down_exps", 16, "q4_k"),  # (16 - 7) % 3 == 0
+    ("deepseek-v3", "q4_k_m", "ffn_down_shexp", 16, "q4_k"),  # both tensors of a layer alike
+    ("deepseek-v3", "q4_k_m", "ffn_down_exps", 12, "q6_k"),  # (12 - 7) % 3 == 2
+    ("deepseek-v3", "q4_k_m", "ffn_down_exps", 54, "q6_k"),  # last eighth: 54 >= 53
+    ("deepseek-v3", "q4_k_m", "ffn_down_shexp", 54, "q6_k"),
 ]
 
 
