@@ -358,7 +358,7 @@ def _vllm_measured(rec: dict) -> dict:
 def _transformers_measured(rec: dict) -> dict:
     """The peak: torch.cuda.max_memory_allocated in GiB (bytes / 2**30, as bytes_to_giga_bytes prints
     it) or the peak in MB (bytes * 1e-6, optimum's benchmark_gptq.py)."""
-    got = _first(rec["measured"], ("max_memory_allocated_gib", GIB), ("peak_mb", 10**6))
+    got = _first(rec["measured"], ("max_memory_allocated_gib", GIB), ("peak_mb", 10**6), ("peak_mib", MIB))
     return {"peak": got} if got else {}
 
 

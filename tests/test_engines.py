@@ -183,6 +183,14 @@ def test_older_releases_change_what_they_say():
     assert (new, old) == (61 * 576 * 2, 61 * (576 + 512) * 2)
     assert engine_for("vllm", "v0").sampler_bytes == 38 and engines()["vllm"].sampler_bytes == 8
     assert engine_for("vllm", "0.20").cuda_graph_bytes == 0 < engines()["vllm"].cuda_graph_bytes
+    # V1 before 0.21, split at 0.17 (issue 15): the Triton top-k/top-p sampler of 0.17-0.20 holds 16 bytes
+    # per logit in the profile, 0.8-0.16's sort 38; both keep CUDA graphs out of the budget
+    assert [engine_for("vllm", v).sampler_bytes for v in ("0.20", "0.16")] == [16, 38]
+    assert engine_for("vllm", "0.16").cuda_graph_bytes == 0
+    qwen = {"model": "qwen3-14b", "engine": "vllm", "quant": "native", "context": 8192, "gpu": "h100-sxm", "curve": False}
+    # 1,024 dummy sequences x 151,936 logits x (38 - 16) bytes more profile peak on 0.16: that much less pool
+    pools = [handle({**qwen, "engine_version": v})["kv_pool_bytes"] for v in ("0.20", "0.16")]
+    assert abs(pools[0] - pools[1] - 1024 * 151936 * 22) < 2**20
 
 
 GEMMA3_12B = {"model": "gemma-3-12b-it", "engine": "llama.cpp", "quant": "q4_k_m", "kv_cache": "f16", "context": 32768}

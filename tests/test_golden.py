@@ -56,7 +56,10 @@ not against the number of tensors the name test matches, so where a model has mo
 stem than blocks (shared experts, dense lead layers: DeepSeek-V3's 119 ffn_down in 61 blocks) its GGUF
 mixes with layer rules (Q4_K_M, Q3_K_M, IQ3_XS ...) change, and what follows from their sizes; those
 llama.cpp answers must be the saved ones when the old count is replayed (_old_ffn_counts), and
-tests/test_gguf_mixes.py checks the new count against published DeepSeek-V3 files."""
+tests/test_gguf_mixes.py checks the new count against published DeepSeek-V3 files.  A sixteenth (issue
+15): vLLM's V1 release before 0.21 is split at 0.17 (0.20 = 0.17 to 0.20, whose profile sampler holds 16
+bytes per logit; 0.16 = 0.8 to 0.16, the 38 of before), so the catalog lists four vLLM releases; no saved
+answer asked for one, and the newest (0.21) is unchanged."""
 
 from __future__ import annotations
 
@@ -264,6 +267,7 @@ def _upcast(request: dict, fmt: str) -> bool:
 
 
 ISSUE15_LLAMACPP = ("2026-05", "2026-01", "2025-04")  # the new newest release, the saved one, the new oldest
+ISSUE15_VLLM = ["0.21", "0.20", "0.16", "v0"]  # the V1 span before 0.21 split at 0.17 (the sixteenth change)
 
 
 def _issue15(request: dict) -> dict:
@@ -287,15 +291,18 @@ def _issue15_versions(saved: list, got: list) -> bool:
 
 def _issue15_engines(saved: list, got: list) -> bool:
     """The catalog's engines as saved but for their releases: llama.cpp's with 2026-05 and 2025-04
-    added (_issue15_versions), transformers' now 4.45, 4.42 and 4.0."""
+    added (_issue15_versions), transformers' now 4.45, 4.42 and 4.0, vLLM's 0.20 split into 0.20 and 0.16
+    (0.21 and v0 as saved)."""
     by_id = {e["id"]: e["versions"] for e in got}
     was = {e["id"]: e["versions"] for e in saved}
     strip = lambda engines: [{k: v for k, v in e.items() if k != "versions"} for e in engines]  # noqa: E731
     return (
         _issue15_versions(was["llama.cpp"], by_id["llama.cpp"])
         and [v["id"] for v in by_id["transformers"]] == ["4.45", "4.42", "4.0"]
-        and {k: v for k, v in by_id.items() if k not in ("llama.cpp", "transformers")}
-        == {k: v for k, v in was.items() if k not in ("llama.cpp", "transformers")}
+        and [v["id"] for v in by_id["vllm"]] == ISSUE15_VLLM
+        and [v for v in by_id["vllm"] if v["id"] in ("0.21", "v0")] == [v for v in was["vllm"] if v["id"] in ("0.21", "v0")]
+        and {k: v for k, v in by_id.items() if k not in ("llama.cpp", "transformers", "vllm")}
+        == {k: v for k, v in was.items() if k not in ("llama.cpp", "transformers", "vllm")}
         and strip(saved) == strip(got)
     )
 
