@@ -119,3 +119,22 @@ def test_a_typed_machine_error_is_in_chinese_on_the_chinese_page(page, base_url)
     page.fill("#dev", "rtx-9999")
     wait_until(page, "!document.getElementById('err-dev').hidden")
     assert "未知的 GPU 'rtx-9999'" in page.text_content("#err-dev")
+
+
+def test_bar_and_chart_follow_the_machine_not_the_gpu_select(page, base_url):
+    """A GPU list unlike the GPU select: the bar's note and the chart's line name the machine's GPUs."""
+    page.goto(
+        base_url + "?model=gpt-oss-120b&quant=mxfp4&ctx=32768&engine=llama.cpp&gpu=h100-sxm&n=1&dev=rtx-5060-ti-16gb&ram=64GiB"
+    )
+    wait_ready(page)
+    wait_until(page, "document.querySelector('#chart .cap-label') !== null")
+    note = page.text_content("[data-out=bar-note]")
+    assert page.is_visible("[data-out=bar-note]") and "RTX 5060 Ti 16GB" in note and "H100" not in note
+    label = page.text_content("#chart .cap-label")
+    assert label.startswith("Your machine's GPUs (1 × NVIDIA GeForce RTX 5060 Ti 16GB)"), label
+    assert page.locator("#chart .mark-fit").count() == 0
+    page.fill("#dev", "")
+    page.fill("#ram", "")  # no machine: the select's GPUs again
+    wait_until(page, "!location.search.includes('ram=') && !location.search.includes('dev=')")
+    wait_until(page, "document.querySelector('[data-out=bar-note]').parentElement.hidden")
+    assert page.text_content("#chart .cap-label").startswith("1 × NVIDIA H100")
