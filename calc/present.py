@@ -213,6 +213,7 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     capacity_label = fill(r["chart_capacity"], count=fit["gpus"], gpu=gpu_name, capacity=gib(capacity))
     machine = bool(answer.get("offload"))
     if machine:  # your machine given: its GPUs' line, not that of the page's GPU select
+        r = machine_words(answer, r)
         gpus, capacity = machine_gpus(answer, r)
         capacity_label = fill(r["chart_capacity_machine"], gpus=r["summary_plus"].join(gpus), capacity=gib(capacity))
     top = max(capacity, *(p["total_bytes"] for p in points)) / GIB * CHART_HEADROOM
@@ -298,6 +299,7 @@ def headline_bar(answer: dict) -> dict:
 
 def bar_note(answer: dict, r: dict) -> str:
     """Which memory the headline bar is set against, with your machine given ("" otherwise)."""
+    r = machine_words(answer, r)
     if not answer.get("offload"):
         return ""
     gpus, capacity = machine_gpus(answer, r)
@@ -389,6 +391,7 @@ def machine_speed_texts(answer: dict, r: dict) -> dict:
     """The speed facts for your machine (answer "offload"): the placement's decode range per sequence
     and, with several, in total, and its prefill, the figures the machine section shows, so the
     headline's speed is the machine's and not that of the page's GPUs holding the whole model."""
+    r = machine_words(answer, r)
     o, req = answer["offload"], answer["request"]
     s, batch = o["speed"], req["batch"]
     out = {"speed": r["speed_none"], "speed-total": "", "ttft": "", "speed-note": r["speed_note_machine"]}
@@ -474,6 +477,7 @@ def format_options(answer: dict, words: dict) -> dict:
 def machine_fit_text(answer: dict, r: dict) -> str:
     """The headline's verdict for your machine: what sits on the GPUs and in RAM, or the first device
     that is short (its need and what it holds)."""
+    r = machine_words(answer, r)
     rows = answer["offload"]["per_device"]
     over = next((d for d in rows if d["fits"] is False), None)
     if over:
@@ -482,6 +486,15 @@ def machine_fit_text(answer: dict, r: dict) -> str:
     on_gpus = sum(d["total_bytes"] for d in rows if d["kind"] != "ram")
     in_ram = sum(d["total_bytes"] for d in rows if d["kind"] == "ram")
     return fill(r["fit_machine"], gpu=gib(on_gpus), ram=gib(in_ram))
+
+
+def machine_words(answer: dict, r: dict) -> dict:
+    """The [result] words for your machine: on a unified-memory machine (one pool: Apple silicon,
+    Strix Halo, DGX Spark) each <key>_unified text stands in for <key>, which speaks of GPUs, system
+    RAM and PCIe copies."""
+    if not (answer.get("offload") and gpus_unified(answer)):
+        return r
+    return {**r, **{k.removesuffix("_unified"): v for k, v in r.items() if k.endswith("_unified")}}
 
 
 def machine_gpus(answer: dict, r: dict) -> tuple[list[str], int]:
@@ -543,6 +556,7 @@ def _runs(runs: list) -> str:
 def machine_view(answer: dict, r: dict) -> dict | None:
     """Your machine (answer "offload"): a bar and texts per device, the placement, the plan, the speed
     and the command; None without devices."""
+    r = machine_words(answer, r)
     o = answer.get("offload")
     if not o:
         return None

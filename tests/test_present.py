@@ -528,3 +528,36 @@ def test_bar_and_chart_describe_the_machine(select, devices, gpu_bytes):
     assert view["text"]["rec-apply"].startswith("These setups hold the whole run on their GPUs")
     plain = handle({**MACHINE_VIEW, "gpu": select, "gpus": 1, "curve": True})["view"]
     assert plain["text"]["bar-note"] == "" and gpus[select].name in plain["chart"]["capacity_label"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "unified", "separate"),
+    [
+        ("en", ["unified memory", "no weights are copied over PCIe"], ["System RAM", "streamed", "GPUs"]),
+        ("zh", ["统一内存", "无需经 PCIe"], ["系统内存", "PCIe 传输）", "每张 GPU"]),
+    ],
+)
+def test_a_unified_machine_is_one_pool_in_its_words(lang, unified, separate):
+    """Apple silicon: the GPU's share of one unified memory and the CPU side of it, no PCIe copies;
+    a card with system RAM keeps the GPU, RAM and PCIe words."""
+    base = {"op": "view", "model": "qwen3-235b-a22b", "quant": "q4_k_m", "context": 32768, "engine": "llama.cpp"}
+    base |= {"curve": True, "lang": lang, "ram": "128GiB"}
+
+    def words(devices):
+        v = handle({**base, "devices": devices})["view"]
+        m = v["machine"]
+        return " ".join(
+            [
+                v["text"]["fit"],
+                v["text"]["bar-note"],
+                v["text"]["speed-note"],
+                v["chart"]["capacity_label"],
+                *m["lines"],
+                m["speed"],
+                *(d["name"] for d in m["rows"]),
+            ]
+        )
+
+    mac, card = words("m4-max-128gb"), words("rtx-4090")
+    assert all(w in mac for w in unified) and not any(w in mac for w in separate), mac
+    assert not any(w in card for w in unified) and all(w in card for w in separate[:2]), card

@@ -138,3 +138,11 @@ def test_bar_and_chart_follow_the_machine_not_the_gpu_select(page, base_url):
     wait_until(page, "!location.search.includes('ram=') && !location.search.includes('dev=')")
     wait_until(page, "document.querySelector('[data-out=bar-note]').parentElement.hidden")
     assert page.text_content("#chart .cap-label").startswith("1 × NVIDIA H100")
+
+
+def test_a_mac_is_described_as_unified_memory(page, base_url):
+    page.goto(base_url + "zh/index.html?model=qwen3-30b-a3b&quant=q4_k_m&ctx=32768&engine=llama.cpp&dev=m4-max-128gb")
+    wait_ready(page)
+    assert page.text_content("[data-out=fit]").startswith("这台机器放得下：统一内存的 GPU 份额中")
+    assert page.text_content("#machine-devices li[data-device=CPU] .device-name") == "CPU · 统一内存的 CPU 部分"
+    assert "无需经 PCIe" in page.text_content("#machine-speed") and "系统内存" not in page.text_content("#machine-result")
