@@ -146,3 +146,11 @@ def test_a_mac_is_described_as_unified_memory(page, base_url):
     assert page.text_content("[data-out=fit]").startswith("这台机器放得下：统一内存的 GPU 份额中")
     assert page.text_content("#machine-devices li[data-device=CPU] .device-name") == "CPU · 统一内存的 CPU 部分"
     assert "无需经 PCIe" in page.text_content("#machine-speed") and "系统内存" not in page.text_content("#machine-result")
+
+
+@pytest.mark.parametrize(("lang", "title"), [("en", "Your machine: GPUs, RAM and offload"), ("zh", "你的机器：GPU、内存与卸载")])
+def test_the_machine_panel_title_names_no_engine(page, base_url, lang, title):
+    """The panel serves every engine (vLLM's --cpu-offload-gb plan too): its title says no llama.cpp."""
+    page.goto(base_url + ("zh/index.html" if lang == "zh" else "") + "?model=llama-3.1-8b&engine=vllm&gpu=rtx-4090&n=1")
+    wait_ready(page)
+    assert page.text_content("#machine-settings summary") == title
