@@ -236,6 +236,7 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
         "parts": [{"part": part, "label": r[part]} for part in PARTS],
         "capacity": capacity / GIB,
         "capacity_label": capacity_label,
+        "capacity_short": fill(r["chart_capacity_short"], capacity=gib(capacity)),  # in the plot where the label is too wide
         "context": answer["request"]["context"],
         "x_min": lo,
         "x_max": x_max,

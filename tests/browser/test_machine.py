@@ -154,3 +154,36 @@ def test_the_machine_panel_title_names_no_engine(page, base_url, lang, title):
     page.goto(base_url + ("zh/index.html" if lang == "zh" else "") + "?model=llama-3.1-8b&engine=vllm&gpu=rtx-4090&n=1")
     wait_ready(page)
     assert page.text_content("#machine-settings summary") == title
+
+
+OVERLAPS = """(() => {
+  const svg = document.querySelector('#chart svg');
+  const box = (el) => el.getBBox();
+  const left = 52, right = svg.viewBox.baseVal.width - 16;  // the plot (web/js/chart.js M)
+  const labels = [...svg.querySelectorAll('.cap-label, .mark-label')].map(box);
+  const ticks = [...svg.querySelectorAll('.tick-label')].map(box);
+  const meet = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  const outside = labels.filter((b) => b.x < left - 1 || b.x + b.width > right + 1).length;
+  const crossing = labels.filter((a, i) => ticks.some((t) => meet(a, t)) || labels.some((b, j) => j !== i && meet(a, b))).length;
+  const item = document.querySelector('#chart .cap-item');
+  return [outside, crossing, item ? item.textContent : ''];
+})()"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chart_labels_do_not_overlap_at_phone_width(browser, base_url, lang):
+    """At 390 px a long capacity label ran over the y axis and off the picture: the plot now keeps
+    its labels inside and apart, and the whole label goes to the legend."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
+    p = ctx.new_page()
+    try:
+        for query, legend in ((QUERY, "RTX 5060 Ti 16GB"), ("?model=llama-3.1-8b&quant=q4_k_m&gpu=rtx-4090&n=1", "RTX 4090")):
+            p.goto(base_url + ("zh/index.html" if lang == "zh" else "") + query)
+            wait_ready(p)
+            wait_until(p, "document.querySelector('#chart svg') !== null")
+            outside, crossing, item = p.evaluate(OVERLAPS)
+            assert (outside, crossing) == (0, 0) and legend in item, (outside, crossing, item)
+            if SHOTS:
+                p.locator("#chart-section").screenshot(path=f"{SHOTS}/chart-390-{lang}-{legend[-4:]}.png")
+    finally:
+        ctx.close()
