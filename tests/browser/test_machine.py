@@ -187,3 +187,33 @@ def test_chart_labels_do_not_overlap_at_phone_width(browser, base_url, lang):
                 p.locator("#chart-section").screenshot(path=f"{SHOTS}/chart-390-{lang}-{legend[-4:]}.png")
     finally:
         ctx.close()
+
+
+def test_a_link_never_paints_the_default_form_and_opens_its_engine_settings(browser, base_url):
+    """Before app.js has put a link's settings in, the form (the page's defaults) is covered and a
+    placeholder says the link is being read; then the form holds the link's model, format and
+    context, and a link's engine setting (pt=) has its disclosure open."""
+    ctx = browser.new_context(service_workers="block")
+    p = ctx.new_page()
+    held = []
+    p.route("**/js/app.js", lambda route: held.append(route))
+    try:
+        p.goto(
+            base_url + "?model=qwen3-32b&quant=native&ctx=8192&engine=transformers&pt=1000&gpu=h100-sxm&n=1",
+            wait_until="commit",
+        )
+        p.wait_for_selector("#link-pending", state="visible")
+        assert p.evaluate("getComputedStyle(document.getElementById('calc-form')).visibility") == "hidden"
+        assert p.evaluate("getComputedStyle(document.getElementById('result-body')).visibility") == "hidden"
+        assert p.text_content("#link-pending") == "Reading the settings of the link…"
+        held[0].continue_()
+        p.unroute("**/js/app.js")
+        wait_ready(p)
+        assert p.is_hidden("#link-pending") and p.is_visible("#calc-form")
+        assert p.input_value("#model") == "qwen3-32b" and p.input_value("#ctx") == "8192"
+        assert p.get_attribute("#engine-settings", "open") is not None and p.input_value("#pt") == "1000"
+        p.goto(base_url)  # no link: nothing covered, the engine settings closed
+        wait_ready(p)
+        assert p.is_hidden("#link-pending") and p.get_attribute("#engine-settings", "open") is None
+    finally:
+        ctx.close()
