@@ -15,6 +15,7 @@ import os
 import re
 import sys
 
+from calc import present
 from calc.api import handle
 from calc.errors import CalcError
 from calc.gguf import GgufTruncated, read_gguf
@@ -462,7 +463,10 @@ def _print_estimate(r: dict) -> None:
     print(_table(rows))
     print(f"KV cache per token: {r['kv_cache_bytes_per_token']:,} bytes")
     fit = r["fit"]
-    if fit:
+    if r.get("offload"):  # the headline answers for your machine, as the page's does
+        for line in machine_headline(r):
+            print(line)
+    elif fit:
         verdict = "fits" if fit["fits"] else "does NOT fit"
         print(
             f"{fit['gpus']} x {fit['gpu_name']}: {verdict}, "
@@ -494,6 +498,26 @@ def _print_estimate(r: dict) -> None:
                 ]
             )
         )
+
+
+def machine_headline(r: dict) -> list[str]:
+    """The answer for your machine above its section, as the page's headline gives it: the verdict
+    (calc/present.py machine_fit_text, in the request's language) and the machine's decode and prefill
+    ranges; the speed of the whole model on the GPUs alone, which this machine is not, is not shown."""
+    o, req = r["offload"], r["request"]
+    lines = [present.machine_fit_text(r, present.texts(req["lang"])["result"])]
+    s, batch = o["speed"], req["batch"]
+    if s["decode_range_tokens_per_s"]:
+        low, high = s["decode_range_tokens_per_s"]
+        lines.append(f"decode (estimate, your machine): {'-'.join(rate(low / batch, high / batch))} tokens/s per sequence")
+        if batch > 1:
+            lines.append(f"decode (estimate, your machine): {'-'.join(rate(low, high))} tokens/s over {batch} sequences")
+    if s["prefill_range_seconds"]:
+        tokens = req.get("prompt_tokens") or req["context"]
+        prompt = f"{tokens:,}" if batch == 1 else f"{batch} x {tokens:,}"
+        line = f"time to first token (estimate, your machine): {'-'.join(seconds(*s['prefill_range_seconds']))} s"
+        lines.append(f"{line} for {prompt} tokens")
+    return lines
 
 
 def _print_machine(o: dict) -> None:

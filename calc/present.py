@@ -222,6 +222,12 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     if len(points) < 2 or not fit:  # no GPU: no capacity to draw against
         return None
     capacity = fit["capacity_bytes"] * fit["gpus"]  # the curve sums every GPU
+    capacity_label = fill(r["chart_capacity"], count=fit["gpus"], gpu=gpu_name, capacity=gib(capacity))
+    machine = bool(answer.get("offload"))
+    if machine:  # your machine given: its GPUs' line, not that of the page's GPU select
+        r = machine_words(answer, r)
+        gpus, capacity = machine_gpus(answer, r)
+        capacity_label = fill(r["chart_capacity_machine"], gpus=r["summary_plus"].join(gpus), capacity=gib(capacity))
     top = max(capacity, *(p["total_bytes"] for p in points)) / GIB * CHART_HEADROOM
     step = nice_step(top, CHART_Y_TICKS)
     y_max = math.ceil(top / step) * step
@@ -234,13 +240,15 @@ def chart(answer: dict, words: dict, gpu_name: str) -> dict | None:
     marks = []
     if window:
         marks.append({"kind": "window", "tokens": window, "label": fill(r["chart_window"], tokens=tokens_short(window))})
-    if (most := answer.get("max_context")) and most <= x_max:  # past it only where max_position_embeddings is longer
+    most = None if machine else answer.get("max_context")  # the GPU select's, not the machine's
+    if most and most <= x_max:  # past it only where max_position_embeddings is longer
         marks.append({"kind": "fit", "tokens": most, "label": fill(r["chart_fit"], tokens=tokens_short(most))})
     return {
         "points": [[p["context"], *(p[f"{part}_bytes"] / GIB for part in PARTS)] for p in points],
         "parts": [{"part": part, "label": r[part]} for part in PARTS],
         "capacity": capacity / GIB,
-        "capacity_label": fill(r["chart_capacity"], count=fit["gpus"], gpu=gpu_name, capacity=gib(capacity)),
+        "capacity_label": capacity_label,
+        "capacity_short": fill(r["chart_capacity_short"], capacity=gib(capacity)),  # in the plot where the label is too wide
         "context": answer["request"]["context"],
         "x_min": lo,
         "x_max": x_max,
@@ -290,6 +298,25 @@ def verdict(answer: dict) -> str:
     if not fit["fits"]:
         return "no"
     return "tight" if fit["headroom_bytes"] < HEADROOM * fit["capacity_bytes"] else "yes"
+
+
+def headline_bar(answer: dict) -> dict:
+    """The headline bar: the fullest GPU against its capacity; with your machine given, the whole run
+    (the headline's total, the parts of the legend) against the capacity of the machine's GPUs, so the
+    bar describes the machine and not the page's GPU select."""
+    if answer.get("offload"):
+        capacity = sum(d["capacity_bytes"] or 0 for d in answer["offload"]["per_device"] if d["kind"] != "ram")
+        return bar(answer["memory"], capacity)
+    return bar(fullest_gpu(answer), answer["fit"]["capacity_bytes"] if answer["fit"] else 0)
+
+
+def bar_note(answer: dict, r: dict) -> str:
+    """Which memory the headline bar is set against, with your machine given ("" otherwise)."""
+    r = machine_words(answer, r)
+    if not answer.get("offload"):
+        return ""
+    gpus, capacity = machine_gpus(answer, r)
+    return fill(r["bar_machine"], gpus=r["summary_plus"].join(gpus), capacity=gib(capacity))
 
 
 def fullest_gpu(answer: dict) -> dict:
@@ -377,6 +404,7 @@ def machine_speed_texts(answer: dict, r: dict) -> dict:
     """The speed facts for your machine (answer "offload"): the placement's decode range per sequence
     and, with several, in total, and its prefill, the figures the machine section shows, so the
     headline's speed is the machine's and not that of the page's GPUs holding the whole model."""
+    r = machine_words(answer, r)
     o, req = answer["offload"], answer["request"]
     s, batch = o["speed"], req["batch"]
     out = {"speed": r["speed_none"], "speed-total": "", "ttft": "", "speed-note": r["speed_note_machine"]}
@@ -462,6 +490,7 @@ def format_options(answer: dict, words: dict) -> dict:
 def machine_fit_text(answer: dict, r: dict) -> str:
     """The headline's verdict for your machine: what sits on the GPUs and in RAM, or the first device
     that is short (its need and what it holds)."""
+    r = machine_words(answer, r)
     rows = answer["offload"]["per_device"]
     over = next((d for d in rows if d["fits"] is False), None)
     if over:
@@ -472,13 +501,29 @@ def machine_fit_text(answer: dict, r: dict) -> str:
     return fill(r["fit_machine"], gpu=gib(on_gpus), ram=gib(in_ram))
 
 
-def machine_label(answer: dict, r: dict) -> str:
-    """Your machine in the summary line: its GPUs, equal ones counted, and the RAM."""
+def machine_words(answer: dict, r: dict) -> dict:
+    """The [result] words for your machine: on a unified-memory machine (one pool: Apple silicon,
+    Strix Halo, DGX Spark) each <key>_unified text stands in for <key>, which speaks of GPUs, system
+    RAM and PCIe copies."""
+    if not (answer.get("offload") and gpus_unified(answer)):
+        return r
+    return {**r, **{k.removesuffix("_unified"): v for k, v in r.items() if k.endswith("_unified")}}
+
+
+def machine_gpus(answer: dict, r: dict) -> tuple[list[str], int]:
+    """Your machine's GPUs, equal ones counted ("2 x RTX 3090" in the words of rec_item), and the bytes they may fill in all."""
     names: dict = {}
+    capacity = 0
     for d in answer["offload"]["per_device"]:
         if d["kind"] != "ram":
             names[d["name"]] = names.get(d["name"], 0) + 1
-    gpus = [fill(r["rec_item"], count=n, name=name) for name, n in names.items()]
+            capacity += d["capacity_bytes"] or 0
+    return [fill(r["rec_item"], count=n, name=name) for name, n in names.items()], capacity
+
+
+def machine_label(answer: dict, r: dict) -> str:
+    """Your machine in the summary line: its GPUs, equal ones counted, and the RAM."""
+    gpus, _ = machine_gpus(answer, r)
     ram = answer["offload"]["per_device"][-1]
     size = ram["capacity_bytes"] if ram["kind"] == "ram" and ram["capacity_bytes"] else None
     if gpus_unified(answer):
@@ -524,6 +569,7 @@ def _runs(runs: list) -> str:
 def machine_view(answer: dict, r: dict) -> dict | None:
     """Your machine (answer "offload"): a bar and texts per device, the placement, the plan, the speed
     and the command; None without devices."""
+    r = machine_words(answer, r)
     o = answer.get("offload")
     if not o:
         return None
@@ -661,7 +707,8 @@ def view(answer: dict, lang: str) -> dict:
         "ctx-max": fill(r["context_hint"], tokens=num(window)) if window else "",
         "ctx-window": fill(r["context_window_mark"], tokens=tokens_label(window)) if window else "",
         "kv-default": _kv_label(answer["request"]["kv_cache"], words),
-        "rec-apply": r["rec_apply"] if answer.get("recommendations") else "",
+        "rec-apply": (r["rec_apply_machine"] if machine else r["rec_apply"]) if answer.get("recommendations") else "",
+        "bar-note": bar_note(answer, r),
     }
     recs = [rec_row(rec, r) for rec in answer.get("recommendations") or []]
     return {
@@ -671,7 +718,7 @@ def view(answer: dict, lang: str) -> dict:
         "verdict": state,
         # the "use it" button's format: the best one that fits, when it is not the chosen one
         "apply_format": best if (best := answer.get("best_format")) != answer["request"]["quant"] and not machine else None,
-        "bar": bar(fullest_gpu(answer), fit["capacity_bytes"] if fit else 0),
+        "bar": headline_bar(answer),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,
         "formats": format_options(answer, words),

@@ -528,3 +528,22 @@ def test_every_error_text_the_core_raises_is_in_both_catalogs():
     assert len(used) >= 25
     for lang in ("en", "zh"):
         assert used <= set(texts(lang)["error"]), (lang, used - set(texts(lang)["error"]))
+
+
+def test_cli_headline_answers_for_the_machine(capsys):
+    """With a machine the lines above its section are its verdict and speed (as the page's headline),
+    not the GPU-only 'does NOT fit' and the whole model's speed on a GPU that cannot hold it."""
+    from calc import cli
+
+    args = ["estimate", "--model", "gpt-oss-120b", "--quant", "mxfp4", "--gpu", "5060-ti-16gb", "--ram", "64GiB"]
+    assert cli.main([*args, "--no-recommend", "--batch", "2"]) == 0
+    head, machine_part = capsys.readouterr().out.split("\nyour machine:\n")
+    assert "does NOT fit" not in head and "  fit: " not in head and "decode (estimate):" not in head
+    assert re.search(r"^Fits this machine: \d+\.\d GiB on the GPUs, \d+\.\d GiB in system RAM\.$", head, re.M), head
+    total = re.search(r"^decode \(estimate\): (\d+)-(\d+) tokens/s \(ceiling", machine_part, re.M)
+    per_seq = re.search(r"^decode \(estimate, your machine\): ([\d.]+)-([\d.]+) tokens/s per sequence$", head, re.M)
+    over = re.search(r"^decode \(estimate, your machine\): (\d+)-(\d+) tokens/s over 2 sequences$", head, re.M)
+    assert total and per_seq and over and over.groups() == total.groups(), head
+    assert abs(float(per_seq[1]) * 2 - int(total[1])) <= 1  # per sequence: the total over 2, rounded
+    prefill = re.search(r"^prefill \(estimate\): (\d+-\d+) s$", machine_part, re.M)[1]
+    assert f"time to first token (estimate, your machine): {prefill} s for 2 x 32,768 tokens" in head

@@ -311,6 +311,7 @@ def test_every_view_is_complete(request_, lang):
         "best-format",
         "kv-pool",
         "rec-apply",
+        "bar-note",
     }
     for link in v["speed_sources"]:
         assert link["href"].startswith("https://") and link["text"] == present.thread_label(link["href"])
@@ -502,3 +503,63 @@ def test_chart_words_in_chinese():
     assert [m["label"] for m in c["marks"]] == ["模型窗口 128k", "最长可放入 128k"]
     assert c["table"]["head"] == ["上下文长度", "权重", "KV 缓存", "激活", "额外开销", "合计"]
     assert c["tips"][0][0] == f"上下文 1,024：共 {c['table']['rows'][0][5]} GiB"
+
+
+MACHINE_VIEW = {"op": "view", "model": "gpt-oss-120b", "quant": "mxfp4", "context": 32768, "engine": "llama.cpp"}
+
+
+@pytest.mark.parametrize(
+    ("select", "devices", "gpu_bytes"),
+    [  # the select's GPU differs from the machine's: the bar and the chart follow the machine
+        ("h100-sxm", "rtx-5060-ti-16gb", "rtx-5060-ti-16gb"),
+        ("rtx-3060-12gb", "rtx-4090,rtx-3090", "rtx-4090+rtx-3090"),
+    ],
+)
+def test_bar_and_chart_describe_the_machine(select, devices, gpu_bytes):
+    gpus = catalog.gpus()
+    capacity = sum(gpus[g].usable_bytes for g in gpu_bytes.split("+"))
+    view = handle({**MACHINE_VIEW, "gpu": select, "gpus": 1, "devices": devices, "ram": "64GiB", "curve": True})["view"]
+    total = handle({**MACHINE_VIEW, "op": "estimate", "gpu": select, "gpus": 1})["memory"]["total_bytes"]
+    scale = max(total, capacity)
+    assert view["bar"]["cap"] == f"{1000 * capacity / scale:.2f}"
+    assert view["chart"]["capacity"] == capacity / 2**30
+    names = [gpus[g].name for g in gpu_bytes.split("+")]
+    assert all(n in view["chart"]["capacity_label"] and n in view["text"]["bar-note"] for n in names)
+    assert gpus[select].name not in view["chart"]["capacity_label"] + view["text"]["bar-note"]
+    assert [m["kind"] for m in view["chart"]["marks"]] == ["window"]  # "fits up to" was the select's
+    assert view["text"]["rec-apply"].startswith("These setups hold the whole run on their GPUs")
+    plain = handle({**MACHINE_VIEW, "gpu": select, "gpus": 1, "curve": True})["view"]
+    assert plain["text"]["bar-note"] == "" and gpus[select].name in plain["chart"]["capacity_label"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "unified", "separate"),
+    [
+        ("en", ["unified memory", "no weights are copied over PCIe"], ["System RAM", "streamed", "GPUs"]),
+        ("zh", ["统一内存", "无需经 PCIe"], ["系统内存", "PCIe 传输）", "每张 GPU"]),
+    ],
+)
+def test_a_unified_machine_is_one_pool_in_its_words(lang, unified, separate):
+    """Apple silicon: the GPU's share of one unified memory and the CPU side of it, no PCIe copies;
+    a card with system RAM keeps the GPU, RAM and PCIe words."""
+    base = {"op": "view", "model": "qwen3-235b-a22b", "quant": "q4_k_m", "context": 32768, "engine": "llama.cpp"}
+    base |= {"curve": True, "lang": lang, "ram": "128GiB"}
+
+    def words(devices):
+        v = handle({**base, "devices": devices})["view"]
+        m = v["machine"]
+        return " ".join(
+            [
+                v["text"]["fit"],
+                v["text"]["bar-note"],
+                v["text"]["speed-note"],
+                v["chart"]["capacity_label"],
+                *m["lines"],
+                m["speed"],
+                *(d["name"] for d in m["rows"]),
+            ]
+        )
+
+    mac, card = words("m4-max-128gb"), words("rtx-4090")
+    assert all(w in mac for w in unified) and not any(w in mac for w in separate), mac
+    assert not any(w in card for w in unified) and all(w in card for w in separate[:2]), card

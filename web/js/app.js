@@ -214,6 +214,10 @@ function applyState() {
   for (const key of Object.keys(S.MACHINE)) machine[key].value = state[key];
   showPlacement();
   if (S.hasMachine(state) || state.place === "manual") $("machine-settings").open = true;
+  // a setting of the chosen engine's (a link's pt=, ub=, gmu=...): its disclosure open, so it shows
+  if (Object.keys(S.OPTIONAL).some((key) => key !== "bpw" && state[key] !== null && optional[key].closest("[data-engine]").dataset.engine === state.engine)) {
+    $("engine-settings").open = true;
+  }
   showOptional();
   showContext();
 }
@@ -635,6 +639,7 @@ function start() {
     const option = form.model.selectedOptions[0];
     showPending(f.t("status.pending_link", { model: option ? option.textContent : state.model }));
   }
+  delete html.dataset.link; // boot.js's placeholder: the form now holds the link's settings
   chartWidth = $("chart").clientWidth;
   drawChart();
   new ResizeObserver(([entry]) => {

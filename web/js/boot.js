@@ -16,6 +16,11 @@
     });
     return;
   }
+  // A link's settings reach the form only when app.js runs, after the first paint: until then the
+  // form and result (the page's own defaults) are covered by a placeholder (site.css html[data-link]).
+  if (/[?&](?!(?:lang|embed)=)[^=&]+=/.test(location.search) || /^#config=/.test(location.hash)) {
+    document.documentElement.setAttribute("data-link", "");
+  }
   var script = document.currentScript;
   try {
     var worker = new Worker(new URL("worker.js", script.src), { type: "module", name: script.dataset.calc });

@@ -7,6 +7,13 @@ import { esc } from "./fmt.js";
 
 const M = { top: 28, right: 16, bottom: 44, left: 52 };
 const TICK_SPACING = 64; // px of width per x tick before every other one is dropped
+const LABEL_PX = 11; // font size of the labels in the plot (web/css/site.css .cap-label, .mark-label)
+
+/** About how wide `text` is in bold LABEL_PX px: a wide (CJK) character 1 em, others 0.64 em (DejaVu
+ * Sans Bold's average, the wider of the page's fonts), so a label that may not fit is caught. */
+function labelWidth(text) {
+  return [...text].reduce((w, ch) => w + LABEL_PX * (ch.codePointAt(0) >= 0x2e80 ? 1 : 0.64), 0);
+}
 
 /** The chart's SVG markup for a chart view at `width` px; "" when there is no chart. */
 export function chartSvg(chart, width = 640) {
@@ -40,17 +47,22 @@ export function chartSvg(chart, width = 640) {
   });
 
   const capY = y(chart.capacity);
+  // A label wider than the plot (a phone, a long GPU name) would run over the y axis and off the
+  // picture: the plot then carries the size alone and the legend the whole label, beside a dashed swatch.
+  const capFits = labelWidth(chart.capacity_label) <= W - M.left - M.right - 8;
   const cap = chart.capacity <= yMax
     ? `<line class="cap-line" x1="${M.left}" x2="${W - M.right}" y1="${capY.toFixed(1)}" y2="${capY.toFixed(1)}"></line>`
-      + `<text class="cap-label" x="${W - M.right - 4}" y="${(capY - 6).toFixed(1)}" text-anchor="end">${esc(chart.capacity_label)}</text>` : "";
+      + `<text class="cap-label" x="${W - M.right - 4}" y="${(capY - 6).toFixed(1)}" text-anchor="end">${esc(capFits ? chart.capacity_label : chart.capacity_short)}</text>` : "";
   const ctx = chart.context;
   const marker = ctx && Math.log2(ctx) >= lo && Math.log2(ctx) <= hi
     ? `<line class="ctx-marker" x1="${x(ctx).toFixed(1)}" x2="${x(ctx).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}"></line>` : "";
   const marks = chart.marks.map(({ kind, tokens, label }, i) => {
     const px = x(tokens);
     const right = px > (M.left + W - M.right) / 2; // label on the side with room
+    const w = labelWidth(label); // kept inside the plot, clear of the y ticks, if it must cross its line
+    const lx = right ? Math.min(W - M.right, Math.max(px - 4, M.left + w)) : Math.max(M.left, Math.min(px + 4, W - M.right - w));
     return `<g class="mark mark-${kind}"><line x1="${px.toFixed(1)}" x2="${px.toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}"></line>`
-      + `<text class="mark-label" x="${(px + (right ? -4 : 4)).toFixed(1)}" y="${M.top + 12 + 14 * i}" text-anchor="${right ? "end" : "start"}">${esc(label)}</text></g>`;
+      + `<text class="mark-label" x="${lx.toFixed(1)}" y="${M.top + 12 + 14 * i}" text-anchor="${right ? "end" : "start"}">${esc(label)}</text></g>`;
   });
   const tips = points.map((p, i) => {
     const total = p.slice(1).reduce((a, b) => a + b, 0);
@@ -65,7 +77,8 @@ export function chartSvg(chart, width = 640) {
   });
   const axes = `<text class="axis-label" x="${(M.left + W - M.right) / 2}" y="${H - 6}" text-anchor="middle">${esc(chart.x_label)}</text>`
     + `<text class="axis-label" x="${M.left - 6}" y="${M.top - 12}" text-anchor="end">${esc(chart.y_label)}</text>`;
-  const legend = chart.parts.map(({ part, label }) => `<li class="c-${part}"><span class="swatch" aria-hidden="true"></span>${esc(label)}</li>`).join("");
+  const legend = chart.parts.map(({ part, label }) => `<li class="c-${part}"><span class="swatch" aria-hidden="true"></span>${esc(label)}</li>`).join("")
+    + (capFits || chart.capacity > yMax ? "" : `<li class="cap-item"><span class="swatch swatch-cap" aria-hidden="true"></span>${esc(chart.capacity_label)}</li>`);
   return `<svg viewBox="0 0 ${W} ${H}" role="group" aria-labelledby="chart-heading" aria-describedby="chart-desc" focusable="false">`
     + `${grid.join("")}${areas.join("")}${cap}${marker}${marks.join("")}${axes}${tips.join("")}</svg><ul class="legend chart-legend" aria-hidden="true">${legend}</ul>`;
 }
