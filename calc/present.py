@@ -127,9 +127,14 @@ def source_list(sources) -> list[str]:
 # -- the view ------------------------------------------------------------------------------------
 
 
+# A space between two CJK characters: a Chinese template's " {device} " around a device name that is
+# itself Chinese ("统一内存的 CPU 部分") leaves one, and Chinese text never spaces two of its characters.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])")
+
+
 def fill(template: str, **params) -> str:
-    """A message with its {name} placeholders filled."""
-    return template.format_map(params)
+    """A message with its {name} placeholders filled, no space left between two CJK characters."""
+    return _CJK_GAP.sub("", template.format_map(params))
 
 
 def label(words: dict, kind: str, code) -> str:

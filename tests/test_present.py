@@ -563,3 +563,16 @@ def test_a_unified_machine_is_one_pool_in_its_words(lang, unified, separate):
     mac, card = words("m4-max-128gb"), words("rtx-4090")
     assert all(w in mac for w in unified) and not any(w in mac for w in separate), mac
     assert not any(w in card for w in unified) and all(w in card for w in separate[:2]), card
+
+
+@pytest.mark.parametrize(
+    ("template", "params", "text"),
+    [
+        ("{device} 需要 {need} GiB", {"device": "RTX 4090", "need": "3.0"}, "RTX 4090 需要 3.0 GiB"),
+        ("{device} 需要 {need} GiB", {"device": "统一内存的 CPU 部分", "need": "3.0"}, "统一内存的 CPU 部分需要 3.0 GiB"),
+        ("{device} needs {need} GiB", {"device": "CPU side", "need": "3.0"}, "CPU side needs 3.0 GiB"),
+    ],
+    ids=["latin-name", "chinese-name", "english"],
+)
+def test_fill_leaves_no_space_between_chinese_characters(template, params, text):
+    assert present.fill(template, **params) == text
