@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import replace
 
 from calc.architecture import MAX_LAYERS, parse_config
 from calc.cache import lru
@@ -170,7 +171,21 @@ def config_from_gguf(g: Gguf) -> dict:
         cfg["rope_scaling"] = {"rope_type": scaling}
     if arch == "deepseek2":
         _deepseek2(m, g, cfg)
+    _nextn(m, cfg, layers)
     return cfg
+
+
+def _nextn(m: _Meta, cfg: dict, layers: int) -> None:
+    """The multi-token-prediction blocks at the end of block_count: llama.cpp runs, caches and loads
+    only the first block_count - nextn_predict_layers (llama-model.cpp LLM_ARCH_GLM4_MOE: TENSOR_SKIP on
+    i >= n_layer - nextn_predict_layers, n_layer_kv_from_start = n_layer - nextn_predict_layers)."""
+    nextn = m.int("nextn_predict_layers") or 0
+    if not 0 < nextn < layers:
+        return
+    cfg["num_hidden_layers"] = layers - nextn
+    cfg["num_nextn_predict_layers"] = nextn
+    if isinstance(cfg.get("layer_types"), list):
+        cfg["layer_types"] = cfg["layer_types"][: layers - nextn]
 
 
 def _gpt_oss(g: Gguf, cfg: dict, layers: int, has_pattern: bool) -> None:
@@ -301,6 +316,8 @@ def _build(g: Gguf, key: str, file_name: str | None):
         arch = parse_config(cfg)
     except CalcError as exc:  # name the GGUF, not a config.json field it never had
         raise CalcError(exc.code, "gguf", f"the GGUF file's metadata, read as config.json: {exc.message}") from None
+    if arch.mtp_layers:  # the file holds them, whatever the family's converter does (calc/families.py)
+        arch = replace(arch, gguf_mtp_blocks=arch.mtp_layers)
     params = param_counts(g, arch.experts, arch.experts_active)
     if params.total > MAX_PARAMS:
         raise CalcError(
