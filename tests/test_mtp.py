@@ -177,3 +177,16 @@ def test_a_gguf_file_with_a_nextn_block():
     everything = sum(gguf_files.nbytes(d, k) for _n, d, k in tensors)
     assert m.stored.unloaded == block and m.stored.total == everything
     assert m.stored.loaded == everything - block
+
+
+def test_a_glm45_air_gguf_reads_as_the_catalog_row():
+    """llama.cpp's glm4moe metadata (block_count 47, nextn_predict_layers 1, leading_dense_block_count 1,
+    expert_shared_count 1): 46 decoder layers, the NextN block blk.46 in the file's bytes only, and the
+    parameter count without it, as the catalog's."""
+    c = catalog_model("glm-4.5-air")
+    m = gguf_model((gguf_files.catalog_as_gguf("glm-4.5-air", "glm4moe"),), "GLM-4.5-Air-Q4_K_M.gguf")
+    assert (m.arch.layers, m.arch.gguf_mtp_blocks, m.arch.moe_layers.index(True)) == (46, 1, 1)
+    assert m.arch.shared_intermediate == c.arch.shared_intermediate == 1408
+    want = weight_bytes(c.arch, c.tensors, "q4_k_m", None)
+    assert (m.stored.unloaded, m.stored.total, m.stored.per_layer) == (want.unloaded, want.total, want.per_layer)
+    assert m.params.total == c.params.total
