@@ -61,9 +61,10 @@ FIT_MOE = r"blk\.\d+\.ffn_(up|down|gate)_(ch|)exps"  # src/llama.cpp llama_param
 
 def gguf_blocks(a) -> int:
     """llama.cpp's n_layer for the split: the GGUF's block_count, the decoder layers and the
-    multi-token-prediction blocks the file holds (Architecture.gguf_mtp_blocks; llama-model.cpp
-    load_tensors: i_gpu_start = max(n_layer_all + 1 - n_gpu_layers, 0), the same count in the releases
-    before the tensor_category refactor, when hparams.n_layer was block_count itself)."""
+    multi-token-prediction blocks the file holds (Architecture.gguf_mtp_blocks).  llama-model.cpp
+    load_tensors splits n_layer + 1 slots (act_gpu_layers = min(n_gpu_layers, n_layer + 1)) with
+    n_layer = hparams.n_layer = block_count (GLM-4.5: "n_layer = 93", "offloaded 94/94 layers"), or
+    n_layer_all, the same count, in releases after the tensor_category refactor."""
     return a.layers + a.gguf_mtp_blocks
 
 
