@@ -118,6 +118,9 @@ class Architecture:
     embed_dim: int = 0  # token embedding width when it differs from hidden (OPT-350m: project_in/out); 0: hidden
     vision_params: int = 0  # elements of the vision tower and its projector, for the towers _TOWERS counts
     mmproj_bytes: int = 0  # tensor bytes of a llama.cpp mmproj file given with the model (request field mmproj)
+    # The multi-token-prediction blocks a GGUF of this model holds after its decoder layers (blk.<layers>..):
+    # counted in the file and in llama.cpp's layer split (-ngl, -ts), never loaded (calc/engines/llamacpp.py).
+    gguf_mtp_blocks: int = 0
     mmproj_name: str = ""  # its file name
     native: NativeQuant | None = None  # the checkpoint's storage as released (calc/quant_config.py); None: torch_dtype
 
@@ -721,6 +724,7 @@ def parse_config(config) -> Architecture:
         multimodal=multimodal,
         llamacpp_70b=fam.llamacpp_70b_at_80_layers and layers == 80,
         llamacpp_ignores_window=fam.llamacpp_ignores_window,
+        gguf_mtp_blocks=f.int("num_nextn_predict_layers", default=0, minimum=0) if fam.gguf_keeps_mtp else 0,
         learned_positions=max_ctx + fam.position_offset if position == "learned" else 0,
         head_bias=fam.head_bias,
         embed_dim=embed_dim if embed_dim != hidden else 0,

@@ -126,6 +126,11 @@ class Family:
     # (llama.cpp also calls an 80-layer LLM_ARCH_LLAMA without GQA a 65B; no such model is told apart here).
     llamacpp_70b_at_80_layers: bool = False
     llamacpp_ignores_window: bool = False  # llama.cpp caches every token despite sliding_window
+    # convert_hf_to_gguf.py writes the checkpoint's multi-token-prediction (NextN) blocks into the GGUF
+    # after the decoder layers and counts them in block_count (Glm4MoeModel: block_count =
+    # num_hidden_layers + num_nextn_predict_layers); DeepseekV2Model (DeepSeek-V2/V3/R1, Kimi K2)
+    # drops them (skip_mtp: model.layers.N for N >= num_hidden_layers is not converted).
+    gguf_keeps_mtp: bool = False
 
     def __post_init__(self):
         """Reject a row whose enumerated values are not ones architecture.py understands."""
@@ -241,7 +246,15 @@ FAMILIES: dict[str, Family] = {
     "olmo2": Family(sources=_hf("olmo2"), tied_default=False, qk_norm="full"),
     # modeling_glm4.py: input, post_self_attn, post_attention, post_mlp norms; no o_proj bias.
     "glm4": Family(sources=_hf("glm4"), norms_per_layer=4, output_bias=False),
-    "glm4_moe": Family(sources=_hf("glm4_moe"), tied_default=False, output_bias=False, router_score_bias=True),
+    # convert_hf_to_gguf.py Glm4MoeModel.__init__: "GLM4_MOE has num_hidden_layers + 1 actual layers
+    # (including NextN layer)": the GGUF holds blk.<num_hidden_layers> (llama.cpp b6085+, PR #14939).
+    "glm4_moe": Family(
+        sources=(*_hf("glm4_moe"), "https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py"),
+        tied_default=False,
+        output_bias=False,
+        router_score_bias=True,
+        gguf_keeps_mtp=True,
+    ),
     "gpt_oss": Family(
         sources=_hf("gpt_oss"),
         tied_default=False,

@@ -18,7 +18,7 @@ from calc.architecture import Architecture
 from calc.catalog import Dtype, Format
 from calc.errors import CalcError
 from calc.quant_config import native_quant, skipped
-from calc.tensors import EMBED, HEAD, LINEAR_W, OTHER, Tensor
+from calc.tensors import EMBED, HEAD, LINEAR_W, OTHER, Tensor, gguf_mtp_tensors
 
 # llama-quant.cpp: a type whose block does not divide the row length falls back to one that does
 # (the switch after "tensor cols ... are not divisible by"): K/IQ types -> legacy 32-element blocks.
@@ -288,7 +288,16 @@ class WeightBytes:
     head: int  # output projection (0 when tied: see head_on_device)
     final_norm: int
     expert_per_layer: tuple  # bytes of the routed experts in each layer (for speed: top-k read)
-    total: int
+    total: int  # every tensor stored, `unloaded` included: the file's size
+    # Stored but never loaded by the engines: the multi-token-prediction blocks past the decoder
+    # layers (llama.cpp skips them, TENSOR_SKIP; vLLM's load_weights skips "spec decode layers";
+    # transformers builds num_hidden_layers layers).  In `total`, in no device's memory.
+    unloaded: int = 0
+
+    @property
+    def loaded(self) -> int:
+        """The bytes an engine loads: total - unloaded."""
+        return self.total - self.unloaded
 
 
 def grouped_bytes(
@@ -296,11 +305,12 @@ def grouped_bytes(
 ) -> WeightBytes:
     """Stored tensors' bytes ((name, bytes) pairs, from a GGUF or safetensors header) grouped as the
     memory plan needs them: per decoder layer (`layer`'s first group, below `layers`) with its routed
-    experts (`expert`), the token embeddings (`embed`), the output head (`head`), and the rest (final
-    norm, any layer past `layers` such as a multi-token-prediction block, and every name `rest`
-    matches, checked first: a vision tower's names hold layers.N. too)."""
+    experts (`expert`), the token embeddings (`embed`), the output head (`head`), the rest (final
+    norm and every name `rest` matches, checked first: a vision tower's names hold layers.N. too),
+    and apart, as `unloaded`, any layer past `layers`: a multi-token-prediction block (GLM-4.5's
+    model.layers.92 / blk.92, DeepSeek-V3's model.layers.61), which no engine loads by default."""
     per_layer, experts = [0] * layers, [0] * layers
-    emb = out = other = 0
+    emb = out = other = unloaded = 0
     for name, n in named:
         if rest is not None and rest.search(name):
             other += n
@@ -312,14 +322,34 @@ def grouped_bytes(
             if expert.search(name):
                 experts[i] += n
         elif hit:
-            other += n
+            unloaded += n
         elif embed.search(name):
             emb += n
         elif head.search(name):
             out += n
         else:
             other += n
-    return WeightBytes(tuple(per_layer), emb, out, other, tuple(experts), sum(per_layer) + emb + out + other)
+    total = sum(per_layer) + emb + out + other + unloaded
+    return WeightBytes(tuple(per_layer), emb, out, other, tuple(experts), total, unloaded)
+
+
+def file_tensors(a: Architecture, tensors: tuple[Tensor, ...], fmt: Format) -> tuple[Tensor, ...]:
+    """The tensors a file of this format holds: the model's, and for a GGUF the multi-token-prediction
+    blocks its converter keeps (calc/tensors.py gguf_mtp_tensors), last.  llama-quant.cpp sees them
+    too: its layer count (n_layer_all) and attn_v count include them."""
+    if not (fmt.is_gguf and a.gguf_mtp_blocks):
+        return tensors
+    hit = _FILE_TENSORS.get(id(tensors))
+    if hit is not None and hit[0] is tensors:
+        return hit[1]
+    out = tensors + gguf_mtp_tensors(a)
+    _FILE_TENSORS[id(tensors)] = (tensors, out)
+    if len(_FILE_TENSORS) > _SLOTS_SIZE:
+        _FILE_TENSORS.popitem(last=False)
+    return out
+
+
+_FILE_TENSORS: OrderedDict = OrderedDict()
 
 
 def weight_bytes(
@@ -327,13 +357,16 @@ def weight_bytes(
 ) -> WeightBytes:
     """Bytes of every tensor under a format, grouped by layer: sum of Dtype.tensor_bytes."""
     fmt = catalog.formats()[format_id]
-    types = tensor_types(a, fmt, tensors, bpw, moe_down_rules)
+    stored = file_tensors(a, tensors, fmt)
+    types = tensor_types(a, fmt, stored, bpw, moe_down_rules)
     per_layer = [0] * a.layers
     experts = [0] * a.layers
-    embed = head = final_norm = 0
-    for t, d in zip(tensors, types, strict=True):
+    embed = head = final_norm = unloaded = 0
+    for t, d in zip(stored, types, strict=True):
         b = d.tensor_bytes(t.rows, t.cols, t.count)
-        if t.layer >= 0:
+        if t.layer >= a.layers:
+            unloaded += b
+        elif t.layer >= 0:
             per_layer[t.layer] += b
             if t.expert:
                 experts[t.layer] += b
@@ -343,9 +376,11 @@ def weight_bytes(
             head += b
         else:
             final_norm += b
-    return WeightBytes(tuple(per_layer), embed, head, final_norm, tuple(experts), sum(per_layer) + embed + head + final_norm)
+    total = sum(per_layer) + embed + head + final_norm + unloaded
+    return WeightBytes(tuple(per_layer), embed, head, final_norm, tuple(experts), total, unloaded)
 
 
 def effective_bpw(wb: WeightBytes, params: int) -> float:
-    """Average bits per weight over the whole model: 8 * bytes / parameters."""
-    return 8 * wb.total / params if params else 0.0
+    """Average bits per weight over the whole model: 8 * loaded bytes / parameters (both without
+    the multi-token-prediction blocks the parameter counts leave out)."""
+    return 8 * wb.loaded / params if params else 0.0

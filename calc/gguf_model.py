@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import replace
 
 from calc.architecture import MAX_LAYERS, parse_config
 from calc.cache import lru
@@ -38,6 +39,7 @@ ARCHS = {
     "gpt-oss": "gpt_oss",
     "olmo2": "olmo2",
     "command-r": "cohere",
+    "glm4moe": "glm4_moe",
 }
 
 # At most this many tensors in a GGUF model (DeepSeek-V3's file has 1,025; an old Mixtral file
@@ -170,7 +172,35 @@ def config_from_gguf(g: Gguf) -> dict:
         cfg["rope_scaling"] = {"rope_type": scaling}
     if arch == "deepseek2":
         _deepseek2(m, g, cfg)
+    if arch == "glm4moe":
+        _glm4moe(m, names, cfg)
+    _nextn(m, cfg, layers)
     return cfg
+
+
+def _glm4moe(m: _Meta, names: set, cfg: dict) -> None:
+    """llama.cpp LLM_ARCH_GLM4_MOE (llama-model.cpp, PR #14939): the first leading_dense_block_count layers
+    dense, expert_shared_count shared experts of the routed width, q/k norms where the file has them
+    (GLM-4.5, not -Air), rope over rope.dimension_count of each head (partial_rotary_factor)."""
+    cfg["first_k_dense_replace"] = m.int("leading_dense_block_count") or 0
+    cfg["n_shared_experts"] = m.int("expert_shared_count") or 0
+    cfg["use_qk_norm"] = "blk.0.attn_q_norm.weight" in names
+    rope, head = m.int("rope.dimension_count"), cfg.get("head_dim")
+    if rope and head:
+        cfg["partial_rotary_factor"] = rope / head
+
+
+def _nextn(m: _Meta, cfg: dict, layers: int) -> None:
+    """The multi-token-prediction blocks at the end of block_count: llama.cpp runs, caches and loads
+    only the first block_count - nextn_predict_layers (llama-model.cpp LLM_ARCH_GLM4_MOE: TENSOR_SKIP on
+    i >= n_layer - nextn_predict_layers, n_layer_kv_from_start = n_layer - nextn_predict_layers)."""
+    nextn = m.int("nextn_predict_layers") or 0
+    if not 0 < nextn < layers:
+        return
+    cfg["num_hidden_layers"] = layers - nextn
+    cfg["num_nextn_predict_layers"] = nextn
+    if isinstance(cfg.get("layer_types"), list):
+        cfg["layer_types"] = cfg["layer_types"][: layers - nextn]
 
 
 def _gpt_oss(g: Gguf, cfg: dict, layers: int, has_pattern: bool) -> None:
@@ -217,11 +247,17 @@ def stored_weights(g: Gguf, layers: int) -> WeightBytes:
     return grouped_bytes(((t.name, t.nbytes) for t in g.tensors), layers, _LAYER, _EXPERT, _EMBED, _HEAD)
 
 
-def param_counts(g: Gguf, experts: int, active: int) -> ParamCounts:
-    """calc/tensors.py count_params over the file's tensors: total = every element; active = total
-    less the idle share (E - k) / E of the routed experts' elements."""
-    total = g.parameters
-    routed = sum(t.elements for t in g.tensors if _EXPERT.search(t.name))
+def param_counts(g: Gguf, experts: int, active: int, layers: int | None = None) -> ParamCounts:
+    """calc/tensors.py count_params over the file's tensors: total = every element but those of the
+    blocks past `layers` (the multi-token-prediction blocks, left out as the catalog's counts leave
+    them out); active = total less the idle share (E - k) / E of the routed experts' elements."""
+
+    def kept(name: str) -> bool:
+        hit = _LAYER.match(name)
+        return layers is None or hit is None or int(hit.group(1)) < layers
+
+    total = g.parameters - sum(t.elements for t in g.tensors if not kept(t.name))
+    routed = sum(t.elements for t in g.tensors if _EXPERT.search(t.name) and kept(t.name))
     idle = routed * (experts - active) // experts if experts else 0
     embd = _tensor(g, "token_embd.weight")
     embedding = embd.elements if embd else 0
@@ -301,7 +337,9 @@ def _build(g: Gguf, key: str, file_name: str | None):
         arch = parse_config(cfg)
     except CalcError as exc:  # name the GGUF, not a config.json field it never had
         raise CalcError(exc.code, "gguf", f"the GGUF file's metadata, read as config.json: {exc.message}") from None
-    params = param_counts(g, arch.experts, arch.experts_active)
+    if arch.mtp_layers:  # the file holds them, whatever the family's converter does (calc/families.py)
+        arch = replace(arch, gguf_mtp_blocks=arch.mtp_layers)
+    params = param_counts(g, arch.experts, arch.experts_active, arch.layers)
     if params.total > MAX_PARAMS:
         raise CalcError(
             "out_of_range", "gguf", f"the GGUF file holds {params.total:.3g} parameters; the most is {MAX_PARAMS:.0e}"

@@ -31,6 +31,10 @@ host buffer per file with ggml_backend_cpu_buffer_from_ptr over llama_model_load
 the span from the first to the last host tensor's bytes in that file, so GPU tensors lying between
 them are inside it (mapped_span; the file order is token_embd, the layers in order, output_norm,
 output, as convert_hf_to_gguf.py writes them).
+n_layer is the GGUF's block_count (n_layer_all): with the multi-token-prediction blocks a GLM-4.5 file
+holds (gguf_blocks), so -ngl and -ts count 94 slots for GLM-4.5's 92 layers; those blocks are skipped
+at load (TENSOR_SKIP: "model has unused tensor ... -- ignoring", no buffer) and hold no KV cache
+(llama-model.cpp LLM_ARCH_GLM4_MOE: n_layer_kv_from_start = n_layer - nextn_predict_layers).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from typing import NamedTuple
 
 from calc.engines.llamacpp import CUDA_VENDORS
 from calc.errors import show
-from calc.formats import tensor_types
+from calc.formats import file_tensors, tensor_types
 from calc.i18n import fail
 from calc.machine import Device, Machine, decode_ram_share
 from calc.result import DeviceMemory, FitPlan, OffloadCommand, OffloadSpeed, OverrideHit, Placement
@@ -53,6 +57,15 @@ FIT_MIN_CTX = 4096  # common/common.h fit_params_min_ctx: --fit never reduces th
 OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda.cu ggml_backend_cuda_device_offload_op: min_batch_size
 CPU_MOE = r"\.ffn_(up|down|gate)_exps"  # common/common.h LLM_FFN_EXPS_REGEX (--cpu-moe)
 FIT_MOE = r"blk\.\d+\.ffn_(up|down|gate)_(ch|)exps"  # src/llama.cpp llama_params_fit pattern_moe_all
+
+
+def gguf_blocks(a) -> int:
+    """llama.cpp's n_layer for the split: the GGUF's block_count, the decoder layers and the
+    multi-token-prediction blocks the file holds (Architecture.gguf_mtp_blocks).  llama-model.cpp
+    load_tensors splits n_layer + 1 slots (act_gpu_layers = min(n_gpu_layers, n_layer + 1)) with
+    n_layer = hparams.n_layer = block_count (GLM-4.5: "n_layer = 93", "offloaded 94/94 layers"), or
+    n_layer_all, the same count, in releases after the tensor_category refactor."""
+    return a.layers + a.gguf_mtp_blocks
 
 
 def n_cpu_moe_pattern(i: int) -> str:
@@ -108,8 +121,9 @@ def llama_tensors(model, weights, format_id: str, bpw: float | None) -> tuple[LT
 
     a = model.arch
     fmt = catalog.formats()["q8_0" if format_id == "gguf_file" else format_id]
-    types = tensor_types(a, fmt, model.tensors, bpw)
-    n = a.layers
+    # typed as the file holds them, the skipped MTP blocks included (llama-quant.cpp counts them), then left out
+    types = tensor_types(a, fmt, file_tensors(a, model.tensors, fmt), bpw)[: len(model.tensors)]
+    n, slots = a.layers, gguf_blocks(a)
     out = []
     for t, d in zip(model.tensors, types, strict=True):
         b = d.tensor_bytes(t.rows, t.cols, t.count)
@@ -118,14 +132,14 @@ def llama_tensors(model, weights, format_id: str, bpw: float | None) -> tuple[LT
         elif t.name == "token_embd":
             name, layer = "token_embd.weight", -1
         else:
-            name, layer = f"{t.name}.weight", n
+            name, layer = f"{t.name}.weight", slots
         out.append(LTensor(name, layer, b, t.rows > 1 and t.kind != "other", t.expert))
     if not weights.head:  # tied: llama.cpp loads token_embd again as the output (TENSOR_DUPLICATED)
-        out.append(LTensor("output.weight", n, weights.embed, True, False))
-    return _scaled(tuple(out), weights, n)
+        out.append(LTensor("output.weight", slots, weights.embed, True, False))
+    return _scaled(tuple(out), weights, n, slots)
 
 
-def _scaled(tensors: tuple[LTensor, ...], w, n: int) -> tuple[LTensor, ...]:
+def _scaled(tensors: tuple[LTensor, ...], w, n: int, slots: int) -> tuple[LTensor, ...]:
     """Tensors rescaled so each group sums to the weights' own figure (exact for generated weights)."""
     sums: dict = {}
     for t in tensors:
@@ -136,8 +150,8 @@ def _scaled(tensors: tuple[LTensor, ...], w, n: int) -> tuple[LTensor, ...]:
         want[("e", i)] = w.expert_per_layer[i]
         want[("d", i)] = w.per_layer[i] - w.expert_per_layer[i]
     want[("x", -1, False)] = w.embed
-    want[("x", n, True)] = w.head or w.embed
-    want[("x", n, False)] = w.final_norm
+    want[("x", slots, True)] = w.head or w.embed
+    want[("x", slots, False)] = w.final_norm
     out = []
     for t in tensors:
         key = ("e" if t.expert else "d", t.layer) if 0 <= t.layer < n else ("x", t.layer, t.name == "output.weight")
@@ -247,8 +261,8 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
     """Bytes on each GPU and (last) on the host for one llama.cpp run, and the layout behind them."""
     a, engine, es = plan.arch, plan.engine, plan.settings
     gpus = machine.gpus
-    n = a.layers
-    lay = layout(tensors, n, gpus, st)
+    n, slots = a.layers, gguf_blocks(a)
+    lay = layout(tensors, slots, gpus, st)
     ng = len(gpus)
     w = [0.0] * (ng + 1)  # index ng: the host
     cuts = splits(gpus, st.tensor_split) if gpus else []
@@ -273,7 +287,8 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
         else:
             b = plan.cells(context, batch, lk.window) * lk.bytes_per_token
         kv[ng if dev == HOST else dev] += int(b)
-    out_dev = lay.layer_dev[n]
+    out_dev = lay.layer_dev[slots]
+    busy = {*lay.layer_dev[:n], out_dev}  # devices that run a layer (an MTP slot runs nothing)
     ubatch = es.ubatch
     copy = biggest_host if ng and ubatch >= OP_OFFLOAD_MIN_BATCH and not machine.unified else 0
     compute = [0] * (ng + 1)
@@ -281,7 +296,7 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
         extra = copy if i == 0 else 0  # the main GPU runs the offloaded products, even with -ngl 0
         # flash attention runs where the layer's KV is: ggml-cuda (CUDA, HIP) copies a quantized cache to F16
         cuda = gpus[i].vendor in CUDA_VENDORS and not st.no_kv_offload
-        if i in lay.layer_dev:
+        if i in busy:
             compute[i] = engine.activations(plan, context, batch, 1, out_dev == i, extra, cuda)
         elif extra:
             compute[i] = engine.activations(plan, context, batch, 1, False, extra, cuda)
@@ -356,7 +371,7 @@ def _ranges(layers: list[int]) -> list[list[int]]:
 
 
 def placement(plan, tensors, machine: Machine, st: OffloadSettings, lay: Layout) -> Placement:
-    n = plan.arch.layers
+    n, slots = plan.arch.layers, gguf_blocks(plan.arch)
     names = [g.name for g in machine.gpus]
 
     def name(dev: int) -> str:
@@ -370,14 +385,14 @@ def placement(plan, tensors, machine: Machine, st: OffloadSettings, lay: Layout)
             if t.expert and d == HOST and lay.layer_dev[t.layer] != HOST
         }
     )
-    ngl = n + 1 if st.n_gpu_layers is None else min(st.n_gpu_layers, n + 1)
+    ngl = slots + 1 if st.n_gpu_layers is None else min(st.n_gpu_layers, slots + 1)
     cuts = splits(machine.gpus, st.tensor_split) if machine.gpus else []
     split = [round(c - (cuts[i - 1] if i else 0), 4) for i, c in enumerate(cuts)]
     hits = [OverrideHit(p, name(d), f, c, b) for p, d, f, c, b in lay.hits]
     return Placement(
         ngl,
         {k: v for k, v in layers.items() if v},
-        name(lay.layer_dev[n]),
+        name(lay.layer_dev[slots]),
         "CPU",
         _ranges(expert_cpu),
         "CPU" if st.no_kv_offload else "with each layer",
@@ -462,7 +477,8 @@ def fit_llamacpp(plan, tensors, machine: Machine, context: int, batch: int, goal
             return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, steps)
         st = dense
         steps.append("the dense part does not fit with every expert in RAM: fewer layers on the GPUs")
-    lo, hi = 0, n + 1  # largest n_gpu_layers that fits
+    slots = gguf_blocks(plan.arch)
+    lo, hi = 0, slots + 1  # largest n_gpu_layers that fits
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if ok(run(st._replace(n_gpu_layers=mid), ctx)):
@@ -471,7 +487,7 @@ def fit_llamacpp(plan, tensors, machine: Machine, context: int, batch: int, goal
             hi = mid - 1
     st = st._replace(n_gpu_layers=lo)
     parts = run(st, ctx)
-    steps.append(f"{lo} of {n + 1} layers (the output counted) on the GPUs (-ngl {lo})")
+    steps.append(f"{lo} of {slots + 1} layers (the output counted) on the GPUs (-ngl {lo})")
     return st, ctx, _plan(plan.engine.id, machine, st, ctx, goal, margin, parts, steps)
 
 
@@ -481,9 +497,9 @@ def balanced_split(plan, tensors, machine: Machine, st: OffloadSettings, ctx: in
     buffer and overhead) stay within its capacity less the margin; the last takes the rest and the
     output layer.  Falls back to a split by capacity when the layers do not fit."""
     gpus = machine.gpus
-    n = plan.arch.layers
-    lay = layout(tensors, n, (gpus[0],), st._replace(tensor_split=None, split_mode="layer"))
-    cost = [0] * (n + 1)
+    n, slots = plan.arch.layers, gguf_blocks(plan.arch)
+    lay = layout(tensors, slots, (gpus[0],), st._replace(tensor_split=None, split_mode="layer"))
+    cost = [0] * (slots + 1)  # an MTP slot costs nothing: skipped at load, no KV
     for t, d in zip(tensors, lay.tensor_dev, strict=True):
         if d != HOST and t.layer >= 0:
             cost[t.layer] += t.bytes
@@ -502,12 +518,12 @@ def balanced_split(plan, tensors, machine: Machine, st: OffloadSettings, ctx: in
     counts, il = [], 0
     for i, g in enumerate(gpus):
         if i == len(gpus) - 1:
-            counts.append(n + 1 - il)
+            counts.append(slots + 1 - il)
             break
         budget = g.capacity_bytes - margin - mid - (extra0 if i == 0 else 0)
         used, start = 0, il
         # leave at least the output layer for the last GPU
-        while il < n and used + cost[il] <= budget:
+        while il < slots and used + cost[il] <= budget:
             used += cost[il]
             il += 1
         counts.append(il - start)
@@ -740,7 +756,7 @@ def user_placed(req) -> bool:
 
 def check(req, plan, tensors, machine: Machine, st: OffloadSettings, lay: Layout | None, warn) -> None:
     """Bad settings: errors naming the setting, or warnings (warn(code, **params))."""
-    n = plan.arch.layers
+    n, slots = plan.arch.layers, gguf_blocks(plan.arch)
     ng = len(machine.gpus)
     if st.tensor_split is not None and len(st.tensor_split) != ng:
         names = ", ".join(g.name for g in machine.gpus)
@@ -751,8 +767,8 @@ def check(req, plan, tensors, machine: Machine, st: OffloadSettings, lay: Layout
         warn("offload_not_moe", setting="cpu_moe")
     if st.n_cpu_moe > n:
         warn("offload_too_many_layers", setting="n_cpu_moe", value=st.n_cpu_moe, layers=n)
-    if st.n_gpu_layers is not None and st.n_gpu_layers > n + 1:
-        warn("offload_too_many_layers", setting="n_gpu_layers", value=st.n_gpu_layers, layers=n + 1)
+    if st.n_gpu_layers is not None and st.n_gpu_layers > slots + 1:
+        warn("offload_too_many_layers", setting="n_gpu_layers", value=st.n_gpu_layers, layers=slots + 1)
     if lay is not None:
         for p, _d, flag, count, _b in lay.hits:
             if flag == "override_tensor" and not count:
@@ -804,9 +820,8 @@ def _layers_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
         warn("ram_not_given", need=parts[-1].total)
     speed = offload_speed(plan, tensors, m, parts, lay, context, req.batch, model.params)
     name = model.repo or model.name
-    cmd = command(
-        llama_server=llama_server(name, req.quant, kv_id, st, context, req.batch, plan.settings, plan.arch.layers, len(m.gpus))
-    )
+    blocks = gguf_blocks(plan.arch)
+    cmd = command(llama_server=llama_server(name, req.quant, kv_id, st, context, req.batch, plan.settings, blocks, len(m.gpus)))
     return Offload(rows, placement(plan, tensors, m, st, lay), fit_plan, ok, speed, cmd)
 
 

@@ -4,7 +4,8 @@ Tensor names follow GGUF's (token_embd, blk.N.attn_q, ffn_down_exps, ...) becaus
 quantization rules key on them; the same list serves every other format.  Shapes follow the
 Hugging Face modeling_*.py files of each family.  Multi-token-prediction layers are left out:
 neither llama.cpp nor vLLM allocates them unless speculative decoding is asked for, and the
-official parameter counts leave them out (DeepSeek-V3: 671B + 14B MTP).
+official parameter counts leave them out (DeepSeek-V3: 671B + 14B MTP).  gguf_mtp_tensors gives the
+blocks a GGUF file holds all the same (GLM-4.5), for the file's size and llama.cpp's layer count.
 """
 
 from __future__ import annotations
@@ -176,6 +177,26 @@ def enumerate_tensors(a: Architecture) -> tuple[Tensor, ...]:
         out.append(Tensor("output", -1, a.vocab, width, HEAD))
     if a.head_bias:
         out.append(_vec("output_bias", -1, a.vocab))
+    return tuple(out)
+
+
+def gguf_mtp_tensors(a: Architecture) -> tuple[Tensor, ...]:
+    """The multi-token-prediction blocks a GGUF holds after the decoder layers (Architecture.gguf_mtp_blocks),
+    as llama.cpp's llama-model.cpp LLM_ARCH_GLM4_MOE names them for layer i >= n_layer - nextn_predict_layers:
+    a whole decoder layer (attention, the MoE block of a MoE model, its norms), nextn.eh_proj
+    (2 x n_embd -> n_embd), nextn.embed_tokens and nextn.shared_head_head (n_vocab x n_embd each), and
+    nextn.enorm, nextn.hnorm, nextn.shared_head_norm (n_embd).  GLM-4.5's file lists these 25 tensors of
+    blk.92 as "unused" (ik_llama.cpp issue #809: 1,761 tensors) and GLM-4.5-Air's those of blk.46 (803
+    tensors, llama.cpp PR #14939); GLM-4.6's checkpoint lacks the two vocabulary-sized ones (1,759)."""
+    out: list[Tensor] = []
+    h, v = a.hidden, a.vocab
+    for i in range(a.layers, a.layers + a.gguf_mtp_blocks):
+        out += _attention(a, i)
+        out += _moe(a, i) if a.experts > 1 else _dense_mlp(a, i, a.intermediate)
+        for n in range(a.norms_per_layer):
+            out.append(_vec(f"norm{n}", i, h))
+        out += [_mat("nextn.eh_proj", i, h, 2 * h), _mat("nextn.embed_tokens", i, v, h), _mat("nextn.shared_head_head", i, v, h)]
+        out += [_vec(f"nextn.{name}", i, h) for name in ("enorm", "hnorm", "shared_head_norm")]
     return tuple(out)
 
 

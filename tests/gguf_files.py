@@ -137,7 +137,7 @@ def catalog_as_gguf(model_id: str, arch: str, quant: str = "q4_k_m", file_type: 
     written in llama.cpp's metadata keys, and every tensor the calculator counts for it, each in the
     type the calculator's replay of llama-quantize gives it (calc/formats.py tensor_types)."""
     from calc import catalog
-    from calc.formats import tensor_types
+    from calc.formats import file_tensors, tensor_types
     from calc.model import catalog_model
 
     m = catalog_model(model_id)
@@ -146,7 +146,7 @@ def catalog_as_gguf(model_id: str, arch: str, quant: str = "q4_k_m", file_type: 
         "general.architecture": arch,
         "general.name": m.name,
         "general.file_type": file_type,
-        f"{arch}.block_count": a.layers,
+        f"{arch}.block_count": a.layers + a.gguf_mtp_blocks,  # GLM-4.5: the NextN block counted
         f"{arch}.context_length": a.max_context,
         f"{arch}.embedding_length": a.hidden,
         f"{arch}.feed_forward_length": a.intermediate,
@@ -169,14 +169,17 @@ def catalog_as_gguf(model_id: str, arch: str, quant: str = "q4_k_m", file_type: 
     if a.experts:
         meta |= {f"{arch}.expert_count": a.experts, f"{arch}.expert_used_count": a.experts_active}
         meta[f"{arch}.expert_feed_forward_length"] = a.moe_intermediate
-        if a.mla:
+        if a.mla or arch == "glm4moe":
             meta[f"{arch}.leading_dense_block_count"] = a.moe_layers.index(True)
             meta[f"{arch}.expert_shared_count"] = a.shared_intermediate // a.moe_intermediate
         elif a.shared_intermediate:
             meta[f"{arch}.expert_shared_feed_forward_length"] = a.shared_intermediate
-    types = tensor_types(a, catalog.formats()[quant], m.tensors)
+    if a.gguf_mtp_blocks:
+        meta[f"{arch}.nextn_predict_layers"] = a.gguf_mtp_blocks
+    stored = file_tensors(a, m.tensors, catalog.formats()[quant])
+    types = tensor_types(a, catalog.formats()[quant], stored)
     tensors = []
-    for t, d in zip(m.tensors, types, strict=True):
+    for t, d in zip(stored, types, strict=True):
         dims = (t.cols,) if t.rows == 1 and t.count == 1 else (t.cols, t.rows) if t.count == 1 else (t.cols, t.rows, t.count)
         if t.rows == 1 and t.count > 1:
             dims = (t.cols, t.count)

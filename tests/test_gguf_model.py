@@ -100,6 +100,8 @@ SAME_AS_CATALOG = [
     ("gpt-oss-20b", "gpt-oss"),
     ("olmo-2-1124-7b", "olmo2"),
     ("c4ai-command-r-v01", "command-r"),
+    ("glm-4.5", "glm4moe"),  # with its NextN block (blk.92): in the file, not in the estimate
+    ("glm-4.5-air", "glm4moe"),
 ]
 
 
