@@ -77,7 +77,13 @@ def _parser() -> argparse.ArgumentParser:
         "--ram-bandwidth", help="GB/s, or a preset: ddr4-3200-2ch, ddr5-5600-2ch (default), ddr5-4800-8ch, ddr5-4800-12ch"
     )
     m.add_argument("--gpu-share", type=float, help="unified memory: the share of the pool the GPU may use")
-    m.add_argument("-ngl", "--n-gpu-layers", type=int, dest="n_gpu_layers", help="llama.cpp: the last N layers on GPUs")
+    m.add_argument(
+        "-ngl",
+        "--n-gpu-layers",
+        type=int,
+        dest="n_gpu_layers",
+        help="llama.cpp: N layers on GPUs (the output layer first, then the last N-1; before PR #18148 the last N)",
+    )
     m.add_argument("--cpu-moe", action="store_true", default=None, help="llama.cpp: every routed expert in RAM")
     m.add_argument("-ncmoe", "--n-cpu-moe", type=int, dest="n_cpu_moe", help="llama.cpp: experts of the first N layers in RAM")
     m.add_argument("-ot", "--override-tensor", action="append", dest="override_tensor", help="llama.cpp: <regex>=<device>")

@@ -1,14 +1,20 @@
 """llama.cpp on your machine: where every tensor, KV layer and compute buffer lives, the settings
 its --fit would choose, the speed, and the command line (issue 14).
 
-Placement follows llama.cpp's src/llama-model.cpp load_tensors (release b6xxx-b7xxx, 2025):
-    i_gpu_start    = max(n_layer - n_gpu_layers, 0)                  the LAST ngl repeating layers go to GPUs
+Placement follows llama.cpp's src/llama-model.cpp load_tensors:
+    i_gpu_start    = max(n_layer + 1 - n_gpu_layers, 0)              the output layer first, then the last
+                                                                     ngl - 1 repeating layers (PR #18148,
+                                                                     2025-12, "offload output layer to GPU
+                                                                     first"); before it, and in ik_llama.cpp,
+                     max(n_layer - n_gpu_layers, 0)                  the LAST ngl repeating layers, the output
+                                                                     only when n_gpu_layers > n_layer
+                                                                     (engines.toml output_layer_first)
     act_gpu_layers = min(n_gpu_layers, n_layer + 1)                  the output layer counts as layer n_layer
     layer il       : CPU if il < i_gpu_start or il - i_gpu_start >= act_gpu_layers, else GPU
                      upper_bound(splits, (il - i_gpu_start) / act_gpu_layers)
     splits         = cumulative tensor_split (default: each GPU's free memory), normalised to end at 1
     input layer    : always the CPU ("very little benefit to offloading the input layer"): token_embd
-    output layer   : get_layer_buft_list(n_layer): a GPU only when n_gpu_layers > n_layer
+    output layer   : get_layer_buft_list(n_layer)
 A tensor buffer override (-ot, --cpu-moe, --n-cpu-moe) moves every tensor whose name the pattern
 finds (std::regex_search, the first matching override wins) to the named buffer: llama-model.cpp
 create_tensor.  common/arg.cpp: --cpu-moe adds "\\.ffn_(up|down|gate)_exps"; --n-cpu-moe N adds
@@ -187,10 +193,12 @@ def splits(gpus: tuple[Device, ...], tensor_split: tuple | None) -> list[float]:
     return out
 
 
-def layer_devices(n_layer: int, gpus: tuple[Device, ...], st: OffloadSettings) -> list[int]:
-    """Device of every layer 0..n_layer (n_layer: the output layer), llama-model.cpp's rule."""
+def layer_devices(n_layer: int, gpus: tuple[Device, ...], st: OffloadSettings, output_first: bool) -> list[int]:
+    """Device of every layer 0..n_layer (n_layer: the output layer), llama-model.cpp's rule:
+    the GPU slots are the last ngl of the n_layer + 1 (output_first, PR #18148) or of the n_layer
+    repeating ones, the output taking the slot after them (before it)."""
     ngl = n_layer + 1 if st.n_gpu_layers is None else st.n_gpu_layers
-    start = max(n_layer - ngl, 0)
+    start = max(n_layer + (1 if output_first else 0) - ngl, 0)
     act = min(ngl, n_layer + 1) if gpus else 0
     cuts = splits(gpus, st.tensor_split) if gpus else []
     out = []
@@ -222,8 +230,8 @@ class Layout(NamedTuple):
     hits: list[tuple[str, int, str, int, int]]  # pattern, device, flag, tensors, bytes
 
 
-def layout(tensors: tuple[LTensor, ...], n_layer: int, gpus, st: OffloadSettings) -> Layout:
-    layer_dev = layer_devices(n_layer, gpus, st)
+def layout(tensors: tuple[LTensor, ...], n_layer: int, gpus, st: OffloadSettings, output_first: bool) -> Layout:
+    layer_dev = layer_devices(n_layer, gpus, st, output_first)
     rules = []
     for pattern, dev, flag in _all_overrides(st, gpus):
         try:
@@ -262,7 +270,7 @@ def evaluate(plan, tensors, machine: Machine, st: OffloadSettings, context: int,
     a, engine, es = plan.arch, plan.engine, plan.settings
     gpus = machine.gpus
     n, slots = a.layers, gguf_blocks(a)
-    lay = layout(tensors, slots, gpus, st)
+    lay = layout(tensors, slots, gpus, st, engine.output_layer_first)
     ng = len(gpus)
     w = [0.0] * (ng + 1)  # index ng: the host
     cuts = splits(gpus, st.tensor_split) if gpus else []
@@ -498,7 +506,7 @@ def balanced_split(plan, tensors, machine: Machine, st: OffloadSettings, ctx: in
     output layer.  Falls back to a split by capacity when the layers do not fit."""
     gpus = machine.gpus
     n, slots = plan.arch.layers, gguf_blocks(plan.arch)
-    lay = layout(tensors, slots, (gpus[0],), st._replace(tensor_split=None, split_mode="layer"))
+    lay = layout(tensors, slots, (gpus[0],), st._replace(tensor_split=None, split_mode="layer"), plan.engine.output_layer_first)
     cost = [0] * (slots + 1)  # an MTP slot costs nothing: skipped at load, no KV
     for t, d in zip(tensors, lay.tensor_dev, strict=True):
         if d != HOST and t.layer >= 0:

@@ -114,13 +114,17 @@ def test_the_file_holds_the_block_and_memory_does_not(quant, unloaded):
 
 
 # llama.cpp's split over block_count + 1 = 6 slots: layers 0-3, the MTP block 4 (no tensors, no KV), output 5.
-#   i_gpu_start = max(5 - ngl, 0); act = min(ngl, 6); slot il on GPU when 0 <= il - i_gpu_start < act
+#   i_gpu_start = max(6 - ngl, 0) (before PR #18148: max(5 - ngl, 0)); act = min(ngl, 6); slot il on GPU
+#   when 0 <= il - i_gpu_start < act
+OLD = {"engine_version": "2025-11"}
 CASES = [
     ("default -ngl 6: every slot", {}, "24GiB", [4 * L + OUT, EMBED], [4 * KV, 0]),
     ("-ngl 6 = block_count + 1", {"n_gpu_layers": 6}, "24GiB", [4 * L + OUT, EMBED], [4 * KV, 0]),
-    ("-ngl 5: 4 layers + the MTP slot, output on the host", {"n_gpu_layers": 5}, "24GiB", [4 * L, EMBED + OUT], [4 * KV, 0]),
-    ("-ngl 2: slots 3 and 4, one real layer", {"n_gpu_layers": 2}, "24GiB", [L, EMBED + 3 * L + OUT], [KV, 3 * KV]),
-    ("-ngl 1: the MTP slot only", {"n_gpu_layers": 1}, "24GiB", [0, EMBED + 4 * L + OUT], [0, 4 * KV]),
+    ("-ngl 5: the output, the MTP slot, layers 1-3", {"n_gpu_layers": 5}, "24GiB", [3 * L + OUT, EMBED + L], [3 * KV, KV]),
+    ("-ngl 2: the output and the MTP slot", {"n_gpu_layers": 2}, "24GiB", [OUT, EMBED + 4 * L], [0, 4 * KV]),
+    ("before #18148, -ngl 5: 4 layers + the MTP slot", {"n_gpu_layers": 5, **OLD}, "24GiB", [4 * L, EMBED + OUT], [4 * KV, 0]),
+    ("before #18148, -ngl 2: slots 3 and 4", {"n_gpu_layers": 2, **OLD}, "24GiB", [L, EMBED + 3 * L + OUT], [KV, 3 * KV]),
+    ("before #18148, -ngl 1: the MTP slot only", {"n_gpu_layers": 1, **OLD}, "24GiB", [0, EMBED + 4 * L + OUT], [0, 4 * KV]),
     # -ts 3,2: split point 0.6; slot il to GPU 0 while il / 6 < 0.6, so slots 0-3 (four layers), and GPU 1
     # gets the MTP slot and the output (over the 5 slots without the MTP block it would be layers 0-2)
     ("-ts 3,2", {"tensor_split": "3,2"}, "24GiB,24GiB", [4 * L, OUT, EMBED], [4 * KV, 0, 0]),

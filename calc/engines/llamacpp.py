@@ -117,6 +117,7 @@ class LlamaCpp(Engine):
     swa_cache: bool = True  # sliding-window layers get a cache of their own, window + ubatch cells (PR #13194)
     swa_full: bool = False  # default of --swa-full
     kv_f16_scratch: bool = False  # ggml-cuda reserves F16 copies of a non-F16 K/V in the compute buffer (PR #23907)
+    output_layer_first: bool = True  # -ngl N: the output layer and the last N - 1 layers on GPUs (PR #18148)
 
     CHOICES: ClassVar[dict] = {**Engine.CHOICES, "output_rows": ("ubatch", "sequences")}
     loads_mmproj: ClassVar[bool] = True  # --mmproj: tools/mtmd loads the projector file beside the model
