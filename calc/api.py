@@ -138,7 +138,10 @@ def _run(req: Request):
 def handle(request) -> dict:
     """A request dict -> a result dict; never raises (errors come back as ``ok: false``)."""
     try:
-        return to_json(_run(parse_request(request)))
+        answer = _run(parse_request(request))
+        if type(answer) is ViewAnswer:  # present.view builds every container of the view afresh, from a
+            return answer._asdict()  # fresh copy of the estimate (to_json): a second deep copy adds nothing
+        return to_json(answer)
     except CalcError as exc:
         return failure(exc.code, exc.field, exc.message)
     except RecursionError:
