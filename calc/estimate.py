@@ -51,7 +51,15 @@ CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 # Plans, weight tables and format lists are kept with their model (Model.derived), each kind in an
 # LRU of this many entries: a page session asks for the same few again and again, and a custom model
 # evicted from calc/model.py's cache takes all of them with it.
-DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64, "format_sizes": 16, "curves": 256, "recommendations": 256}
+DERIVED_SIZES = {
+    "plans": 256,
+    "weights": 64,
+    "format_plans": 64,
+    "format_sizes": 16,
+    "curves": 256,
+    "recommendations": 256,
+    "max_context": 64,
+}
 
 
 def derived(model: Model, kind: str, key, make):
@@ -176,6 +184,15 @@ def recommended(model: Model, req: Request, engine: Engine, kv_id: str) -> tuple
         return tuple(recs), total
 
     return derived(model, "recommendations", (groups, req.context, req.batch, req.recommend_limit), make)
+
+
+def longest_context(model: Model, plan: Plan, batch: int, gpus: int, cap: int, limit: int) -> int | None:
+    """recommend.max_context, kept with the model: it depends on the plan, the sequences, the GPU
+    count, the capacity and the window, not on the context asked for, so dragging the context slider
+    searches once (the page's default, a 480B model over 4 GPUs, spent a quarter of each answer on it)."""
+    return derived(
+        model, "max_context", (plan, batch, gpus, cap, limit), lambda: recommend.max_context(plan, batch, gpus, cap, limit)
+    )
 
 
 def curve_points(plan: Plan, contexts: list[int], batch: int, gpus: int) -> list[CurvePoint]:
@@ -325,7 +342,7 @@ def estimate(req: Request) -> Estimate:
         worst = max(p.total for p in per_gpu)
         fit = Fit(gpu.id, gpu.name, req.gpus, cap, worst, worst <= cap, cap - worst)
         limit = native_window(model)
-        max_context = recommend.max_context(plan, req.batch, req.gpus, cap, limit)
+        max_context = longest_context(model, plan, req.batch, req.gpus, cap, limit)
         max_batch = recommend.max_batch(plan, req.context, req.gpus, cap)
         best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
