@@ -173,17 +173,20 @@ def gpu_groups(engine: Engine, knobs: tuple) -> tuple[tuple[Settings, tuple[int,
 
 def recommended(model: Model, req: Request, engine: Engine, kv_id: str) -> tuple[tuple[Recommendation, ...], int]:
     """The recommended setups and how many hold the request in all.  They depend on neither the
-    GPU chosen nor its count, so they are kept with the model: picking another GPU reuses them."""
-    groups = tuple(
-        (build_plan(model, req.quant, req.bpw, kv_id, engine, st), members)
-        for st, members in gpu_groups(engine, tuple(getattr(req, k) for k in ENGINE_KNOBS))
-    )
+    GPU chosen nor its count, so they are kept with the model: picking another GPU reuses them.  The
+    key is what the plans of the GPU groups are built from (format, bits, KV type, engine and its
+    knobs), so a repeated question builds none of them."""
+    knobs = tuple(getattr(req, k) for k in ENGINE_KNOBS)
 
     def make():
+        groups = [
+            (build_plan(model, req.quant, req.bpw, kv_id, engine, st), members) for st, members in gpu_groups(engine, knobs)
+        ]
         recs, total = recommend.recommendations(groups, req.context, req.batch, req.recommend_limit)
         return tuple(recs), total
 
-    return derived(model, "recommendations", (groups, req.context, req.batch, req.recommend_limit), make)
+    key = (req.quant, req.bpw, kv_id, engine, knobs, req.context, req.batch, req.recommend_limit)
+    return derived(model, "recommendations", key, make)
 
 
 def longest_context(model: Model, plan: Plan, batch: int, gpus: int, cap: int, limit: int) -> int | None:
@@ -212,16 +215,20 @@ def curve_contexts(window: int) -> list[int]:
     return [*CURVE_POINTS, *extra, *([window] if window > CURVE_POINTS[-1] else [])]
 
 
-def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) -> list[CurvePoint]:
+def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) -> tuple[CurvePoint, ...]:
     """The chart's points: curve_contexts (the same for every context of a plan, batch and GPU
-    count: kept, so dragging the context slider computes one point) and the request's own context."""
+    count: kept, so dragging the context slider computes one point) and the request's own context.
+    A context among them gives the kept tuple itself (calc/result.py to_json then copies its rows)."""
     fixed = derived(
-        model, "curves", (plan, batch, gpus), lambda: curve_points(plan, curve_contexts(native_window(model)), batch, gpus)
+        model,
+        "curves",
+        (plan, batch, gpus),
+        lambda: tuple(curve_points(plan, curve_contexts(native_window(model)), batch, gpus)),
     )
     if any(p.context == context for p in fixed):
-        return list(fixed)
+        return fixed
     at = sum(1 for p in fixed if p.context < context)
-    return [*fixed[:at], *curve_points(plan, [context], batch, gpus), *fixed[at:]]
+    return (*fixed[:at], *curve_points(plan, [context], batch, gpus), *fixed[at:])
 
 
 def native_window(model: Model) -> int:
@@ -348,7 +355,7 @@ def estimate(req: Request) -> Estimate:
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
     recs, recs_total = recommended(model, req, engine, kv_id) if req.recommend else ((), 0)
     offload, offload_notes = your_machine(req, model, plan, engine, kv_id)
-    curve = []
+    curve = ()
     if req.curve:
         curve = memory_curve(model, plan, req.context, req.batch, req.gpus if gpu else 1)
     return Estimate(
