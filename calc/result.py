@@ -13,10 +13,7 @@ tests/test_result.py checks that every field has some.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Annotated, NamedTuple, get_args, get_type_hints
-
-from calc.cache import lru
 
 SCHEMA = 1  # the version of the answers' shape, in every answer's "schema"
 
@@ -503,9 +500,8 @@ def to_json(value):
         if cls is list or cls is tuple:
             row = type(value[0]) if value else None
             if _NESTED.get(row) == ():  # rows of numbers and text (the curve, recommendations): one step
-                if cls is tuple:  # immutable all the way down: its rows are made once, then copied
-                    return [d.copy() for d in lru(_ROWS, id(value), lambda: (value, _rows(value)), _ROWS_SIZE)[1]]
-                return _rows(value)
+                names = row._fields
+                return [dict(zip(names, v)) for v in value]  # noqa: B905 - rows of a declared width
             return [v if type(v) in _SCALARS else to_json(v) for v in value]
         if not hasattr(cls, "_fields"):
             return value
@@ -517,18 +513,6 @@ def to_json(value):
             out[name] = to_json(v)
     return out
 
-
-def _rows(value) -> list[dict]:
-    names = type(value[0])._fields
-    return [dict(zip(names, v)) for v in value]  # noqa: B905 - rows of a declared width
-
-
-# Tuples of scalar rows the core keeps and hands out again (a model's format sizes, its recommended
-# setups: calc/estimate.py derived) as dicts, by the tuple's id: a tuple and its named-tuple rows of
-# numbers and text never change, and each entry holds its tuple, so no other object can take that id
-# while the entry lives.  Copying a dict is several times cheaper than building it from its row.
-_ROWS: OrderedDict = OrderedDict()
-_ROWS_SIZE = 512
 
 _PLAIN = (int, float, str, bool, type(None))
 _SCALARS = frozenset(_PLAIN)
