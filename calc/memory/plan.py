@@ -163,26 +163,11 @@ class Plan:
         kv = self.arch.kv_heads
         return max(1, kv // tp) / kv
 
-    def _layer_shares(self, tp: int) -> list[tuple[int | None, float]]:
-        """Per layer, what one of `tp` ranks holds of it: (window, KV bytes per token) for an attention
-        layer, (None, state bytes per sequence) for a recurrent one; the same products _stage_sums
-        adds up for every stage count, so computed once per tp (the recommendations try seven)."""
-        return self.memo(("layer_shares", tp), self._make_layer_shares, tp)
-
-    def _make_layer_shares(self, tp: int) -> list[tuple[int | None, float]]:
-        return [
-            (None, lk.state_bytes_per_seq * self._shard(lk, tp))
-            if lk.state_bytes_per_seq
-            else (lk.window, lk.bytes_per_token * self._shard(lk, tp))
-            for lk in self.layer_kv
-        ]
-
     def _stage_sums(self, tp: int, stages: int) -> list[StageRow]:
         """One StageRow per pipeline stage of a (tensor-parallel ranks, stages) split, cached."""
         key = (tp, stages)
         if key not in self._stages:
             out = []
-            layer_shares = self._layer_shares(tp)
             bounds = stage_bounds(self.arch.layers, stages)
             for s, (lo, hi) in enumerate(bounds):
                 w = sum(self.weights.per_layer[lo:hi]) / tp
@@ -192,11 +177,12 @@ class Plan:
                     w += (self.head_gpu + self.weights.final_norm) / tp
                 per_window = dict.fromkeys(self.windows, 0.0)
                 state = 0.0
-                for window, value in layer_shares[lo:hi]:
-                    if window is None:
-                        state += value
+                for lk in self.layer_kv[lo:hi]:
+                    share = self._shard(lk, tp)
+                    if lk.state_bytes_per_seq:
+                        state += lk.state_bytes_per_seq * share
                     else:
-                        per_window[window] += value
+                        per_window[lk.window] += lk.bytes_per_token * share
                 out.append(StageRow(int(w), tuple(per_window[win] for win in self.windows), state, s == stages - 1))
             self._stages[key] = out
         return self._stages[key]
