@@ -139,7 +139,10 @@ def _run(req: Request):
 def handle(request) -> dict:
     """A request dict -> a result dict; never raises (errors come back as ``ok: false``)."""
     try:
-        return to_json(_run(parse_request(request)))
+        answer = _run(parse_request(request))
+        if type(answer) is ViewAnswer:  # present.view builds every container of the view afresh, from a
+            return answer._asdict()  # fresh copy of the estimate (to_json): a second deep copy adds nothing
+        return to_json(answer)
     except CalcError as exc:  # in the request's language where the error has a catalog text
         lang = request.get("lang") if isinstance(request, dict) else None
         return failure(exc.code, exc.field, localized(exc, lang if isinstance(lang, str) else "en"))

@@ -51,7 +51,15 @@ CURVE_POINTS = tuple(1 << k for k in range(10, 21))
 # Plans, weight tables and format lists are kept with their model (Model.derived), each kind in an
 # LRU of this many entries: a page session asks for the same few again and again, and a custom model
 # evicted from calc/model.py's cache takes all of them with it.
-DERIVED_SIZES = {"plans": 256, "weights": 64, "format_plans": 64, "format_sizes": 16, "curves": 256, "recommendations": 256}
+DERIVED_SIZES = {
+    "plans": 256,
+    "weights": 64,
+    "format_plans": 64,
+    "format_sizes": 16,
+    "curves": 256,
+    "recommendations": 256,
+    "max_context": 64,
+}
 
 
 def derived(model: Model, kind: str, key, make):
@@ -174,17 +182,29 @@ def gpu_groups(engine: Engine, knobs: tuple) -> tuple[tuple[Settings, tuple[int,
 
 def recommended(model: Model, req: Request, engine: Engine, kv_id: str) -> tuple[tuple[Recommendation, ...], int]:
     """The recommended setups and how many hold the request in all.  They depend on neither the
-    GPU chosen nor its count, so they are kept with the model: picking another GPU reuses them."""
-    groups = tuple(
-        (build_plan(model, req.quant, req.bpw, kv_id, engine, st), members)
-        for st, members in gpu_groups(engine, tuple(getattr(req, k) for k in ENGINE_KNOBS))
-    )
+    GPU chosen nor its count, so they are kept with the model: picking another GPU reuses them.  The
+    key is what the plans of the GPU groups are built from (format, bits, KV type, engine and its
+    knobs), so a repeated question builds none of them."""
+    knobs = tuple(getattr(req, k) for k in ENGINE_KNOBS)
 
     def make():
+        groups = [
+            (build_plan(model, req.quant, req.bpw, kv_id, engine, st), members) for st, members in gpu_groups(engine, knobs)
+        ]
         recs, total = recommend.recommendations(groups, req.context, req.batch, req.recommend_limit)
         return tuple(recs), total
 
-    return derived(model, "recommendations", (groups, req.context, req.batch, req.recommend_limit), make)
+    key = (req.quant, req.bpw, kv_id, engine, knobs, req.context, req.batch, req.recommend_limit)
+    return derived(model, "recommendations", key, make)
+
+
+def longest_context(model: Model, plan: Plan, batch: int, gpus: int, cap: int, limit: int) -> int | None:
+    """recommend.max_context, kept with the model: it depends on the plan, the sequences, the GPU
+    count, the capacity and the window, not on the context asked for, so dragging the context slider
+    searches once (the page's default, a 480B model over 4 GPUs, spent a quarter of each answer on it)."""
+    return derived(
+        model, "max_context", (plan, batch, gpus, cap, limit), lambda: recommend.max_context(plan, batch, gpus, cap, limit)
+    )
 
 
 def curve_points(plan: Plan, contexts: list[int], batch: int, gpus: int) -> list[CurvePoint]:
@@ -204,16 +224,20 @@ def curve_contexts(window: int) -> list[int]:
     return [*CURVE_POINTS, *extra, *([window] if window > CURVE_POINTS[-1] else [])]
 
 
-def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) -> list[CurvePoint]:
+def memory_curve(model: Model, plan: Plan, context: int, batch: int, gpus: int) -> tuple[CurvePoint, ...]:
     """The chart's points: curve_contexts (the same for every context of a plan, batch and GPU
-    count: kept, so dragging the context slider computes one point) and the request's own context."""
+    count: kept, so dragging the context slider computes one point) and the request's own context.
+    A context among them gives the kept tuple itself (calc/result.py to_json then copies its rows)."""
     fixed = derived(
-        model, "curves", (plan, batch, gpus), lambda: curve_points(plan, curve_contexts(native_window(model)), batch, gpus)
+        model,
+        "curves",
+        (plan, batch, gpus),
+        lambda: tuple(curve_points(plan, curve_contexts(native_window(model)), batch, gpus)),
     )
     if any(p.context == context for p in fixed):
-        return list(fixed)
+        return fixed
     at = sum(1 for p in fixed if p.context < context)
-    return [*fixed[:at], *curve_points(plan, [context], batch, gpus), *fixed[at:]]
+    return (*fixed[:at], *curve_points(plan, [context], batch, gpus), *fixed[at:])
 
 
 def native_window(model: Model) -> int:
@@ -334,13 +358,13 @@ def estimate(req: Request) -> Estimate:
         worst = max(p.total for p in per_gpu)
         fit = Fit(gpu.id, gpu.name, req.gpus, cap, worst, worst <= cap, cap - worst)
         limit = native_window(model)
-        max_context = recommend.max_context(plan, req.batch, req.gpus, cap, limit)
+        max_context = longest_context(model, plan, req.batch, req.gpus, cap, limit)
         max_batch = recommend.max_batch(plan, req.context, req.gpus, cap)
         best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
     recs, recs_total = recommended(model, req, engine, kv_id) if req.recommend else ((), 0)
     offload, offload_notes = your_machine(req, model, plan, engine, kv_id)
-    curve = []
+    curve = ()
     if req.curve:
         curve = memory_curve(model, plan, req.context, req.batch, req.gpus if gpu else 1)
     return Estimate(

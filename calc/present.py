@@ -479,11 +479,21 @@ def format_label(format_id: str | None, words: dict) -> str:
     return words["values"]["format"].get(format_id) or (found.label if found else "")
 
 
-def format_options(answer: dict, words: dict) -> dict:
+def format_options(answer: dict, lang: str) -> dict:
     """The text of every option of the format list: a format the engine loads with its weights' size
     for this model ("Q4_K_M · 4.6 GiB"), any other with why it cannot be chosen."""
-    r, engine = words["result"], answer["engine"]["label"]
-    sizes = {f["id"]: f["weights_bytes"] for f in answer.get("format_sizes") or []}
+    sizes = tuple((f["id"], f["weights_bytes"]) for f in answer.get("format_sizes") or [])
+    return dict(_format_options(lang, answer["engine"]["label"], sizes))
+
+
+@lru_cache(maxsize=64)
+def _format_options(lang: str, engine: str, sizes: tuple) -> dict:
+    """format_options of (language, engine label, (format id, weights bytes) of each loaded format):
+    the texts depend on nothing else (the message catalog and the format table are fixed at load),
+    and a model's sizes are the same at every context, batch and GPU, so each input of a session
+    after the first finds them here (the caller copies the dict out)."""
+    words = texts(lang)
+    r, sizes = words["result"], dict(sizes)
     return {
         fid: fill(r["format_option"], format=format_label(fid, words), gib=gib(sizes[fid]))
         if fid in sizes
@@ -726,7 +736,7 @@ def view(answer: dict, lang: str) -> dict:
         "bar": headline_bar(answer),
         "warnings": [{"code": w["code"], "text": w["text"]} for w in answer.get("warnings") or []],
         "recs": recs,
-        "formats": format_options(answer, words),
+        "formats": format_options(answer, lang),
         "speed_sources": speed_sources(answer),
         "spec": spec_card(model, words),
         "chart": chart(answer, words, gpu_name),

@@ -85,13 +85,10 @@ def covers(a: StageRow, b: StageRow) -> bool:
 
 
 def _undominated(rows: list[StageRow]) -> list[StageRow]:
-    """The stage rows no other row covers; of equal rows the first is kept."""
-
-    return [
-        row
-        for i, row in enumerate(rows)
-        if not any(covers(other, row) and (other != row or j < i) for j, other in enumerate(rows) if j != i)
-    ]
+    """The stage rows no other row covers; of equal rows the first is kept.  The rows are compared
+    once per distinct value (64 pipeline stages of a 62-layer model are a handful of distinct rows)."""
+    distinct = list(dict.fromkeys(rows))  # first occurrences, in order
+    return [row for row in distinct if not any(covers(other, row) for other in distinct if other != row)]
 
 
 def stage_kv(cells: list[int], per_window: tuple, state: float, batch: int) -> int:

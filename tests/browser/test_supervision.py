@@ -93,9 +93,9 @@ def test_garbage_answer_replaces_the_worker(page_with, base_url):
 
     def patched_worker(route):
         text = route.fetch().text()
-        old = "answer = JSON.parse(calc.handleJson("
+        old = "text = calc.handleJson("
         assert old in text
-        new = 'answer = JSON.parse((await (await fetch("/__flag")).text()) === "junk" ? "{junk" : calc.handleJson('
+        new = 'text = (await (await fetch("/__flag")).text()) === "junk" ? "{junk" : calc.handleJson('
         route.fulfill(status=200, body=text.replace(old, new), headers={"content-type": "text/javascript"})
 
     page.route("**/__flag", flag)

@@ -272,10 +272,16 @@ function showFormats() {
   }
 }
 
+// The chart's and its table's markup on screen: an answer that draws the same (an input that leaves
+// the chart as it is) or a resize that keeps the table writes neither again.
+let chartShown = null;
+let tableShown = null;
+
 function drawChart() {
-  $("chart").innerHTML = chartSvg(lastView.chart, chartWidth);
+  const svg = chartSvg(lastView.chart, chartWidth);
+  if (svg !== chartShown) $("chart").innerHTML = chartShown = svg;
   const table = chartTable(lastView.chart);
-  if (table !== $("chart-table").innerHTML) $("chart-table").innerHTML = table; // resizes keep it as is
+  if (table !== tableShown) $("chart-table").innerHTML = tableShown = table;
   $("chart-data").hidden = !table;
 }
 

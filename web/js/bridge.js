@@ -79,7 +79,9 @@ export class CalcBridge {
     clearTimeout(entry.timer);
     if (typeof message.ok !== "boolean" || message.garbage) return this.replace("its answer was not readable");
     this.pending.delete(message.id);
-    entry.resolve(message);
+    const { text, ...reply } = message; // an answer comes as its JSON text (worker.js), parsed here once
+    if (text !== undefined) reply.result = JSON.parse(text);
+    entry.resolve(reply);
     if (message.heap > LIMITS.heapLimit) this.replace("its memory grew past the limit");
   }
 

@@ -5,6 +5,19 @@
 
 const $ = (id) => document.getElementById(id);
 
+// What each list was last built from (its items as JSON): an answer whose rows are the same as the
+// ones on screen (most inputs change a few numbers, not the warnings or the sources) leaves the list's
+// DOM alone, so the browser has no style, layout or paint work for it.
+const built = new WeakMap();
+
+/** `list`'s children made from `items` by `make` (items -> nodes), unless the ones on screen were made from equal items. */
+function fillList(list, items, make) {
+  const key = JSON.stringify(items);
+  if (built.get(list) === key) return;
+  built.set(list, key);
+  list.replaceChildren(...make(items));
+}
+
 /** A fresh copy of the first element of <template id="tpl-NAME">. */
 function row(name) {
   return $(`tpl-${name}`).content.firstElementChild.cloneNode(true);
@@ -81,11 +94,11 @@ export function renderResult(body, view) {
   $("apply-format").dataset.quant = view.apply_format || "";
   $("apply-format").hidden = !view.apply_format;
   body.querySelector(".warnings").hidden = !view.warnings.length;
-  $("warnings").replaceChildren(...view.warnings.map(warningRow));
+  fillList($("warnings"), view.warnings, (rows) => rows.map(warningRow));
   $("recs").hidden = !view.recs.length;
   $("recs-none").hidden = Boolean(view.recs.length);
-  $("recs").replaceChildren(...view.recs.map(recRow));
-  $("speed-sources").replaceChildren(...sourceLinks(view.speed_sources, view.spec.separator));
+  fillList($("recs"), view.recs, (rows) => rows.map(recRow));
+  fillList($("speed-sources"), [view.speed_sources, view.spec.separator], ([sources, separator]) => sourceLinks(sources, separator));
   renderMachine(view.machine);
 }
 
@@ -107,8 +120,8 @@ function renderMachine(m) {
   if (!m) return;
   $("machine-verdict").textContent = m.verdict;
   $("machine-verdict").classList.toggle("over", !m.fits);
-  $("machine-devices").replaceChildren(...m.rows.map(deviceRow));
-  $("machine-lines").replaceChildren(...m.lines.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  fillList($("machine-devices"), m.rows, (rows) => rows.map(deviceRow));
+  fillList($("machine-lines"), m.lines, (lines) => lines.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
   $("machine-speed").textContent = m.speed;
   $("machine-command").textContent = m.command;
 }

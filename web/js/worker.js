@@ -1,6 +1,8 @@
 // The module worker that owns Pyodide.  Protocol (see web/js/bridge.js for the other side):
 //   main -> worker  {id, type: "estimate" | "view" | "catalog" | "model" | "gguf" | "hub", payload: {...request fields}}
-//   worker -> main  {id, ok: true, result, heap} | {id, ok: false, error: {code, field, message}, heap}
+//   worker -> main  {id, ok: true, text, heap} | {id, ok: false, error: {code, field, message}, heap}
+//                   text: the answer's JSON as Python wrote it (bridge.js parses it into result: a
+//                   string crosses postMessage as one copy, the parsed tree as a slow structured clone)
 //                   | {id, garbage: true} when Python's answer is not JSON (a corrupted heap);
 //                   heap: the wasm heap's bytes, so the page can replace a worker grown too large
 //   worker -> main  events {type: "progress", stage, done, total} | {type: "ready", versions} | {type: "fatal", error}
@@ -145,13 +147,15 @@ self.onmessage = async ({ data }) => {
     self.postMessage({ id, ok: false, error: { code: "internal_error", field: null, message: describe(error) } });
     return;
   }
+  let text;
   let answer;
   try {
-    answer = JSON.parse(calc.handleJson(JSON.stringify({ ...payload, op: type })));
+    text = calc.handleJson(JSON.stringify({ ...payload, op: type }));
+    answer = JSON.parse(text);
   } catch (error) {
     self.postMessage({ id, garbage: true, error: describe(error) });
     return;
   }
   const heap = calc.heap();
-  self.postMessage(answer.ok ? { id, ok: true, result: answer, heap } : { id, ok: false, error: answer.error, heap });
+  self.postMessage(answer.ok ? { id, ok: true, text, heap } : { id, ok: false, error: answer.error, heap });
 };
