@@ -4,7 +4,8 @@
 //
 // Boots the npm Pyodide with its stock python_stdlib.zip, unpacks the calc archive, runs WARM_PY
 // (every calc module imported, every data file read), answers REQUESTS_JSON (every op, engine and
-// language) and then runs SCAN_PY, which prints the modules to keep as JSON; that goes to OUT.
+// language) and then runs SCAN_PY, which writes the modules to keep and their stripped sources as
+// JSON; that goes to OUT.
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -23,7 +24,5 @@ py.unpackArchive(new Uint8Array(readFileSync(zipPath)), "zip");
 py.runPython(readFileSync(warmPath, "utf-8"));
 const api = py.pyimport("calc.api");
 for (const request of JSON.parse(readFileSync(requestsPath, "utf-8"))) api.handle_json(JSON.stringify(request));
-let printed = "";
-py.setStdout({ batched: (text) => { printed += text; } });
 py.runPython(readFileSync(scanPath, "utf-8"));
-writeFileSync(out, printed);
+writeFileSync(out, py.FS.readFile("/scan.json"));

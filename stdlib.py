@@ -6,7 +6,8 @@ Node runs stdlib.mjs: the stock Pyodide boots, unpacks the calc archive, imports
 reads every data file (snapshot.WARM_PY), answers one request of every kind (snapshot.warm_requests),
 and then lists the modules it loaded from the zip and what they import at module level, found with
 Pyodide's own ast (its Python is newer than the build's).  The zip holds those modules and
-EXTRA_MODULES, and nothing is trusted to this list alone: snapshot.mjs makes the snapshot with the
+EXTRA_MODULES without docstrings and comments (python -OO drops the docstrings too; the stdlib is
+tested to run so): 0.45 MB instead of 2.5.  Nothing is trusted to this list alone: snapshot.mjs makes the snapshot with the
 trimmed zip and checks both boots with it (the restored one and the archive one, each answering
 every request kind as CPython does), so a module missing fails the build, not a visit.  The stock
 zip stays in dist/pyodide/ for the worker's fallback (web/js/worker.js: a ModuleNotFoundError
@@ -28,7 +29,6 @@ from package import ZIP_DATE
 
 ROOT = Path(__file__).resolve().parent
 SCRIPT = ROOT / "stdlib.mjs"
-STOCK = "python_stdlib.zip"
 
 # Codecs looked up by name at run time (encodings.search_function imports encodings.<name>), which no
 # import statement shows: the UTF and Latin-1 family and what zipfile, json and the idna hostnames use.
@@ -54,7 +54,9 @@ EXTRA_MODULES = (
 
 # Run inside the stock Pyodide after the warm-up (EXTRA: EXTRA_MODULES): every
 # module loaded from the zip, then the closure over their module-level imports (an import in a
-# function is left to the checks; one under `if __name__ == "__main__":` never runs), printed as JSON.
+# function is left to the checks; one under `if __name__ == "__main__":` never runs), printed as JSON
+# with each module's source stripped of docstrings and comments (Pyodide's ast reads its own Python),
+# into /scan.json.
 SCAN_PY = """
 import ast, json, sys, zipfile
 STDLIB_ZIP = f"/lib/python{sys.version_info[0]}{sys.version_info[1]}.zip"  # where Pyodide writes the zip
@@ -104,7 +106,23 @@ while todo:
         if prefix in files and prefix not in seen:
             seen.add(prefix)
             todo.extend(imports(prefix))
-print(json.dumps(sorted(seen)))
+
+# The module's source without docstrings and comments (what python -OO drops, and what the stdlib is
+# tested to run without), compiled once here so that a module no check imports still parses.
+def stripped(path):
+    tree = ast.parse(archive.read(path), path)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    source = ast.unparse(tree) + "\\n"
+    compile(source, path, "exec")
+    return source
+
+with open("/scan.json", "w", encoding="utf-8") as out:
+    json.dump({"modules": sorted(seen), "files": {files[m]: stripped(files[m]) for m in sorted(seen)}}, out)
 """
 
 
@@ -112,8 +130,9 @@ def fail(message: str) -> None:
     raise SystemExit(f"build.py: error: {message}")
 
 
-def modules(calc_zip: bytes, pyodide_dir: Path, warm_py: str, requests: list[dict]) -> list[str]:
-    """The stdlib modules the calculator needs (see the module docstring), sorted."""
+def modules(calc_zip: bytes, pyodide_dir: Path, warm_py: str, requests: list[dict]) -> dict:
+    """The stdlib modules the calculator needs (see the module docstring): {"modules": sorted names,
+    "files": {zip entry: source without docstrings and comments}}."""
     node = shutil.which("node")
     if node is None:
         fail("node not found: the standard library is trimmed with Node (install Node.js, then `npm ci`)")
@@ -130,32 +149,26 @@ def modules(calc_zip: bytes, pyodide_dir: Path, warm_py: str, requests: list[dic
         return json.loads((work / "out.json").read_text("utf-8"))
 
 
-def module_files(names: list[str]) -> set[str]:
-    """The zip entries of these modules: pkg/__init__.py for a package, else pkg/mod.py."""
-    return {f"{name.replace('.', '/')}{suffix}" for name in names for suffix in ("/__init__.py", ".py")}
-
-
-def write(stock: bytes, names: list[str]) -> bytes:
-    """A reproducible zip of the stock entries for `names` (sorted, fixed timestamps, deflate 9)."""
-    wanted = module_files(names)
-    source = zipfile.ZipFile(io.BytesIO(stock))
+def write(files: dict[str, str]) -> bytes:
+    """A reproducible zip of these sources (sorted, fixed timestamps, deflate 9)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name in sorted(n for n in source.namelist() if n in wanted):
+        for name in sorted(files):
             member = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             member.external_attr = 0o644 << 16
             member.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(member, source.read(name), compresslevel=9)
+            archive.writestr(member, files[name].encode("utf-8"), compresslevel=9)
     return buffer.getvalue()
 
 
 def trim(calc_zip: bytes, pyodide_dir: Path, warm_py: str, requests: list[dict]) -> tuple[str, bytes, dict]:
     """The trimmed zip: (its name under pyodide/, its bytes, its build-info entry: file, bytes, sha256,
     module count)."""
-    names = modules(calc_zip, pyodide_dir, warm_py, requests)
+    found = modules(calc_zip, pyodide_dir, warm_py, requests)
+    names = found["modules"]
     if "encodings" not in names:
         fail("the stdlib scan found no encodings package: Pyodide cannot start without it")
-    data = write((pyodide_dir / STOCK).read_bytes(), names)
+    data = write(found["files"])
     digest = hashlib.sha256(data).hexdigest()
     name = f"calc_stdlib-{digest[:16]}.zip"
     return name, data, {"file": f"pyodide/{name}", "bytes": len(data), "sha256": digest, "modules": len(names)}

@@ -221,8 +221,8 @@ def test_snapshot_is_what_build_info_and_the_page_say(dist):
 
 
 def test_trimmed_stdlib_is_part_of_the_stock_one_and_what_the_worker_boots_with(dist):
-    """pyodide/calc_stdlib-<sha256[:16]>.zip holds stock entries byte for byte (sorted, fixed dates),
-    the modules the calculator and Pyodide's start-up import and none of the big ones they do not;
+    """pyodide/calc_stdlib-<sha256[:16]>.zip holds stock modules without their docstrings and comments
+    (sorted, fixed dates): those the calculator and Pyodide's start-up import, none of the big ones they do not;
     the page names it to the worker; the stock python_stdlib.zip ships beside it unchanged (the
     worker's fallback, the benchmark's bare boot) and is the one file of pyodide/ the service worker
     does not keep offline."""
@@ -237,14 +237,16 @@ def test_trimmed_stdlib_is_part_of_the_stock_one_and_what_the_worker_boots_with(
     with zipfile.ZipFile(dist / entry["file"]) as trimmed:
         names = trimmed.namelist()
         assert names == sorted(names) and {i.date_time for i in trimmed.infolist()} == {package.ZIP_DATE}
-        assert all(trimmed.read(n) == stock.read(n) for n in names)
+        assert set(names) <= set(stock.namelist()) and all(len(trimmed.read(n)) <= max(1, len(stock.read(n))) for n in names)
+        assert b"Basic statistics module" in stock.read("statistics.py")
+        assert b"Basic statistics module" not in trimmed.read("statistics.py") and b"def fmean(" in trimmed.read("statistics.py")
     assert len(names) == entry["modules"]
     needed = ("encodings/__init__.py", "encodings/utf_8.py", "encodings/cp437.py", "_pyodide/_base.py", "pyodide/__init__.py")
     needed += ("asyncio/__init__.py", "json/__init__.py", "statistics.py", "fractions.py", "decimal.py", "urllib/parse.py")
     assert set(needed) <= set(names)
     for left_out in ("email/", "unittest/", "multiprocessing/", "xml/", "_pyrepl/", "pdb.py", "doctest.py", "tarfile.py"):
         assert not [n for n in names if n.startswith(left_out)], left_out
-    assert len(data) < 0.4 * (dist / "pyodide/python_stdlib.zip").stat().st_size
+    assert len(data) < 0.25 * (dist / "pyodide/python_stdlib.zip").stat().st_size
     assert json.loads(unescape(re.search(r'data-calc="([^"]+)"', (dist / "index.html").read_text("utf-8")).group(1)))[
         "stdlib"
     ] == entry["file"].removeprefix("pyodide/")
