@@ -1,5 +1,5 @@
 """The page's trimmed standard library: the part of Pyodide's python_stdlib.zip the calculator and
-Pyodide's own start-up import, so a first visit downloads about a third of its 2.5 MB.
+Pyodide's own start-up import, so a first visit downloads about a fifth of its 2.5 MB.
 
 build.py calls trim(calc zip bytes, Pyodide folder) -> (file name, zip bytes, build-info entry).
 Node runs stdlib.mjs: the stock Pyodide boots, unpacks the calc archive, imports every module and

@@ -8,11 +8,11 @@
 //
 // The worker's name is build.py's worker_boot: {zip, snapshot: {file, bytes, sha256, pyodide}, stdlib}.
 // Both boots start Pyodide with `stdlib`, the trimmed standard library in pyodide/ (stdlib.py: what the
-// calculator imports, a third of python_stdlib.zip; the snapshot was made with it).  Should that boot
-// fail, or an answer say a module was not found, the worker boots again from the archive with the
-// stock python_stdlib.zip and answers from there.  It
-// restores the memory snapshot (snapshot.py: the calculator imported, every data file read) when it
-// can, and otherwise boots as without one: Pyodide, then the calc archive unpacked and imported.  It
+// calculator imports, without docstrings: a fifth of python_stdlib.zip; the snapshot was made with
+// it).  Should that boot fail, or an answer say a module was not found, the worker boots again from
+// the archive with the stock python_stdlib.zip and answers from there.
+// It restores the memory snapshot (snapshot.py: the calculator imported, every data file read) when
+// it can, and otherwise boots as without one: Pyodide, then the calc archive unpacked and imported.  It
 // boots that way when the snapshot is of another Pyodide, missing, served wrong, cut short or of other
 // bytes (its length and sha256 are checked before Pyodide sees it), when Pyodide refuses it, and on a
 // first visit over a slow link (its first PROBE_BYTES take longer than PROBE_MS: there the download
