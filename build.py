@@ -4,8 +4,9 @@
     python build.py [--out DIR] [--site-url URL] [--hub-endpoint URL [--hub-cdn URL ...]] [--serve [PORT]]
 
 Renders web/templates/*.j2 once per language with the default estimate's view (calc.present), adds
-the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, the memory snapshot
-of the ready calculator (snapshot.py, made with Node), build-info.json and the service worker
+the calc bundle and wheel (package.py), the pinned Pyodide core by an allow-list, the trimmed standard
+library the worker boots with (stdlib.py), the memory snapshot of the ready calculator (snapshot.py,
+both made with Node), build-info.json and the service worker
 (service_worker.py).  Two builds of the same tree are byte-identical.
 """
 
@@ -32,7 +33,9 @@ from calc.request import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from devserver import serve
 from package import build_wheel, bundle_calc
 from service_worker import write_service_worker
+from snapshot import WARM_PY, warm_requests
 from snapshot import build as build_snapshot
+from stdlib import trim as trim_stdlib
 
 ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
@@ -187,14 +190,20 @@ def with_aliases(catalog: dict) -> dict:
     return {**catalog, "models": [{**m, "aliases": aliases[m["id"]]} for m in catalog["models"]]}
 
 
-def worker_boot(calc_zip: str, snapshot: dict | None) -> str:
-    """What the page tells its worker (web/js/worker.js reads it as its name): the calc archive and the
-    snapshot's file, length, sha256 and Pyodide version, as JSON."""
-    return json.dumps({"zip": calc_zip, "snapshot": snapshot}, sort_keys=True, separators=(",", ":"))
+def worker_boot(calc_zip: str, snapshot: dict | None, stdlib: str | None = None) -> str:
+    """What the page tells its worker (web/js/worker.js reads it as its name): the calc archive, the
+    snapshot's file, length, sha256 and Pyodide version, and the trimmed stdlib's file name in pyodide/
+    (None: the stock python_stdlib.zip), as JSON."""
+    return json.dumps({"zip": calc_zip, "snapshot": snapshot, "stdlib": stdlib}, sort_keys=True, separators=(",", ":"))
 
 
 def page_inputs(
-    info: dict, calc_zip: str, site: str | None = None, snapshot: dict | None = None, hub: dict | None = None
+    info: dict,
+    calc_zip: str,
+    site: str | None = None,
+    snapshot: dict | None = None,
+    hub: dict | None = None,
+    stdlib: str | None = None,
 ) -> dict:
     """What every page is rendered from: versions, the calc bundle's name and the worker's boot data,
     the catalog (with search aliases), the strings, the published address (or None), the Hub
@@ -203,7 +212,7 @@ def page_inputs(
     return {
         "info": info,
         "calc_zip": calc_zip,
-        "worker": worker_boot(calc_zip, snapshot),
+        "worker": worker_boot(calc_zip, snapshot, stdlib),
         "catalog": catalog,
         "strings": load_strings(),
         "site": site,
@@ -384,8 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     info = versions()
     calc_zip, calc_data = bundle_calc()
-    snapshot_name, snapshot_data, snapshot = build_snapshot(calc_data, PYODIDE_SRC, info["pyodide"])
-    common = page_inputs(info, calc_zip, site_url(args.site_url), snapshot, hub_config(args.hub_endpoint, args.hub_cdn))
+    stdlib_name, stdlib_data, stdlib = trim_stdlib(calc_data, PYODIDE_SRC, WARM_PY, warm_requests())
+    snapshot_name, snapshot_data, snapshot = build_snapshot(calc_data, PYODIDE_SRC, info["pyodide"], stdlib_data)
+    hub = hub_config(args.hub_endpoint, args.hub_cdn)
+    common = page_inputs(info, calc_zip, site_url(args.site_url), snapshot, hub, stdlib_name)
     pages = {**render_pages(common), **render_model_pages(common)}
     pages.update(render_site_files(common, pages))  # all that can fail runs before the old output goes
     if out.exists() and any(out.iterdir()):
@@ -393,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             fail(f"{out} is not empty and holds no earlier build: refusing to delete it")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    copy_pyodide(out)
+    copy_pyodide(out)  # the stock python_stdlib.zip too: the worker's fallback, the benchmark's bare boot
+    (out / stdlib["file"]).write_bytes(stdlib_data)
     (out / calc_zip).write_bytes(calc_data)
     (out / snapshot_name).write_bytes(snapshot_data)
     wheel = build_wheel(out)
@@ -405,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         **info,
         "calc_zip": calc_zip,
         "snapshot": snapshot,
+        "stdlib": stdlib,
         "wheel": wheel,
         "langs": list(LANGS),
         "pyodide_files": list(PYODIDE_FILES),

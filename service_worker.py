@@ -11,9 +11,10 @@ import hashlib
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent / "web" / "templates" / "sw.js.j2"
-# Files the service worker does not keep for offline use: the wheel (for notebooks, not the page)
-# and the build's own metadata.
-OFFLINE_SKIP = ("wheels/", "build-info.json", "sw.js", "models/", "zh/models/")  # model pages: read online
+# Files the service worker does not keep for offline use: the wheel (for notebooks, not the page),
+# the build's own metadata, and Pyodide's stock standard library (the worker boots with the trimmed
+# one, stdlib.py; the stock zip is its fallback, fetched only should that fail).  Model pages: read online.
+OFFLINE_SKIP = ("wheels/", "build-info.json", "sw.js", "models/", "zh/models/", "pyodide/python_stdlib.zip")
 # Pages served as folders (/zh/ is zh/index.html); the root page is "./".
 FOLDER_PAGES = ("zh/",)
 

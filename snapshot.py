@@ -1,11 +1,13 @@
 """The page's memory snapshot: Pyodide with the calculator imported, every data file read and every
 kind of request answered once, so a restored worker answers at once (no calc archive, no imports).
 
-build.py calls build(zip bytes, Pyodide folder, version) -> (file name, gzip bytes, build-info entry).
-Node (the one `npm ci` needs) runs snapshot.mjs; the snapshot is deterministic, gzip-compressed
+build.py calls build(zip bytes, Pyodide folder, version, stdlib zip bytes) -> (file name, gzip bytes,
+build-info entry).  Node (the one `npm ci` needs) runs snapshot.mjs with the page's trimmed standard
+library (stdlib.py), the one the worker boots with; the snapshot is deterministic, gzip-compressed
 with mtime 0 and named by its hash, and checked before it ships: the restored runtime, with no calc
-files, must answer WARM_REQUESTS exactly as CPython does.  web/js/worker.js checks its length and
-sha256 before restoring it and boots normally when it cannot.
+files, and a runtime booted from the calc archive the way the worker boots without a snapshot, must
+each answer warm_requests() exactly as CPython does (a module the trimmed zip lacks fails here).
+web/js/worker.js checks its length and sha256 before restoring it and boots normally when it cannot.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ def warm_requests() -> list[dict]:
     return out
 
 
+# The runtimes snapshot.mjs checks: (what it is, its answers' file out.<kind>.json).
+BOOTS = (("restored snapshot", "answers"), ("archive boot with the trimmed stdlib", "archive"))
+
+
 def plain(value):
     """A value as it looks after a trip through JSON."""
     return json.loads(json.dumps(value))
@@ -96,9 +102,10 @@ def fail(message: str) -> None:
     raise SystemExit(f"build.py: error: {message}")
 
 
-def build(calc_zip: bytes, pyodide_dir: Path, pyodide_version: str) -> tuple[str, bytes, dict]:
-    """The snapshot file for this calc archive: (name, gzip bytes, its entry in build-info.json:
-    file, bytes and sha256 of the uncompressed snapshot, the Pyodide version it belongs to)."""
+def build(calc_zip: bytes, pyodide_dir: Path, pyodide_version: str, stdlib_zip: bytes) -> tuple[str, bytes, dict]:
+    """The snapshot file for this calc archive and standard library: (name, gzip bytes, its entry in
+    build-info.json: file, bytes and sha256 of the uncompressed snapshot, the Pyodide version it
+    belongs to).  It is restored only with the same stdlib zip (its zipimport directory is in memory)."""
     from calc.api import handle
 
     node = shutil.which("node")
@@ -108,17 +115,19 @@ def build(calc_zip: bytes, pyodide_dir: Path, pyodide_version: str) -> tuple[str
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "calc.zip").write_bytes(calc_zip)
+        (work / "stdlib.zip").write_bytes(stdlib_zip)
         (work / "warm.py").write_text(WARM_PY, "utf-8")
         (work / "requests.json").write_text(json.dumps(requests), "utf-8")
-        files = (str(work / n) for n in ("calc.zip", "warm.py", "requests.json", "out"))
+        files = (str(work / n) for n in ("stdlib.zip", "calc.zip", "warm.py", "requests.json", "out"))
         done = subprocess.run([node, str(SCRIPT), str(pyodide_dir.resolve()), *files], capture_output=True, text=True)
         if done.returncode:
             fail(f"snapshot.mjs failed:\n{done.stderr[-3000:]}")
         raw = (work / "out").read_bytes()
-        answers = json.loads((work / "out.answers.json").read_text("utf-8"))
-    for request, answer in zip(requests, answers, strict=True):
-        if answer != plain(handle(request)):
-            fail(f"the restored snapshot answers {request!r} unlike CPython:\n{json.dumps(answer)[:1000]}")
+        answers = {boot: json.loads((work / f"out.{kind}.json").read_text("utf-8")) for boot, kind in BOOTS}
+    for boot, got in answers.items():
+        for request, answer in zip(requests, got, strict=True):
+            if answer != plain(handle(request)):
+                fail(f"the {boot} answers {request!r} unlike CPython:\n{json.dumps(answer)[:1000]}")
     digest = hashlib.sha256(raw).hexdigest()
     name = f"snapshot-{digest[:16]}.bin.gz"
     data = gzip.compress(raw, GZIP_LEVEL, mtime=0)

@@ -54,6 +54,7 @@ def test_expected_files(dist):
         "sw.js",
         info["calc_zip"],
         info["snapshot"]["file"],
+        info["stdlib"]["file"],
         info["wheel"],
         *(f"pyodide/{n}" for n in build.PYODIDE_FILES),
         *(f"js/{p.name}" for p in (ROOT / "web/js").glob("*.js")),
@@ -210,12 +211,60 @@ def test_snapshot_is_what_build_info_and_the_page_say(dist):
     raw = gzip.decompress((dist / snap["file"]).read_bytes())
     digest = hashlib.sha256(raw).hexdigest()
     assert snap == {"file": f"snapshot-{digest[:16]}.bin.gz", "bytes": len(raw), "sha256": digest, "pyodide": info["pyodide"]}
-    boot = json.loads(build.worker_boot(info["calc_zip"], snap))
-    assert boot == {"zip": info["calc_zip"], "snapshot": snap}
+    stdlib = info["stdlib"]["file"].removeprefix("pyodide/")
+    boot = json.loads(build.worker_boot(info["calc_zip"], snap, stdlib))
+    assert boot == {"zip": info["calc_zip"], "snapshot": snap, "stdlib": stdlib}
     html = (dist / "index.html").read_text("utf-8")
     data = unescape(re.search(r'data-calc="([^"]+)"', html).group(1))
     assert json.loads(data) == boot
     assert json.loads(re.search(r'id="build-info">([^<]+)<', html).group(1))["worker"] == data
+
+
+def test_trimmed_stdlib_is_part_of_the_stock_one_and_what_the_worker_boots_with(dist):
+    """pyodide/calc_stdlib-<sha256[:16]>.zip holds stock modules without their docstrings and comments
+    (sorted, fixed dates): those the calculator and Pyodide's start-up import, none of the big ones they do not;
+    the page names it to the worker; the stock python_stdlib.zip ships beside it unchanged (the
+    worker's fallback, the benchmark's bare boot) and is the one file of pyodide/ the service worker
+    does not keep offline."""
+    info = json.loads((dist / "build-info.json").read_text())
+    entry = info["stdlib"]
+    data = (dist / entry["file"]).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert entry["file"] == f"pyodide/calc_stdlib-{digest[:16]}.zip"
+    assert (entry["bytes"], entry["sha256"]) == (len(data), digest)
+    stock = zipfile.ZipFile(ROOT / "node_modules/pyodide/python_stdlib.zip")
+    assert (dist / "pyodide/python_stdlib.zip").read_bytes() == (ROOT / "node_modules/pyodide/python_stdlib.zip").read_bytes()
+    with zipfile.ZipFile(dist / entry["file"]) as trimmed:
+        names = trimmed.namelist()
+        assert names == sorted(names) and {i.date_time for i in trimmed.infolist()} == {package.ZIP_DATE}
+        assert set(names) <= set(stock.namelist()) and all(len(trimmed.read(n)) <= max(1, len(stock.read(n))) for n in names)
+        assert b"Basic statistics module" in stock.read("statistics.py")
+        assert b"Basic statistics module" not in trimmed.read("statistics.py") and b"def fmean(" in trimmed.read("statistics.py")
+    assert len(names) == entry["modules"]
+    needed = ("encodings/__init__.py", "encodings/utf_8.py", "encodings/cp437.py", "_pyodide/_base.py", "pyodide/__init__.py")
+    needed += ("asyncio/__init__.py", "json/__init__.py", "statistics.py", "fractions.py", "decimal.py", "urllib/parse.py")
+    assert set(needed) <= set(names)
+    for left_out in ("email/", "unittest/", "multiprocessing/", "xml/", "_pyrepl/", "pdb.py", "doctest.py", "tarfile.py"):
+        assert not [n for n in names if n.startswith(left_out)], left_out
+    assert len(data) < 0.25 * (dist / "pyodide/python_stdlib.zip").stat().st_size
+    assert json.loads(unescape(re.search(r'data-calc="([^"]+)"', (dist / "index.html").read_text("utf-8")).group(1)))[
+        "stdlib"
+    ] == entry["file"].removeprefix("pyodide/")
+    sw = (dist / "sw.js").read_text("utf-8")
+    assert f'"{entry["file"]}"' in sw and '"pyodide/pyodide.asm.wasm"' in sw and "python_stdlib.zip" not in sw
+
+
+def test_snapshot_check_fails_the_build_on_a_module_the_stdlib_lacks(dist):
+    """The snapshot is made and checked with the trimmed stdlib: one without a module the calculator
+    imports (fractions, through statistics) stops the build instead of a visit."""
+    import snapshot
+
+    info = json.loads((dist / "build-info.json").read_text())
+    trimmed = zipfile.ZipFile(dist / info["stdlib"]["file"])
+    short = package.write_zip([(n, trimmed.read(n)) for n in trimmed.namelist() if n != "fractions.py"])
+    calc_zip = (dist / info["calc_zip"]).read_bytes()
+    with pytest.raises(SystemExit, match=r"snapshot.mjs failed:(.|\n)*fractions"):
+        snapshot.build(calc_zip, ROOT / "node_modules/pyodide", info["pyodide"], short)
 
 
 def test_own_assets_small(dist):

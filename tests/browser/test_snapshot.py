@@ -1,7 +1,8 @@
 """The memory snapshot in Chromium: a restored worker answers every kind of request exactly as
 CPython does without fetching the calc archive, and the worker boots from the archive instead when
 the snapshot is missing, of another Pyodide build, cut short, of other bytes, served as something
-else, or slow to arrive."""
+else, or slow to arrive.  Both boots start with the trimmed standard library (stdlib.py), and with
+Pyodide's stock one when that fails or lacks a module an answer needs."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import base64
 import functools
 import gzip
 import hashlib
+import io
 import json
 import re
 import sys
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,8 @@ import devserver  # noqa: E402
 pytestmark = pytest.mark.browser
 GOLDEN = json.loads((Path(__file__).parent / "golden_requests.json").read_text("utf-8"))
 SNAPSHOT = "**/snapshot-*.bin.gz"
+TRIMMED = "**/pyodide/calc_stdlib-*.zip"
+STOCK = "pyodide/python_stdlib.zip"
 
 
 def packed(data: bytes) -> bytes:
@@ -95,14 +100,7 @@ def every_kind(core) -> list[tuple[str, dict]]:
     return out
 
 
-def test_restored_snapshot_answers_every_kind_like_cpython(ctx, base_url, core, info):
-    """The page restores the snapshot (and never fetches the calc archive), then every request kind
-    gets CPython's answer."""
-    page = ctx.new_page()
-    requested = []
-    versions = booted(page, base_url, requested)
-    assert versions["boot"] == "snapshot" and versions["why"] is None
-    assert [u for u in requested if info["snapshot"]["file"] in u] and not [u for u in requested if info["calc_zip"] in u]
+def answers_every_kind_like_cpython(page, core) -> None:
     for op, request in every_kind(core):
         answer = page.evaluate("([t, r]) => window.calcBridge.call(t, r)", [op, request])
         expected = plain(core({**request, "op": op}))
@@ -110,6 +108,85 @@ def test_restored_snapshot_answers_every_kind_like_cpython(ctx, base_url, core, 
             assert answer["ok"] and answer["result"] == expected, (op, request)
         else:
             assert not answer["ok"] and answer["error"] == expected["error"], (op, request)
+
+
+def test_restored_snapshot_answers_every_kind_like_cpython(ctx, base_url, core, info):
+    """The page restores the snapshot (and never fetches the calc archive) with the trimmed stdlib,
+    never the stock one, then every request kind gets CPython's answer."""
+    page = ctx.new_page()
+    requested = []
+    versions = booted(page, base_url, requested)
+    assert versions["boot"] == "snapshot" and versions["why"] is None
+    assert [u for u in requested if info["snapshot"]["file"] in u] and not [u for u in requested if info["calc_zip"] in u]
+    assert versions["stdlib"] == info["stdlib"]["file"].removeprefix("pyodide/")
+    assert [u for u in requested if info["stdlib"]["file"] in u] and not [u for u in requested if STOCK in u]
+    answers_every_kind_like_cpython(page, core)
+
+
+def test_archive_boot_with_the_trimmed_stdlib_answers_every_kind_like_cpython(ctx, base_url, core, info):
+    """No snapshot: the worker boots from the archive with the trimmed stdlib too, and every request
+    kind gets CPython's answer."""
+    ctx.route(SNAPSHOT, lambda route: route.fulfill(status=404, body="not found"))
+    page = ctx.new_page()
+    requested = []
+    versions = booted(page, base_url, requested)
+    assert versions["boot"] == "archive" and versions["stdlib"] == info["stdlib"]["file"].removeprefix("pyodide/")
+    assert not [u for u in requested if STOCK in u]
+    answers_every_kind_like_cpython(page, core)
+
+
+def without(zip_bytes: bytes, name: str) -> bytes:
+    """A zip without one entry."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            if item.filename != name:
+                out.writestr(item, source.read(item))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("served", ["missing", "lacks fractions"])
+def test_trimmed_stdlib_that_fails_boots_with_the_stock_one(ctx, base_url, core, built_site, info, served):
+    """The trimmed stdlib missing (404), or lacking a module calc imports (fractions, through
+    statistics): the worker boots from the archive with Pyodide's stock python_stdlib.zip."""
+    trimmed = (built_site / info["stdlib"]["file"]).read_bytes()
+    body = without(trimmed, "fractions.py") if served != "missing" else b"not found"
+    assert len(body) < len(trimmed) or served == "missing"
+    status = 404 if served == "missing" else 200
+    ctx.route(SNAPSHOT, lambda route: route.fulfill(status=404, body="not found"))  # made with the whole trimmed zip
+    ctx.route(TRIMMED, lambda route: route.fulfill(status=status, body=body))
+    page = ctx.new_page()
+    requested = []
+    versions = booted(page, base_url, requested)
+    assert versions["boot"] == "archive" and versions["stdlib"] == "python_stdlib.zip"
+    assert versions["why"].startswith("the trimmed stdlib failed: "), versions["why"]
+    assert [u for u in requested if STOCK in u]
+    answers_like_cpython(page, core)
+
+
+def test_answer_needing_a_module_the_trimmed_stdlib_lacks_comes_from_the_stock_one(ctx, base_url, core, built_site, info):
+    """A calc archive whose catalog op imports a module the trimmed stdlib leaves out (email): that
+    answer says ModuleNotFoundError, so the worker boots again with the stock stdlib and answers
+    from there, as CPython does."""
+    archive = (built_site / info["calc_zip"]).read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(archive)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "calc/api.py":
+                data += b"\n_plain_catalog = _catalog\ndef _catalog():\n    import email\n    return _plain_catalog()\n"
+            out.writestr(item, data)
+    lazy = buffer.getvalue()
+    assert not [n for n in zipfile.ZipFile(built_site / info["stdlib"]["file"]).namelist() if n.startswith("email/")]
+    ctx.route(SNAPSHOT, lambda route: route.fulfill(status=404, body="not found"))
+    ctx.route(f"**/{info['calc_zip']}", lambda route: route.fulfill(status=200, body=lazy))
+    page = ctx.new_page()
+    requested = []
+    versions = booted(page, base_url, requested)
+    assert versions["stdlib"] == info["stdlib"]["file"].removeprefix("pyodide/")
+    answer = page.evaluate("() => window.calcBridge.call('catalog', {})")
+    assert answer["ok"] and answer["result"] == plain(core({"op": "catalog"}))
+    assert [u for u in requested if STOCK in u]
 
 
 def test_snapshot_sent_with_content_encoding_is_restored(browser, built_site):

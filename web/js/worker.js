@@ -8,9 +8,13 @@
 //   worker -> main  events {type: "progress", stage, done, total} | {type: "ready", versions} | {type: "fatal", error}
 // Python is reached through pyimport("calc.api") and one call, handle_json(text) -> text.
 //
-// The worker's name is build.py's worker_boot: {zip, snapshot: {file, bytes, sha256, pyodide}}.  It
-// restores the memory snapshot (snapshot.py: the calculator imported, every data file read) when it
-// can, and otherwise boots as without one: Pyodide, then the calc archive unpacked and imported.  It
+// The worker's name is build.py's worker_boot: {zip, snapshot: {file, bytes, sha256, pyodide}, stdlib}.
+// Both boots start Pyodide with `stdlib`, the trimmed standard library in pyodide/ (stdlib.py: what the
+// calculator imports, without docstrings: a fifth of python_stdlib.zip; the snapshot was made with
+// it).  Should that boot fail, or an answer say a module was not found, the worker boots again from
+// the archive with the stock python_stdlib.zip and answers from there.
+// It restores the memory snapshot (snapshot.py: the calculator imported, every data file read) when
+// it can, and otherwise boots as without one: Pyodide, then the calc archive unpacked and imported.  It
 // boots that way when the snapshot is of another Pyodide, missing, served wrong, cut short or of other
 // bytes (its length and sha256 are checked before Pyodide sees it), when Pyodide refuses it, and on a
 // first visit over a slow link (its first PROBE_BYTES take longer than PROBE_MS: there the download
@@ -22,6 +26,8 @@ const OPS = new Set(["estimate", "view", "catalog", "model", "gguf", "hub"]);
 const PYODIDE_URL = new URL("../pyodide/", import.meta.url).href;
 const spec = readSpec(self.name); // the page names the worker after what it boots from (bridge.js)
 const zipName = spec.zip;
+const STOCK_STDLIB = "python_stdlib.zip";
+let stdlibName = STOCK_STDLIB; // what the running Pyodide was started with
 // Restore only if this much of the snapshot arrives within this time (about 20 Mbit/s): slower, the
 // extra megabytes cost more than the ~2.5 s of start-up they save (bench: python -m bench).
 const PROBE_BYTES = 256 * 1024;
@@ -32,10 +38,10 @@ function readSpec(name) {
     const value = JSON.parse(name);
     if (value && typeof value === "object") return value;
   } catch {}
-  return { zip: String(name), snapshot: null };
+  return { zip: String(name), snapshot: null, stdlib: null };
 }
 
-function progress(stage) {
+function report(stage) {
   self.postMessage({ type: "progress", stage, done: STAGES.indexOf(stage), total: STAGES.length });
 }
 
@@ -65,7 +71,7 @@ async function fetchSnapshot(snapshot) {
     const before = got;
     got += value.length;
     if (got >= PROBE_BYTES) clearTimeout(timer);
-    if (before >> 20 !== got >> 20) progress("runtime"); // each MiB: the boot has not stalled
+    if (before >> 20 !== got >> 20) report("runtime"); // each MiB: the boot has not stalled
   }
   clearTimeout(timer);
   if (slow) return { why: "slow link" };
@@ -96,13 +102,37 @@ function fetchArchive() {
   return archive;
 }
 
+/** An answer that says Python missed a module (calc.api names the exception's type). */
+function moduleMissing(text) {
+  return /ModuleNotFoundError/.test(String(text));
+}
+
+/** Boot with the trimmed stdlib; should that fail (a module it lacks, the file missing), once more from
+ * the archive with the stock one. */
 async function boot() {
   if (!/^calc-[0-9a-f]{8}\.zip$/.test(zipName)) throw new Error(`bad calc package name "${zipName}"`);
+  const trimmed = typeof spec.stdlib === "string" && /^calc_stdlib-[0-9a-f]{16}\.zip$/.test(spec.stdlib) ? spec.stdlib : null;
+  if (!trimmed) return start(STOCK_STDLIB, false, spec.stdlib ? "bad stdlib name" : "no trimmed stdlib in this build");
+  try {
+    return await start(trimmed, true, null);
+  } catch (error) {
+    return start(STOCK_STDLIB, false, `the trimmed stdlib failed: ${describe(error)}`);
+  }
+}
+
+/** Start Pyodide with `stdlib` (a file in pyodide/), from the snapshot if `mayRestore` and it can, else
+ * from the archive (`reason`: why not).  `quiet`: a second boot of a worker already ready, which tells
+ * the page nothing (it is answering a request the page waits for). */
+async function start(stdlib, mayRestore, reason, quiet = false) {
+  const progress = quiet ? () => {} : report;
   progress("runtime");
-  const options = { indexURL: PYODIDE_URL, packageBaseUrl: PYODIDE_URL };
+  stdlibName = stdlib;
+  const options = { indexURL: PYODIDE_URL, packageBaseUrl: PYODIDE_URL, stdLibURL: PYODIDE_URL + stdlib };
   let pyodide = null;
   let why = null;
-  const snapshot = await fetchSnapshot(spec.snapshot).catch((error) => ({ why: describe(error) }));
+  const snapshot = mayRestore
+    ? await fetchSnapshot(spec.snapshot).catch((error) => ({ why: describe(error) }))
+    : { why: reason };
   if (snapshot.bytes) {
     try {
       pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot.bytes });
@@ -128,14 +158,24 @@ async function boot() {
     calc: calc.__version__ ?? null,
     boot: why ? "archive" : "snapshot",
     why,
+    stdlib,
   };
-  self.postMessage({ type: "progress", stage: "import", done: STAGES.length, total: STAGES.length });
-  self.postMessage({ type: "ready", versions });
+  if (!quiet) {
+    self.postMessage({ type: "progress", stage: "import", done: STAGES.length, total: STAGES.length });
+    self.postMessage({ type: "ready", versions });
+  }
   return { handleJson: api.handle_json, heap: () => pyodide._module?.HEAPU8?.length ?? 0 };
 }
 
-const ready = boot();
+let ready = boot();
 ready.catch((error) => self.postMessage({ type: "fatal", error: describe(error) }));
+let rebooted = null; // the stock-stdlib boot after an answer hit a missing module, started once
+
+// The answer's JSON text as Python wrote it (posted as is) and its parse (to look at ok and error).
+function answerOf(calc, type, payload) {
+  const text = calc.handleJson(JSON.stringify({ ...payload, op: type }));
+  return [text, JSON.parse(text)];
+}
 
 self.onmessage = async ({ data }) => {
   const { id, type, payload } = data;
@@ -150,8 +190,16 @@ self.onmessage = async ({ data }) => {
   let text;
   let answer;
   try {
-    text = calc.handleJson(JSON.stringify({ ...payload, op: type }));
-    answer = JSON.parse(text);
+    [text, answer] = answerOf(calc, type, payload);
+    if (!answer.ok && stdlibName !== STOCK_STDLIB && moduleMissing(answer.error?.message)) {
+      // the trimmed stdlib lacks what this request imports: boot with the stock one and ask it
+      if (!rebooted) {
+        rebooted = start(STOCK_STDLIB, false, `the trimmed stdlib lacks a module: ${answer.error.message}`, true);
+        ready = rebooted;
+      }
+      calc = await rebooted;
+      [text, answer] = answerOf(calc, type, payload);
+    }
   } catch (error) {
     self.postMessage({ id, garbage: true, error: describe(error) });
     return;
