@@ -115,3 +115,18 @@ def test_worker_past_its_memory_limit_is_replaced(page_with, base_url):
     wait_until(page, "window.calcBridge.restarts >= 2")
     wait_ready(page)
     assert page.is_hidden("#request-error")
+
+
+def test_a_slow_download_is_progress_not_a_stall(page_with, base_url):
+    """At 5 Mbit/s pyodide.asm.wasm alone (9.6 MB, not compressed by the test server) takes ~15 s,
+    longer than the stall limit here: the bytes arriving keep the boot alive, and it gets ready."""
+    page = page_with(bootStallMs=6_000)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    rate = 5e6 / 8
+    cdp.send(
+        "Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": rate, "uploadThroughput": rate}
+    )
+    page.goto(base_url, wait_until="commit")
+    page.wait_for_selector("html[data-state=ready], html[data-state=error]", state="attached", timeout=120_000)
+    assert page.get_attribute("html", "data-state") == "ready", page.text_content("#status-text")

@@ -41,9 +41,38 @@ function readSpec(name) {
   return { zip: String(name), snapshot: null, stdlib: null };
 }
 
+let stageNow = null; // the boot stage under way (null: not booting, or a quiet second boot)
+
 function report(stage) {
+  stageNow = stage;
   self.postMessage({ type: "progress", stage, done: STAGES.indexOf(stage), total: STAGES.length });
 }
+
+// Bytes arriving are progress: on a slow link Pyodide's own download (pyodide.asm.wasm, the stdlib)
+// takes longer than the page's boot-stall limit (bridge.js bootStallMs) without a stage changing.
+// Every response the worker's fetch returns while booting (Pyodide's included: it calls the global
+// fetch) passes its body through a stream that repeats the current stage at most once a second while
+// chunks come in; a connection that stops sending still reads as a stall.
+const plainFetch = self.fetch.bind(self);
+const ALIVE_MS = 1000;
+let aliveAt = 0;
+self.fetch = async (...args) => {
+  const response = await plainFetch(...args);
+  if (!response.body || stageNow === null) return response;
+  const stage = stageNow;
+  const alive = new TransformStream({
+    transform(chunk, controller) {
+      const now = performance.now();
+      if (stageNow !== null && now - aliveAt >= ALIVE_MS) {
+        aliveAt = now;
+        self.postMessage({ type: "progress", stage, done: STAGES.indexOf(stage), total: STAGES.length });
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  const { status, statusText, headers } = response;
+  return new Response(response.body.pipeThrough(alive), { status, statusText, headers });
+};
 
 /** An error as one line: a Python traceback's last line, without its temporary paths. */
 function describe(error) {
@@ -161,6 +190,7 @@ async function start(stdlib, mayRestore, reason, quiet = false) {
     stdlib,
   };
   if (!quiet) {
+    stageNow = null;
     self.postMessage({ type: "progress", stage: "import", done: STAGES.length, total: STAGES.length });
     self.postMessage({ type: "ready", versions });
   }
@@ -172,7 +202,7 @@ ready.catch((error) => self.postMessage({ type: "fatal", error: describe(error) 
 let rebooted = null; // the stock-stdlib boot after an answer hit a missing module, started once
 
 // The answer's JSON text as Python wrote it (posted as is) and its parse (to look at ok and error).
-function answerOf(calc, type, payload) {
+async function answerOf(calc, type, payload) {
   const text = calc.handleJson(JSON.stringify({ ...payload, op: type }));
   return [text, JSON.parse(text)];
 }
@@ -190,7 +220,7 @@ self.onmessage = async ({ data }) => {
   let text;
   let answer;
   try {
-    [text, answer] = answerOf(calc, type, payload);
+    [text, answer] = await answerOf(calc, type, payload);
     if (!answer.ok && stdlibName !== STOCK_STDLIB && moduleMissing(answer.error?.message)) {
       // the trimmed stdlib lacks what this request imports: boot with the stock one and ask it
       if (!rebooted) {
@@ -198,7 +228,7 @@ self.onmessage = async ({ data }) => {
         ready = rebooted;
       }
       calc = await rebooted;
-      [text, answer] = answerOf(calc, type, payload);
+      [text, answer] = await answerOf(calc, type, payload);
     }
   } catch (error) {
     self.postMessage({ id, garbage: true, error: describe(error) });
