@@ -17,6 +17,7 @@ reboots with it) and for the benchmark's bare Pyodide boot.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import shutil
@@ -25,7 +26,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from package import ZIP_DATE
+from package import ZIP_DATE, strip_docs
 
 ROOT = Path(__file__).resolve().parent
 SCRIPT = ROOT / "stdlib.mjs"
@@ -107,17 +108,11 @@ while todo:
             seen.add(prefix)
             todo.extend(imports(prefix))
 
-# The module's source without docstrings and comments (what python -OO drops, and what the stdlib is
-# tested to run without), compiled once here so that a module no check imports still parses.
+# The module's source without docstrings and comments (strip_docs, package.py's, prepended to this
+# script: what python -OO drops, and what the stdlib is tested to run without), compiled once here so
+# that a module no check imports still parses.
 def stripped(path):
-    tree = ast.parse(archive.read(path), path)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
-            first = body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                node.body = body[1:] or [ast.Pass()]
-    source = ast.unparse(tree) + "\\n"
+    source = strip_docs(archive.read(path)).decode("utf-8")
     compile(source, path, "exec")
     return source
 
@@ -141,7 +136,7 @@ def modules(calc_zip: bytes, pyodide_dir: Path, warm_py: str, requests: list[dic
         (work / "calc.zip").write_bytes(calc_zip)
         (work / "warm.py").write_text(warm_py, "utf-8")
         (work / "requests.json").write_text(json.dumps(requests), "utf-8")
-        (work / "scan.py").write_text(f"EXTRA = {list(EXTRA_MODULES)!r}\n" + SCAN_PY, "utf-8")
+        (work / "scan.py").write_text(f"EXTRA = {list(EXTRA_MODULES)!r}\n" + inspect.getsource(strip_docs) + SCAN_PY, "utf-8")
         files = (str(work / n) for n in ("calc.zip", "warm.py", "requests.json", "scan.py", "out.json"))
         done = subprocess.run([node, str(SCRIPT), str(pyodide_dir.resolve()), *files], capture_output=True, text=True)
         if done.returncode:
