@@ -310,8 +310,7 @@ def headline_bar(answer: dict) -> dict:
     (the headline's total, the parts of the legend) against the capacity of the machine's GPUs, so the
     bar describes the machine and not the page's GPU select."""
     if answer.get("offload"):
-        capacity = sum(d["capacity_bytes"] or 0 for d in answer["offload"]["per_device"] if d["kind"] != "ram")
-        return bar(answer["memory"], capacity)
+        return bar(answer["memory"], machine_capacity(answer))
     return bar(fullest_gpu(answer), answer["fit"]["capacity_bytes"] if answer["fit"] else 0)
 
 
@@ -525,15 +524,18 @@ def machine_words(answer: dict, r: dict) -> dict:
     return {**r, **{k.removesuffix("_unified"): v for k, v in r.items() if k.endswith("_unified")}}
 
 
+def machine_capacity(answer: dict) -> int:
+    """The bytes your machine's GPUs may fill in all (the RAM row left out)."""
+    return sum(d["capacity_bytes"] or 0 for d in answer["offload"]["per_device"] if d["kind"] != "ram")
+
+
 def machine_gpus(answer: dict, r: dict) -> tuple[list[str], int]:
     """Your machine's GPUs, equal ones counted ("2 x RTX 3090" in the words of rec_item), and the bytes they may fill in all."""
     names: dict = {}
-    capacity = 0
     for d in answer["offload"]["per_device"]:
         if d["kind"] != "ram":
             names[d["name"]] = names.get(d["name"], 0) + 1
-            capacity += d["capacity_bytes"] or 0
-    return [fill(r["rec_item"], count=n, name=name) for name, n in names.items()], capacity
+    return [fill(r["rec_item"], count=n, name=name) for name, n in names.items()], machine_capacity(answer)
 
 
 def machine_label(answer: dict, r: dict) -> str:
