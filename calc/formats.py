@@ -119,12 +119,26 @@ _SLOTS: OrderedDict = OrderedDict()
 _SLOTS_SIZE = 8
 
 
+def _kept(cache: OrderedDict, tensors: tuple[Tensor, ...], make):
+    """make(), kept in `cache` by the identity of a model's tensor tuple (the tuple itself is kept
+    with it, so an id is never reused while its entry lives), the last _SLOTS_SIZE models only."""
+    hit = cache.get(id(tensors))
+    if hit is not None and hit[0] is tensors:
+        cache.move_to_end(id(tensors))
+        return hit[1]
+    out = make()
+    cache[id(tensors)] = (tensors, out)
+    if len(cache) > _SLOTS_SIZE:
+        cache.popitem(last=False)
+    return out
+
+
 def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
     """The format-independent half of llama_tensor_get_type for every tensor, once per model."""
-    hit = _SLOTS.get(id(tensors))
-    if hit is not None and hit[0] is tensors:
-        _SLOTS.move_to_end(id(tensors))
-        return hit[1]
+    return _kept(_SLOTS, tensors, lambda: _make_slots(a, tensors))
+
+
+def _make_slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
     totals: dict[str, int] = {}
     for t in tensors:
         key = _rule_key(t.name, a.tied_embeddings)
@@ -151,9 +165,6 @@ def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
         if key in _RULE_STEMS and a.experts > 1:
             i = t.layer  # llama-quant.cpp layer_info(): MoE FFN tensors take the layer from their name
         out.append(_Slot(t, key, i, totals[key], ""))
-    _SLOTS[id(tensors)] = (tensors, out)
-    if len(_SLOTS) > _SLOTS_SIZE:
-        _SLOTS.popitem(last=False)
     return out
 
 
@@ -339,14 +350,7 @@ def file_tensors(a: Architecture, tensors: tuple[Tensor, ...], fmt: Format) -> t
     too: its layer count (n_layer_all) and attn_v count include them."""
     if not (fmt.is_gguf and a.gguf_mtp_blocks):
         return tensors
-    hit = _FILE_TENSORS.get(id(tensors))
-    if hit is not None and hit[0] is tensors:
-        return hit[1]
-    out = tensors + gguf_mtp_tensors(a)
-    _FILE_TENSORS[id(tensors)] = (tensors, out)
-    if len(_FILE_TENSORS) > _SLOTS_SIZE:
-        _FILE_TENSORS.popitem(last=False)
-    return out
+    return _kept(_FILE_TENSORS, tensors, lambda: tensors + gguf_mtp_tensors(a))
 
 
 _FILE_TENSORS: OrderedDict = OrderedDict()
