@@ -519,7 +519,7 @@ def machine_headline(r: dict) -> list[str]:
         if batch > 1:
             lines.append(f"decode (estimate, your machine): {'-'.join(rate(low, high))} tokens/s over {batch} sequences")
     if s["prefill_range_seconds"]:
-        tokens = req.get("prompt_tokens") or req["context"]
+        tokens = present.machine_prefill_tokens(r)
         prompt = f"{tokens:,}" if batch == 1 else f"{batch} x {tokens:,}"
         line = f"time to first token (estimate, your machine): {'-'.join(seconds(*s['prefill_range_seconds']))} s"
         lines.append(f"{line} for {prompt} tokens")

@@ -420,11 +420,17 @@ def machine_speed_texts(answer: dict, r: dict) -> dict:
             all_low, all_high = rate(low, high)
             out["speed-total"] = fill(r["speed_total_value"], low=all_low, high=all_high, n=num(batch))
     if s["prefill_range_seconds"]:
-        tokens = (o["plan"] or {}).get("context") or req["context"]
+        tokens = machine_prefill_tokens(answer)
         prompt = num(tokens) if batch == 1 else f"{num(batch)} × {num(tokens)}"
         low, high = seconds(*s["prefill_range_seconds"])
         out["ttft"] = fill(r["ttft_value"], low=low, high=high, prompt=prompt)
     return out
+
+
+def machine_prefill_tokens(answer: dict) -> int:
+    """The prompt of each sequence your machine's prefill estimate is for: the context of the run
+    (calc/offload.py offload_speed), the planner's where it chose one."""
+    return (answer["offload"]["plan"] or {}).get("context") or answer["request"]["context"]
 
 
 def speed_sources(answer: dict) -> list[dict]:
@@ -645,7 +651,7 @@ def machine_view(answer: dict, r: dict) -> dict | None:
         speed = fill(r["machine_speed"], low=low, high=high, ceiling=num(s["decode_tokens_per_s"], 1))
     if s["prefill_range_seconds"]:
         low, high = seconds(*s["prefill_range_seconds"])
-        tokens = (plan or {}).get("context") or answer["request"]["context"]
+        tokens = machine_prefill_tokens(answer)
         speed += r["sentence_sep"] + fill(
             r["machine_prefill"], tokens=num(tokens * answer["request"]["batch"]), low=low, high=high
         )

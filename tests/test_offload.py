@@ -562,3 +562,14 @@ def test_cli_headline_answers_for_the_machine(capsys):
     assert abs(float(per_seq[1]) * 2 - int(total[1])) <= 1  # per sequence: the total over 2, rounded
     prefill = re.search(r"^prefill \(estimate\): (\d+-\d+) s$", machine_part, re.M)[1]
     assert f"time to first token (estimate, your machine): {prefill} s for 2 x 32,768 tokens" in head
+
+
+def test_cli_headline_prefill_is_for_the_run_context(capsys):
+    """The headline's time to first token names the prompt the machine's prefill estimate is for (the
+    run's context, calc/offload.py offload_speed), as the page does, not a --prompt-tokens it did not use."""
+    from calc import cli
+
+    args = ["estimate", "--model", "gpt-oss-120b", "--quant", "mxfp4", "--gpu", "5060-ti-16gb", "--ram", "64GiB"]
+    assert cli.main([*args, "--no-recommend", "--engine", "llama.cpp", "--prompt-tokens", "1000"]) == 0
+    head = capsys.readouterr().out.split("\nyour machine:\n")[0]
+    assert re.search(r"^time to first token \(estimate, your machine\): [\d.]+-[\d.]+ s for 32,768 tokens$", head, re.M), head
