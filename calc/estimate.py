@@ -251,6 +251,16 @@ def native_window(model: Model) -> int:
 # ---------------------------------------------------------------------------------------------
 # Warnings
 
+
+def unified_memory(req: Request) -> bool:
+    """Whether the run's memory is one pool for CPU and GPU (the machine's devices where given, else
+    the GPU): its warnings speak of the unified memory, not of system RAM and a GPU's memory."""
+    from calc.machine import is_unified
+
+    if req.devices is not None:
+        return is_unified(req.devices)
+    return req.gpu is not None and catalog.gpus()[req.gpu].is_unified
+
 # Parameters of an engine's warnings that are bytes: the message shows each as "<name>_text" in GiB.
 BYTE_PARAMS = ("size", "reserved")
 
@@ -261,8 +271,10 @@ def _warnings(
     a = model.arch
     out = []
 
+    unified = unified_memory(req)
+
     def add(code: str, **params) -> None:
-        out.append(Notice(code, params, i18n.t(code, req.lang, params)))
+        out.append(Notice(code, params, i18n.t(code, req.lang, params, unified)))
 
     native = native_window(model)
     if req.context > native:
@@ -408,10 +420,11 @@ def your_machine(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: 
     from calc import offload
 
     notes: list[Notice] = []
+    unified = unified_memory(req)
 
     def warn(code: str, **params) -> None:
         params |= {f"{k}_text": fmt_gib(v) for k, v in params.items() if k in OFFLOAD_BYTE_PARAMS and v is not None}
-        notes.append(Notice(code, params, i18n.t(code, req.lang, params)))
+        notes.append(Notice(code, params, i18n.t(code, req.lang, params, unified)))
 
     return offload.answer(req, model, plan, engine, kv_id, native_window(model), warn), notes
 

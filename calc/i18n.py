@@ -22,9 +22,12 @@ def messages(lang: str) -> dict[str, str]:
     return texts(lang)["warning"]
 
 
-def t(code: str, lang: str, params: dict) -> str:
-    """The text of warning `code` in `lang` (English when missing), placeholders filled from params."""
-    template = messages(lang).get(code) or messages("en")[code]
+def t(code: str, lang: str, params: dict, unified: bool = False) -> str:
+    """The text of warning `code` in `lang` (English when missing), placeholders filled from params;
+    on a unified-memory machine (one pool for CPU and GPU: Apple silicon, Strix Halo, DGX Spark) its
+    `<code>_unified` text where the catalog has one (the warning's code stays `code`)."""
+    table = messages(lang) if lang in LANGS else messages("en")
+    template = (unified and table.get(f"{code}_unified")) or table.get(code) or messages("en")[code]
     return template.format(**params)
 
 

@@ -179,6 +179,12 @@ def ram_bandwidth(value, field: str = "ram_bandwidth") -> tuple[str, float]:
     return f"{gbs:g} GB/s", gbs * 1e9
 
 
+def is_unified(devices) -> bool:
+    """Whether a device list is one unified-memory machine (its words differ: "CPU side of the
+    unified memory", not "system RAM")."""
+    return any(g is not None and g.is_unified for g, _ in parse_devices(devices))
+
+
 def machine(devices, ram=None, bandwidth=None, gpu_share: float | None = None, link: str | None = None) -> Machine:
     """The machine of a request (see the module docstring)."""
     listed = parse_devices(devices)

@@ -266,6 +266,11 @@ WARNING_REQUESTS = {
     "native_quant_unknown": {"config": {**TINY_CONFIG, "quantization_config": {"quant_method": "hqq"}}, "quant": "native"},
     "native_dtype_unknown": {"config": {**TINY_CONFIG, "torch_dtype": "complex64"}, "quant": "native"},
     "vllm_reserves": {"model": "phi-4", "engine": "vllm", "quant": "awq"},
+    # a unified-memory machine's words (code without the suffix, its _unified text)
+    "does_not_fit_unified": {"model": "qwen3-235b-a22b", "gpu": "apple-m3-max-64gb"},
+    "embeddings_on_host_unified": {"model": "llama-3.1-8b", "devices": "apple-m4-max-128gb"},
+    "fit_short_unified": {"model": "qwen3-235b-a22b", "devices": "apple-m3-ultra-96gb"},
+    "ram_exceeded_unified": {"model": "qwen3-235b-a22b", "devices": "apple-m3-ultra-96gb"},
 }
 
 
@@ -280,9 +285,11 @@ def test_warning_texts_complete_in_both_languages():
 def test_every_warning_is_given_and_written_out(code, lang):
     answer = handle({**WARNING_REQUESTS[code], "lang": lang})
     assert answer["ok"], answer.get("error")
-    warning = next((w for w in answer["warnings"] if w["code"] == code), None)
+    base = code.removesuffix("_unified")
+    warning = next((w for w in answer["warnings"] if w["code"] == base), None)
     assert warning is not None, [w["code"] for w in answer["warnings"]]
     assert warning["text"] and "{" not in warning["text"]
+    assert warning["text"] == i18n.messages(lang)[code].format(**warning["params"])
 
 
 def test_ui_strings_complete_in_both_languages():
