@@ -261,6 +261,7 @@ def unified_memory(req: Request) -> bool:
         return is_unified(req.devices)
     return req.gpu is not None and catalog.gpus()[req.gpu].is_unified
 
+
 # Parameters of an engine's warnings that are bytes: the message shows each as "<name>_text" in GiB.
 BYTE_PARAMS = ("size", "reserved")
 
