@@ -567,9 +567,10 @@ def _plan(engine_id, machine, st, ctx, goal, margin, parts, steps) -> FitPlan:
 
 
 def offload_speed(
-    plan, tensors, machine: Machine, parts: list[DeviceParts], lay: Layout, context: int, batch: int, params
+    plan, tensors, machine: Machine, parts: list[DeviceParts], lay: Layout, prompt: int, batch: int, params
 ) -> OffloadSpeed:
-    """Decode and prefill estimates for a placement (labelled estimates: rooflines and measured bands).
+    """Decode and prefill estimates for a placement (labelled estimates: rooflines and measured bands);
+    `prompt`: the tokens of each sequence's prompt (T = prompt x batch below).
 
         bytes read per token on a device = its dense weights + its routed experts x touched / E + its KV
         touched     = E x (1 - (1 - k/E)^batch)                      (calc/speed.py)
@@ -611,7 +612,7 @@ def offload_speed(
         drange = [round(batch / (gpu_s / band.low + ram_s / low), 2), round(batch / (gpu_s / band.high + ram_s / high), 2)]
     prefill = prange = transfer = None
     main = machine.gpus[0] if ng else None
-    tokens = context * batch
+    tokens = prompt * batch
     if main and main.tflops:
         compute = 2 * params.active_no_embed * tokens / (main.tflops * 1e12)
         host_w = parts[-1].weights - (plan.weights.embed if plan.weights.embed else 0)
@@ -826,7 +827,8 @@ def _layers_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
             warn("device_exceeded", device=r.device, need=r.total_bytes, capacity=r.capacity_bytes)
     if not m.unified and not m.ram.memory_bytes and parts[-1].total > 2**30:
         warn("ram_not_given", need=parts[-1].total)
-    speed = offload_speed(plan, tensors, m, parts, lay, context, req.batch, model.params)
+    prompt = min(req.prompt_tokens, context) if req.prompt_tokens else context  # the planner's context may be shorter
+    speed = offload_speed(plan, tensors, m, parts, lay, prompt, req.batch, model.params)
     name = model.repo or model.name
     blocks = gguf_blocks(plan.arch)
     cmd = command(llama_server=llama_server(name, req.quant, kv_id, st, context, req.batch, plan.settings, blocks, len(m.gpus)))

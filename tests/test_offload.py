@@ -564,12 +564,22 @@ def test_cli_headline_answers_for_the_machine(capsys):
     assert f"time to first token (estimate, your machine): {prefill} s for 2 x 32,768 tokens" in head
 
 
-def test_cli_headline_prefill_is_for_the_run_context(capsys):
-    """The headline's time to first token names the prompt the machine's prefill estimate is for (the
-    run's context, calc/offload.py offload_speed), as the page does, not a --prompt-tokens it did not use."""
+def test_machine_prefill_is_for_the_prompt(capsys):
+    """--prompt-tokens sets what the machine's prefill is for, as it does without a machine: the
+    compute is 2 x active params x prompt tokens, so 1,000 tokens take 1,000 / 32,768 of the 32k
+    prompt's compute (the weights in RAM stream once per micro-batch: ceil(T / 512) passes), and the
+    CLI headline names the 1,000 tokens (present.machine_prefill_tokens)."""
     from calc import cli
+
+    base = {"model": "gpt-oss-120b", "quant": "mxfp4", "devices": "5060-ti-16gb", "ram": "64GiB", "context": 32768}
+    whole = handle(base)["offload"]["speed"]
+    short = handle({**base, "prompt_tokens": 1000})["offload"]["speed"]
+    compute = lambda s: s["prefill_seconds"] - s["prefill_transfer_seconds"]  # noqa: E731
+    assert compute(short) == pytest.approx(compute(whole) * 1000 / 32768, rel=1e-2)
+    assert short["prefill_transfer_seconds"] == pytest.approx(whole["prefill_transfer_seconds"] * 2 / 64, rel=1e-2)
+    assert short["decode_tokens_per_s"] == whole["decode_tokens_per_s"]  # decode reads the whole context's KV either way
 
     args = ["estimate", "--model", "gpt-oss-120b", "--quant", "mxfp4", "--gpu", "5060-ti-16gb", "--ram", "64GiB"]
     assert cli.main([*args, "--no-recommend", "--engine", "llama.cpp", "--prompt-tokens", "1000"]) == 0
     head = capsys.readouterr().out.split("\nyour machine:\n")[0]
-    assert re.search(r"^time to first token \(estimate, your machine\): [\d.]+-[\d.]+ s for 32,768 tokens$", head, re.M), head
+    assert re.search(r"^time to first token \(estimate, your machine\): [\d.]+-[\d.]+ s for 1,000 tokens$", head, re.M), head
