@@ -305,12 +305,14 @@ def _pct(xs: list[float], q: float) -> float:
 def _forget() -> None:
     """Empty the core's model and plan caches, so that a repeated case is as cold as the first time
     (catalog models are built on first use; the custom configs already carry a fresh key)."""
+    import calc.api
     import calc.formats
     import calc.gguf_model
     import calc.model
 
     calc.model.catalog_model.cache_clear()
     for module, names in (
+        (calc.api, ("_ANSWERS",)),  # the same text again would be answered from memory
         (calc.model, ("_CUSTOM",)),  # every plan and table lives with its model (Model.derived)
         (calc.formats, ("_SLOTS",)),
         (calc.gguf_model, ("_FILES",)),

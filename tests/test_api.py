@@ -296,3 +296,20 @@ def test_cli_reads_a_gguf_header(tmp_path):
     for bad, needle in ((cut, "ends inside its GGUF header"), (tmp_path / "none.gguf", "no such file")):
         out = cli("gguf", str(bad))
         assert out.returncode == 2 and needle in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_repeated_request_is_answered_from_memory_with_the_same_text():
+    """handle_json keeps its latest answers by request text (a slider drag repeats them): the
+    same text gets the text a fresh answer has, at most ANSWERS_KEPT are kept, long requests never."""
+    from calc import api
+
+    api._ANSWERS.clear()
+    texts = [json.dumps({"op": "view", "model": "llama-3.2-1b", "context": 1024 * (i + 1)}) for i in range(api.ANSWERS_KEPT + 1)]
+    first = [api.handle_json(t) for t in texts]
+    assert len(api._ANSWERS) == api.ANSWERS_KEPT and texts[0] not in api._ANSWERS
+    assert api.handle_json(texts[-1]) is first[-1]
+    assert api.handle_json(texts[-1]) == api._answer_json(texts[-1])
+    assert api.handle_json(texts[0]) == first[0]  # made again, the same text
+    long = json.dumps({"config": {"model_type": "llama", "pad": "x" * api.ANSWER_KEY_CHARS}})
+    api.handle_json(long)
+    assert long not in api._ANSWERS
