@@ -293,6 +293,41 @@ def test_vllm_sizes_from_the_total_pytorch_reports():
     assert handle({**q, "gpu": "h200"})["per_gpu"][0]["capacity_bytes"] == int(catalog.gpus()["h200"].memory_bytes * 0.9)
 
 
+FUSED = 2254857830  # 2.1 GiB: engines.toml non_torch_fusion_bytes
+PLAIN = 268435456  # 0.25 GiB: non_torch_bytes
+
+
+@pytest.mark.parametrize(
+    "gpu, gpus, version, non_torch",
+    [
+        ("h100-sxm", 1, "0.20", PLAIN),  # one GPU: no all-reduce
+        ("h100-sxm", 2, "0.20", FUSED),  # Hopper, TP 2: FlashInfer's workspace (llm-d's 0.19.0 logs, 2.06-2.11 GiB)
+        ("h100-sxm", 4, "0.20", FUSED),
+        ("h200", 8, "0.20", FUSED),
+        ("b200", 2, "0.20", FUSED),  # capability 10.0
+        ("h100-sxm", 2, "0.16", PLAIN),  # before PR #34299 the fusion was off by default
+        ("h100-sxm", 2, "v0", PLAIN),
+        ("l40s", 2, "0.20", PLAIN),  # capability 8.9: enable_allreduce_rms_fusion is false
+        ("a100-80gb-sxm", 4, "0.20", PLAIN),  # capability 8.0
+        ("mi300x", 2, "0.20", PLAIN),  # ROCm: no FlashInfer workspace
+    ],
+)
+def test_vllm_non_torch_memory_follows_the_allreduce_fusion(gpu, gpus, version, non_torch):
+    """Per GPU, release 0.20 adds no CUDA graph pool: overhead = non-torch memory, 2.1 GiB where vLLM
+    0.17+ fuses all-reduce + RMSNorm (TP 2, 4 or 8 on capability 9.0 / 10.x), else 0.25 GiB."""
+    q = {"model": "llama-3.1-8b", "engine": "vllm", "quant": "native", "gpu": gpu, "gpus": gpus}
+    got = handle({**q, "engine_version": version, "recommend": False, "curve": False})
+    assert {p["overhead_bytes"] for p in got["per_gpu"]} == {non_torch}
+
+
+def test_vllm_fusion_only_at_flashinfers_world_sizes():
+    """FI_SUPPORTED_WORLD_SIZES is (2, 4, 8): at other rank counts the pass turns itself off."""
+    st = vllm.VllmSettings(0.9, 8192, 1024, allreduce_fusion=True)
+    e = engine_for("vllm", "0.20")
+    assert [e.runtime_bytes(tp, st) for tp in (1, 2, 3, 4, 6, 8, 16)] == [PLAIN, FUSED, PLAIN, FUSED, PLAIN, FUSED, PLAIN]
+    assert e.runtime_bytes(2, dataclasses.replace(st, allreduce_fusion=False)) == PLAIN
+
+
 @pytest.mark.parametrize(
     "gpu, pad_i, pad_h",
     [("a100-80gb-sxm", 2944, 3072), ("h100-sxm", 2880, 3072), ("b200", 3072, 3072), ("mi300x", 2880, 2880)],

@@ -101,8 +101,9 @@ class Engine:
         its cache up front)."""
         return None
 
-    def runtime_bytes(self) -> int:
-        """Bytes per GPU the runtime holds outside weights, KV and activations."""
+    def runtime_bytes(self, tp: int = 1, st: Settings | None = None) -> int:
+        """Bytes per GPU the runtime holds outside weights, KV and activations, with `tp`
+        tensor-parallel ranks and the request's settings `st` (vLLM's depends on both)."""
         return self.overhead_bytes
 
     def stored_weights(self, arch, tensors: tuple, weights, format_id: str, bpw, st: Settings):

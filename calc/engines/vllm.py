@@ -25,8 +25,10 @@ class VllmSettings(Settings):
     max_num_batched_tokens: int  # --max-num-batched-tokens: tokens of one scheduler step
     max_num_seqs: int  # --max-num-seqs: requests of one step
     mxfp4_pad: tuple = ()  # (intermediate, hidden) multiples the MXFP4 MoE backend pads to, and tp; () none
+    allreduce_fusion: bool = False  # the GPU is one vLLM fuses all-reduce + RMSNorm on (ALLREDUCE_FUSION_GPUS)
 
-    HIDDEN: ClassVar[tuple[str, ...]] = ("mxfp4_pad",)  # the MXFP4 padding follows from the GPU: not a knob
+    # the MXFP4 padding and the all-reduce fusion follow from the GPU: not knobs
+    HIDDEN: ClassVar[tuple[str, ...]] = ("mxfp4_pad", "allreduce_fusion")
 
 
 # The MXFP4 MoE backend vLLM picks per GPU generation and the multiples it pads each expert's
@@ -41,6 +43,13 @@ class VllmSettings(Settings):
 MXFP4_PADDING = {"marlin": (128, 256), "triton": (64, 256), "sm100": (256, 256)}
 HOPPER = frozenset({"h100-pcie", "h100-sxm", "h100-nvl", "h200", "gh200-96gb"})
 SM100 = frozenset({"b200", "b300"})
+
+# The all-reduce + RMSNorm fusion (vllm/config/vllm.py enable_allreduce_rms_fusion, on by default since
+# PR #34299, 0.17): TP > 1 on CUDA with FlashInfer and device capability 9.0 (Hopper) or the 10.x family
+# (B200 10.0; B300 10.3 since PR #37755, 0.19), and only at world sizes FlashInfer's workspace takes
+# (vllm/config/compilation.py FI_SUPPORTED_WORLD_SIZES; PassConfig.flashinfer_max_size is None elsewhere).
+ALLREDUCE_FUSION_GPUS = HOPPER | SM100
+ALLREDUCE_FUSION_WORLD_SIZES = (2, 4, 8)
 
 
 def mxfp4_backend(gpu: Gpu | None, hopper_backend: str) -> str:
@@ -159,6 +168,7 @@ class Vllm(Engine):
     sampler_bytes: int = 8  # bytes per logit the profiler's dummy sampler holds
     mxfp4_hopper_backend: str = "triton"  # the MXFP4 MoE backend on Hopper: "triton" or "marlin"
     non_torch_bytes: int = 0  # cuBLAS workspace and NCCL buffers outside PyTorch's allocator
+    non_torch_fusion_bytes: int = 0  # non-torch memory per rank where the all-reduce fusion runs; 0 no fusion
     cuda_graph_bytes: int = 0  # CUDA graph pool, subtracted from the KV budget
     hybrid_group_ratio: float = 0.0  # hybrid KV cache allocator's grouping threshold (kv_cache_groups); 0 none
 
@@ -187,6 +197,7 @@ class Vllm(Engine):
             or (self.max_num_batched_tokens_large if large else self.max_num_batched_tokens),
             max_num_seqs=req.max_num_seqs or (self.max_num_seqs_large if large else self.max_num_seqs),
             mxfp4_pad=(*MXFP4_PADDING[backend], tp) if backend else (),
+            allreduce_fusion=gpu is not None and gpu.id in ALLREDUCE_FUSION_GPUS,
         )
 
     def stored_weights(self, arch: Architecture, tensors: tuple, weights, format_id: str, bpw, st: VllmSettings):
@@ -217,8 +228,14 @@ class Vllm(Engine):
             self.sampler_bytes,
         )
 
-    def runtime_bytes(self) -> int:
-        return self.overhead_bytes + self.non_torch_bytes + self.cuda_graph_bytes
+    def runtime_bytes(self, tp: int = 1, st: VllmSettings | None = None) -> int:
+        """overhead + non-torch + CUDA graph memory per GPU. The non-torch part is non_torch_fusion_bytes
+        where the release fuses all-reduce + RMSNorm (st.allreduce_fusion, tp in
+        ALLREDUCE_FUSION_WORLD_SIZES): FlashInfer's workspace, allocated during the profile run, is
+        in vLLM's "non-torch forward increase"; else non_torch_bytes."""
+        fused = self.non_torch_fusion_bytes and st is not None and st.allreduce_fusion and tp in ALLREDUCE_FUSION_WORLD_SIZES
+        non_torch = self.non_torch_fusion_bytes if fused else self.non_torch_bytes
+        return self.overhead_bytes + non_torch + self.cuda_graph_bytes
 
     def capacity_bytes(self, gpu: Gpu, st: VllmSettings) -> int:
         """vLLM reserves exactly gpu_memory_utilization of the total PyTorch reports for each GPU

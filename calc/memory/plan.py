@@ -134,7 +134,7 @@ class Plan:
         self._stages: dict = {}
         self._worst_setup: dict = {}  # gpus -> (tp, candidate stages)
         self._cells = engine.cells_rule(settings)
-        self._overhead = engine.runtime_bytes()
+        self._overhead: dict[int, int] = {}  # tensor-parallel ranks -> runtime bytes per GPU
         self.mlp_width = activations.mlp_width(arch)
         # For the speed rooflines: attention layers per window (0 = full), and byte sums.
         self.attention_windows: dict = {}
@@ -218,9 +218,13 @@ class Plan:
         grown = full - stage_kv([self._cells(prompt, batch, w) for w in self.windows], per_window, 0.0, batch)
         return max(act - grown, decode + copies * full)
 
-    def overhead(self) -> int:
-        """Bytes per GPU outside weights, KV and activations: the runtime, CUDA context and graphs."""
-        return self._overhead
+    def overhead(self, tp: int = 1) -> int:
+        """Bytes per GPU outside weights, KV and activations with `tp` tensor-parallel ranks: the
+        runtime, CUDA context and graphs (engine.runtime_bytes), once per rank count."""
+        value = self._overhead.get(tp)
+        if value is None:
+            value = self._overhead[tp] = self.engine.runtime_bytes(tp, self.settings)
+        return value
 
     # -- evaluation -------------------------------------------------------------------------------
 
@@ -238,7 +242,7 @@ class Plan:
     def per_gpu(self, context: int, batch: int, gpus: int) -> list[Parts]:
         """Bytes on each GPU, one entry per GPU (tensor-parallel ranks repeat their stage's)."""
         tp, rows = self._stages_bytes(context, batch, gpus)
-        overhead = self.overhead()
+        overhead = self.overhead(tp)
         out = []
         for w, kv, act in rows:
             out.extend([Parts(w, kv, act, overhead)] * tp)
@@ -249,7 +253,7 @@ class Plan:
         point stage_kv of the fold, plus the activations of the last and of the other stages."""
         tp, stages = split_shape(self.engine, gpus)
         fold = self.memo(("folded", tp, stages), self._folded, tp, stages)
-        overhead = tp * stages * self._overhead
+        overhead = tp * stages * self.overhead(tp)
         out = []
         for c in contexts:
             kv = stage_kv([self._cells(c, batch, win) for win in self.windows], fold.per_window, fold.state, batch)
@@ -293,7 +297,7 @@ class Plan:
             total = w + stage_kv(cells, per_window, state, batch) + act
             if total > worst:
                 worst = total
-        return worst + self._overhead
+        return worst + self.overhead(tp)
 
     def worst_gpus(self, context: int, batch: int, counts) -> dict[int, int]:
         """worst_gpu for several GPU counts at once: the cells depend on none of them and the
