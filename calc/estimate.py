@@ -271,7 +271,6 @@ def _warnings(
 ) -> list[Notice]:
     a = model.arch
     out = []
-
     unified = unified_memory(req)
 
     def add(code: str, **params) -> None:

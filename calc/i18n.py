@@ -26,7 +26,7 @@ def t(code: str, lang: str, params: dict, unified: bool = False) -> str:
     """The text of warning `code` in `lang` (English when missing), placeholders filled from params;
     on a unified-memory machine (one pool for CPU and GPU: Apple silicon, Strix Halo, DGX Spark) its
     `<code>_unified` text where the catalog has one (the warning's code stays `code`)."""
-    table = messages(lang) if lang in LANGS else messages("en")
+    table = messages(lang)
     template = (unified and table.get(f"{code}_unified")) or table.get(code) or messages("en")[code]
     return template.format(**params)
 
