@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from calc import catalog
 from calc.architecture import Architecture
+from calc.cache import lru
 from calc.catalog import Dtype, Format
 from calc.errors import CalcError
 from calc.quant_config import native_quant, skipped
@@ -120,17 +121,10 @@ _SLOTS_SIZE = 8
 
 
 def _kept(cache: OrderedDict, tensors: tuple[Tensor, ...], make):
-    """make(), kept in `cache` by the identity of a model's tensor tuple (the tuple itself is kept
-    with it, so an id is never reused while its entry lives), the last _SLOTS_SIZE models only."""
-    hit = cache.get(id(tensors))
-    if hit is not None and hit[0] is tensors:
-        cache.move_to_end(id(tensors))
-        return hit[1]
-    out = make()
-    cache[id(tensors)] = (tensors, out)
-    if len(cache) > _SLOTS_SIZE:
-        cache.popitem(last=False)
-    return out
+    """make(), kept in `cache` (calc/cache.py lru) by the identity of a model's tensor tuple, the last
+    _SLOTS_SIZE models only; the tuple is kept beside its value, so its id is not reused while the
+    entry lives."""
+    return lru(cache, id(tensors), lambda: (tensors, make()), _SLOTS_SIZE)[1]
 
 
 def _slots(a: Architecture, tensors: tuple[Tensor, ...]) -> list[_Slot]:
