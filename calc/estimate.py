@@ -267,11 +267,11 @@ BYTE_PARAMS = ("size", "reserved")
 
 
 def _warnings(
-    req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None
+    req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, per_gpu: list[Parts], cap: int | None, unified: bool
 ) -> list[Notice]:
+    """The estimate's warnings, in the words of a unified-memory machine where `unified`."""
     a = model.arch
     out = []
-    unified = unified_memory(req)
 
     def add(code: str, **params) -> None:
         out.append(Notice(code, params, i18n.t(code, req.lang, params, unified)))
@@ -375,7 +375,8 @@ def estimate(req: Request) -> Estimate:
         best = recommend.best_format(_format_plans(model, kv_id, engine, st), req.context, req.batch, req.gpus, cap)
         pool = engine.pool(plan, per_gpu, cap, req.context) or {}
     recs, recs_total = recommended(model, req, engine, kv_id) if req.recommend else ((), 0)
-    offload, offload_notes = your_machine(req, model, plan, engine, kv_id)
+    unified = unified_memory(req)
+    offload, offload_notes = your_machine(req, model, plan, engine, kv_id, unified)
     curve = ()
     if req.curve:
         curve = memory_curve(model, plan, req.context, req.batch, req.gpus if gpu else 1)
@@ -405,7 +406,7 @@ def estimate(req: Request) -> Estimate:
         recommendations=recs,
         recommendations_total=recs_total,
         curve=curve,
-        warnings=[*_warnings(req, model, plan, engine, kv_id, per_gpu, cap), *offload_notes],
+        warnings=[*_warnings(req, model, plan, engine, kv_id, per_gpu, cap, unified), *offload_notes],
         offload=offload,
     )
 
@@ -413,14 +414,14 @@ def estimate(req: Request) -> Estimate:
 OFFLOAD_BYTE_PARAMS = ("need", "capacity", "short")  # byte parameters of the machine's warnings, shown in GiB
 
 
-def your_machine(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str):
-    """The machine answer (calc/offload.py) and its warnings; (None, []) without devices."""
+def your_machine(req: Request, model: Model, plan: Plan, engine: Engine, kv_id: str, unified: bool):
+    """The machine answer (calc/offload.py) and its warnings (in the words of a unified-memory machine
+    where `unified`); (None, []) without devices."""
     if req.devices is None:
         return None, []
     from calc import offload
 
     notes: list[Notice] = []
-    unified = unified_memory(req)
 
     def warn(code: str, **params) -> None:
         params |= {f"{k}_text": fmt_gib(v) for k, v in params.items() if k in OFFLOAD_BYTE_PARAMS and v is not None}
