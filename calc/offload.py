@@ -601,7 +601,7 @@ def offload_speed(
         read[i] += p.kv
     devices = (*machine.gpus, machine.ram)
     if any(read[i] and not devices[i].bandwidth_bytes_per_s for i in range(ng + 1)):
-        return OffloadSpeed(None, None, None, None, None, int(sum(read[:ng])), int(read[ng]), "unknown bandwidth")
+        return OffloadSpeed(None, None, None, None, None, None, int(sum(read[:ng])), int(read[ng]), "unknown bandwidth")
     gpu_s = sum(read[i] / devices[i].bandwidth_bytes_per_s for i in range(ng) if read[i])
     ram_s = read[ng] / devices[ng].bandwidth_bytes_per_s if read[ng] else 0.0
     decode = batch / (gpu_s + ram_s)
@@ -624,7 +624,10 @@ def offload_speed(
         share = link_share(machine.link)
         if pband:
             prange = [round(compute / pband.high + stream / share[1], 3), round(compute / pband.low + stream / share[0], 3)]
-    return OffloadSpeed(round(decode, 2), drange, prefill, prange, transfer, int(sum(read[:ng])), int(read[ng]), "roofline")
+    tokens_for = prompt if prefill is not None else None
+    return OffloadSpeed(
+        round(decode, 2), drange, prefill, prange, transfer, tokens_for, int(sum(read[:ng])), int(read[ng]), "roofline"
+    )
 
 
 def link_share(link: str) -> tuple[float, float]:
@@ -892,7 +895,7 @@ def _pool_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
     fplan = FitPlan(engine.id, "max_model_len", short is None, 0, max_len, None, 0, False, steps, short, short_dev)
     gpu_read = sum(max(0, p.weights - offload) for p in per) / tp  # each rank reads its own shard
     bw = min(g.bandwidth_bytes_per_s for g in m.gpus)
-    speed = OffloadSpeed(None, None, None, None, None, int(gpu_read * tp), host_w, "unknown bandwidth")
+    speed = OffloadSpeed(None, None, None, None, None, None, int(gpu_read * tp), host_w, "unknown bandwidth")
     if bw:
         step = gpu_read / bw + (host_w / m.link_bandwidth_bytes_per_s if host_w and m.link_bandwidth_bytes_per_s else 0)
         decode = req.batch / step
@@ -902,6 +905,7 @@ def _pool_answer(req, model, plan, engine, kv_id, native, m: Machine, warn):
         speed = OffloadSpeed(
             round(decode, 2),
             [round(decode * band.low, 2), round(decode * band.high, 2)] if band else None,
+            None,
             None,
             None,
             None,
@@ -960,7 +964,7 @@ def _device_map_answer(req, model, plan, engine, kv_id, native, m: Machine, warn
             model.repo or model.name, [int(g.capacity_bytes * 0.9) for g in m.gpus], m.ram.capacity_bytes or None
         )
     )
-    speed = OffloadSpeed(None, None, None, None, None, 0, 0, "not modelled for transformers")
+    speed = OffloadSpeed(None, None, None, None, None, None, 0, 0, "not modelled for transformers")
     return Offload(rows, None, None, all(r.fits is not False for r in rows), speed, cmd)
 
 

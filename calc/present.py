@@ -428,12 +428,9 @@ def machine_speed_texts(answer: dict, r: dict) -> dict:
 
 
 def machine_prefill_tokens(answer: dict) -> int:
-    """The prompt of each sequence your machine's prefill estimate is for (calc/offload.py): the
-    request's prompt_tokens where given, else the context of the run, the planner's where it chose
-    one (and never more than that context)."""
-    context = (answer["offload"]["plan"] or {}).get("context") or answer["request"]["context"]
-    prompt = answer["request"].get("prompt_tokens")
-    return min(prompt, context) if prompt else context
+    """The prompt of each sequence your machine's prefill estimate is for (calc/offload.py
+    offload_speed, the answer's prefill_tokens)."""
+    return answer["offload"]["speed"]["prefill_tokens"]
 
 
 def speed_sources(answer: dict) -> list[dict]:

@@ -208,13 +208,18 @@ class OffloadSpeed(NamedTuple):
     ]
     decode_range_tokens_per_s: Annotated[list | None, "[low, high]: the ceiling times the engine's measured decode band"]
     prefill_seconds: Annotated[
-        float | None, "prefill of the whole context: compute on the main GPU plus weights in RAM streamed over PCIe"
+        float | None, "prefill of prefill_tokens per sequence: compute on the main GPU plus weights in RAM streamed over PCIe"
     ]
     prefill_range_seconds: Annotated[
         list | None, "[low, high]: the compute part over the measured prefill band, plus the streaming"
     ]
     prefill_transfer_seconds: Annotated[
         float | None, "of prefill_seconds, the weights in RAM copied to the GPU at the link's full bandwidth"
+    ]
+    prefill_tokens: Annotated[
+        int | None,
+        "the prompt of each sequence the prefill is for: prompt_tokens where given, never more than the run's "
+        "context (the planner's where it chose one); null without a prefill estimate",
     ]
     gpu_bytes_per_step: Annotated[Bytes, "bytes the GPUs read per decode step (active experts only)"]
     host_bytes_per_step: Annotated[Bytes, "bytes the CPU reads from RAM per decode step"]

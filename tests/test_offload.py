@@ -574,6 +574,7 @@ def test_machine_prefill_is_for_the_prompt(capsys):
     base = {"model": "gpt-oss-120b", "quant": "mxfp4", "devices": "5060-ti-16gb", "ram": "64GiB", "context": 32768}
     whole = handle(base)["offload"]["speed"]
     short = handle({**base, "prompt_tokens": 1000})["offload"]["speed"]
+    assert (whole["prefill_tokens"], short["prefill_tokens"]) == (32768, 1000)
     compute = lambda s: s["prefill_seconds"] - s["prefill_transfer_seconds"]  # noqa: E731
     assert compute(short) == pytest.approx(compute(whole) * 1000 / 32768, rel=1e-2)
     assert short["prefill_transfer_seconds"] == pytest.approx(whole["prefill_transfer_seconds"] * 2 / 64, rel=1e-2)
